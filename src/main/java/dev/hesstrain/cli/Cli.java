@@ -1,0 +1,71 @@
+package dev.hesstrain.cli;
+
+import dev.hesstrain.spec.SpecException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.IExitCodeExceptionMapper;
+import picocli.CommandLine.ParseResult;
+
+/** Builds the fully configured command line, for {@code main} and for tests alike. */
+public final class Cli {
+    private Cli() {}
+
+    public static CommandLine create(PrintWriter out, PrintWriter err) {
+        CommandLine cmd = new CommandLine(new HesstrainCommand());
+        cmd.setOut(out);
+        cmd.setErr(err);
+        cmd.setCaseInsensitiveEnumValuesAllowed(true);
+        cmd.setExecutionExceptionHandler(new ErrorHandler());
+        cmd.setExitCodeExceptionMapper(exitCodes());
+        cmd.setParameterExceptionHandler((ex, args) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println("error: " + ex.getMessage());
+            c.getErr().println("Run '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
+            c.getErr().flush();
+            return ExitCodes.USAGE;
+        });
+        return cmd;
+    }
+
+    static IExitCodeExceptionMapper exitCodes() {
+        return t -> {
+            if (t instanceof UserException u) {
+                return u.exitCode();
+            }
+            if (t instanceof SpecException) {
+                return ExitCodes.USAGE;
+            }
+            return ExitCodes.FAILED;
+        };
+    }
+
+    /** Prints an error as one message; the stack trace only with -x/--stacktrace. */
+    static final class ErrorHandler implements IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
+            PrintWriter err = cmd.getErr();
+            boolean trace = parseResult.hasMatchedOption("-x") || hasTraceInParents(parseResult);
+            String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+            if (ex instanceof UserException || ex instanceof SpecException) {
+                err.println("error: " + msg);
+            } else {
+                err.println("error: " + msg + " (" + ex.getClass().getSimpleName() + "; run with -x for the stack trace)");
+            }
+            if (trace) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return exitCodes().getExitCode(ex);
+        }
+
+        private static boolean hasTraceInParents(ParseResult pr) {
+            for (ParseResult p = pr; p != null; p = p.subcommand()) {
+                if (p.hasMatchedOption("-x")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+}

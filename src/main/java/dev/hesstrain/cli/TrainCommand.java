@@ -1,0 +1,92 @@
+package dev.hesstrain.cli;
+
+import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecLoader;
+import dev.hesstrain.train.StopReason;
+import dev.hesstrain.train.TrainJob;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.logging.log4j.LogManager;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+
+/** {@code hesstrain train}: one training run from a spec into a run directory. */
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = {
+            "Train the model of a YAML or JSON spec with the input-Hessian penalty and write a run directory:",
+            "spec.yaml, metrics.csv, summary.json, model.safetensors, data.npz, loss.png, hessian.png, train.log."
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:the run completed",
+            "1:the run diverged (the last good checkpoint is kept) or failed",
+            "2:bad usage, spec or data",
+            "130:interrupted (Ctrl-C); the last good checkpoint is kept"
+        })
+public final class TrainCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    CommandSpec command;
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The spec, YAML or JSON.")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "PATH=VALUE",
+            description = "Override a spec field, e.g. --set train.epochs=5 --set penalty.lambda=0 "
+                    + "--set model.layers[0].units=20. Repeatable.")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "The run directory (default: RUNS/<name>-<timestamp>).")
+    Path out;
+
+    @Option(names = "--runs", paramLabel = "RUNS", defaultValue = "runs",
+            description = "Where new run directories go (default: ${DEFAULT-VALUE}).")
+    Path runsRoot;
+
+    @Override
+    public Integer call() throws IOException {
+        Spec spec = SpecLoader.load(config, overrides);
+        TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
+        job.loadData(); // fail on bad data before creating anything
+        RunDirectory run;
+        try {
+            run = RunDirectory.create(runsRoot, spec.name(), out);
+        } catch (IOException e) {
+            throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
+        }
+        PrintWriter err = command.commandLine().getErr();
+        AtomicBoolean stop = Interrupts.install();
+        TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
+        printSummary(command.commandLine().getOut(), spec, outcome);
+        if (outcome.reason() == StopReason.DIVERGED) {
+            LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
+                    outcome.summary().get("checkpoint_epoch"), run.path());
+            return ExitCodes.FAILED;
+        }
+        return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
+    }
+
+    static void printSummary(PrintWriter out, Spec spec, TrainJob.Outcome outcome) {
+        Map<String, Object> s = outcome.summary();
+        out.println();
+        out.printf(Locale.ROOT, "%-20s %s%n", "run", outcome.run().path());
+        out.printf(Locale.ROOT, "%-20s %s (%s epochs, %s steps)%n", "stopped", s.get("stopped"), s.get("epochs_run"), s.get("steps"));
+        for (String key : new String[] {"train_" + spec.loss(), "val_" + spec.loss(), "penalty", "hessian_fro_mean",
+                "hessian_fro_max", "ms_per_step"}) {
+            Object v = s.get(key);
+            out.printf(Locale.ROOT, "%-20s %s%n", key, v instanceof Double d ? String.format(Locale.ROOT, "%.6g", d) : v);
+        }
+        out.flush();
+    }
+}

@@ -1,0 +1,131 @@
+package dev.hesstrain.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Elementwise activations with their first and second derivatives, so that a Taylor pass carries
+ * exact input derivatives: for y = σ(z), ∂y = σ'(z)∂z and ∂²y = σ''(z) ∂z∂z + σ'(z) ∂²z.
+ */
+public final class Activation implements Layer {
+    private static final double SQRT_HALF = Math.sqrt(0.5);
+    private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2 * Math.PI);
+
+    private final String kind;
+
+    public Activation(String kind) {
+        this.kind = kind;
+        switch (kind) {
+            case "tanh", "sigmoid", "softplus", "gelu", "silu", "sin", "identity", "relu" -> { }
+            default -> throw new IllegalArgumentException("unknown activation " + kind);
+        }
+    }
+
+    public String kind() {
+        return kind;
+    }
+
+    @Override
+    public NDArray forward(NDArray z) {
+        return derivatives(z, false)[0];
+    }
+
+    @Override
+    public Taylor forward(Taylor t, Pairs pairs) {
+        if (kind.equals("identity")) {
+            return t;
+        }
+        NDArray[] s = derivatives(t.value(), true);
+        NDArray s1 = s[1].expandDims(1);
+        NDArray jac = s1.mul(t.jac());
+        NDArray hess = null;
+        if (t.hess() != null) {
+            hess = s1.mul(t.hess());
+        }
+        if (s[2] != null) {
+            NDArray curv = s[2].expandDims(1).mul(pairs.outer(t.jac()));
+            hess = hess == null ? curv : hess.add(curv);
+        }
+        return new Taylor(s[0], jac, hess);
+    }
+
+    /** σ(z), σ'(z) and σ''(z) (the latter null where identically zero); derivatives only if asked. */
+    NDArray[] derivatives(NDArray z, boolean withDerivatives) {
+        NDArray y;
+        NDArray d1 = null;
+        NDArray d2 = null;
+        switch (kind) {
+            case "tanh" -> {
+                y = z.tanh();
+                if (withDerivatives) {
+                    d1 = y.square().neg().add(1);
+                    d2 = y.mul(d1).mul(-2);
+                }
+            }
+            case "sigmoid" -> {
+                y = z.getNDArrayInternal().sigmoid();
+                if (withDerivatives) {
+                    d1 = y.sub(y.square());
+                    d2 = d1.sub(d1.mul(y).mul(2));
+                }
+            }
+            case "softplus" -> {
+                y = z.getNDArrayInternal().softPlus();
+                if (withDerivatives) {
+                    NDArray s = z.getNDArrayInternal().sigmoid();
+                    d1 = s;
+                    d2 = s.sub(s.square());
+                }
+            }
+            case "gelu" -> {
+                NDArray cdf = z.mul(SQRT_HALF).erf().add(1).mul(0.5);
+                y = z.mul(cdf);
+                if (withDerivatives) {
+                    NDArray pdf = z.square().mul(-0.5).exp().mul(INV_SQRT_2PI);
+                    d1 = cdf.add(z.mul(pdf));
+                    d2 = pdf.mul(z.square().neg().add(2));
+                }
+            }
+            case "silu" -> {
+                NDArray s = z.getNDArrayInternal().sigmoid();
+                y = z.mul(s);
+                if (withDerivatives) {
+                    NDArray ds = s.sub(s.square());
+                    d1 = s.add(z.mul(ds));
+                    d2 = ds.mul(z.mul(s.mul(-2).add(1)).add(2));
+                }
+            }
+            case "sin" -> {
+                y = z.sin();
+                if (withDerivatives) {
+                    d1 = z.cos();
+                    d2 = y.neg();
+                }
+            }
+            case "relu" -> {
+                y = z.getNDArrayInternal().relu();
+                if (withDerivatives) {
+                    d1 = z.gt(0).toType(z.getDataType(), false);
+                }
+            }
+            case "identity" -> {
+                y = z;
+                if (withDerivatives) {
+                    d1 = z.onesLike();
+                }
+            }
+            default -> throw new IllegalStateException(kind);
+        }
+        return new NDArray[] {y, d1, d2};
+    }
+
+    @Override
+    public Shape outputShape(Shape in) {
+        return in;
+    }
+
+    @Override
+    public boolean isAffine() {
+        return kind.equals("identity");
+    }
+}

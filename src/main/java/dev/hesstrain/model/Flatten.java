@@ -1,0 +1,32 @@
+package dev.hesstrain.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+
+/** Flattens every sample to one axis, as torch.nn.Flatten. */
+public final class Flatten implements Layer {
+    @Override
+    public NDArray forward(NDArray x) {
+        return x.reshape(x.getShape().get(0), -1);
+    }
+
+    @Override
+    public Taylor forward(Taylor t, Pairs pairs) {
+        NDArray hess = t.hess() == null ? null : flat2(t.hess());
+        return new Taylor(forward(t.value()), flat2(t.jac()), hess);
+    }
+
+    private static NDArray flat2(NDArray d) {
+        return d.reshape(d.getShape().get(0), d.getShape().get(1), -1);
+    }
+
+    @Override
+    public Shape outputShape(Shape in) {
+        return new Shape(in.size());
+    }
+
+    @Override
+    public boolean isAffine() {
+        return true;
+    }
+}

@@ -1,0 +1,204 @@
+package dev.hesstrain.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.ModelSpec;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A sequential network built from a {@link ModelSpec}: the value forward pass and the Taylor-mode
+ * pass that carries exact input derivatives. Parameters live in the network's own manager and are
+ * named as in the equivalent {@code torch.nn.Sequential}.
+ */
+public final class Network implements AutoCloseable {
+    private final NDManager manager;
+    private final List<Layer> layers;
+    private final List<Parameter> parameters;
+    private final Shape sampleShape;
+    private final int inputs;
+    private final int outputs;
+    private final DataType dtype;
+
+    private Network(NDManager manager, List<Layer> layers, List<Parameter> parameters, Shape sampleShape,
+            int outputs, DataType dtype) {
+        this.manager = manager;
+        this.layers = layers;
+        this.parameters = parameters;
+        this.sampleShape = sampleShape;
+        this.inputs = (int) sampleShape.size();
+        this.outputs = outputs;
+        this.dtype = dtype;
+    }
+
+    /**
+     * Builds the network for samples of {@code inputs} features (shaped by the spec's input_shape
+     * if given), with PyTorch's default initialisation drawn from {@code seed}.
+     */
+    public static Network build(ModelSpec spec, int inputs, DataType dtype, NDManager parent, long seed) {
+        Shape shape = spec.inputShape() == null
+                ? new Shape(inputs)
+                : new Shape(spec.inputShape().stream().mapToLong(Integer::longValue).toArray());
+        if (shape.size() != inputs) {
+            throw new IllegalArgumentException(
+                    "model.input_shape " + shape + " holds " + shape.size() + " features but the data have " + inputs);
+        }
+        NDManager manager = parent.newSubManager();
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<Layer> layers = new ArrayList<>();
+        List<Parameter> params = new ArrayList<>();
+        Shape current = shape;
+        try {
+            for (int i = 0; i < spec.layers().size(); i++) {
+                LayerSpec ls = spec.layers().get(i);
+                Layer layer = switch (ls.type()) {
+                    case "linear" -> {
+                        if (current.dimension() != 1) {
+                            throw new IllegalArgumentException("layer " + i + " (linear) gets inputs shaped "
+                                    + current + "; add a flatten layer before it");
+                        }
+                        long in = current.get(0);
+                        yield new Dense(
+                                uniform(manager, rng, new Shape(ls.units(), in), in, dtype),
+                                ls.bias() ? uniform(manager, rng, new Shape(ls.units()), in, dtype) : null);
+                    }
+                    case "conv2d" -> {
+                        if (current.dimension() != 3) {
+                            throw new IllegalArgumentException("layer " + i + " (conv2d) gets inputs shaped "
+                                    + current + "; it needs [channels, height, width]");
+                        }
+                        long in = current.get(0);
+                        long fanIn = in * ls.kernel() * ls.kernel();
+                        yield new Conv2d(
+                                uniform(manager, rng, new Shape(ls.filters(), in, ls.kernel(), ls.kernel()), fanIn, dtype),
+                                ls.bias() ? uniform(manager, rng, new Shape(ls.filters()), fanIn, dtype) : null,
+                                ls.stride(), ls.padding());
+                    }
+                    case "flatten" -> new Flatten();
+                    case "log_softmax" -> new LogSoftmax();
+                    default -> new Activation(ls.type());
+                };
+                try {
+                    current = layer.outputShape(current);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("layer " + i + " (" + ls.type() + "): " + e.getMessage(), e);
+                }
+                for (Parameter p : layer.parameters()) {
+                    p.array().setName(i + "." + p.name());
+                    params.add(new Parameter(i + "." + p.name(), p.array()));
+                }
+                layers.add(layer);
+            }
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+        if (current.dimension() != 1) {
+            manager.close();
+            throw new IllegalArgumentException("the model's output is shaped " + current + "; add a flatten layer");
+        }
+        return new Network(manager, List.copyOf(layers), List.copyOf(params), shape, (int) current.get(0), dtype);
+    }
+
+    /**
+     * A network from ready layers (for tests and custom models): {@code manager} becomes the
+     * network's and holds the layers' parameters.
+     */
+    public static Network of(NDManager manager, List<Layer> layers, Shape sampleShape, int outputs, DataType dtype) {
+        List<Parameter> params = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            for (Parameter p : layers.get(i).parameters()) {
+                params.add(new Parameter(i + "." + p.name(), p.array()));
+            }
+        }
+        return new Network(manager, List.copyOf(layers), List.copyOf(params), sampleShape, outputs, dtype);
+    }
+
+    /** PyTorch's default: U(−1/√fan_in, 1/√fan_in) for weights and biases of Linear and Conv2d. */
+    private static NDArray uniform(NDManager m, SplittableRandom rng, Shape shape, long fanIn, DataType dtype) {
+        double bound = 1.0 / Math.sqrt(fanIn);
+        double[] v = new double[Math.toIntExact(shape.size())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (rng.nextDouble() * 2 - 1) * bound;
+        }
+        return m.create(v, shape).toType(dtype, false);
+    }
+
+    /** Model output [N, outputs] for flat inputs [N, inputs]. */
+    public NDArray forward(NDArray x) {
+        NDArray h = shaped(x, 1);
+        for (Layer l : layers) {
+            h = l.forward(h);
+        }
+        return h;
+    }
+
+    /**
+     * The Taylor pass: output with first derivatives along {@code directions} [1 or N, K, inputs]
+     * and second derivatives for {@code pairs} of those directions.
+     */
+    public Taylor taylor(NDArray x, NDArray directions, Pairs pairs) {
+        Taylor t = new Taylor(shaped(x, 1), shaped(directions, 2), null);
+        for (Layer l : layers) {
+            t = l.forward(t, pairs);
+        }
+        return t;
+    }
+
+    /** Reshapes flat features [.., inputs] to [.., sampleShape] after {@code lead} leading axes. */
+    private NDArray shaped(NDArray x, int lead) {
+        if (sampleShape.dimension() == 1) {
+            return x;
+        }
+        return x.reshape(x.getShape().slice(0, lead).addAll(sampleShape));
+    }
+
+    /** Temporarily attaches every persistent array to {@code step}, so that ops on them land there. */
+    public void attach(NDManager step) {
+        for (Parameter p : parameters) {
+            Scopes.tempAttach(step, p.array());
+        }
+    }
+
+    public List<Parameter> parameters() {
+        return parameters;
+    }
+
+    public List<Layer> layers() {
+        return Collections.unmodifiableList(layers);
+    }
+
+    public long parameterCount() {
+        return parameters.stream().mapToLong(p -> p.array().size()).sum();
+    }
+
+    public int inputs() {
+        return inputs;
+    }
+
+    public int outputs() {
+        return outputs;
+    }
+
+    public Shape sampleShape() {
+        return sampleShape;
+    }
+
+    public DataType dtype() {
+        return dtype;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,80 @@
+package dev.hesstrain.runs;
+
+import java.nio.file.Path;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.Appender;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.FileAppender;
+import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.config.Configurator;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.filter.ThresholdFilter;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+
+/**
+ * Log levels and destinations: the console (stderr) shows warnings, {@code -v} info and
+ * {@code -vv} debug; each run's {@code train.log} gets everything from info up.
+ */
+public final class Logging {
+    private static final String RUN_APPENDER = "run-log";
+
+    private Logging() {}
+
+    /** Sets the console threshold from the number of {@code -v} flags. */
+    public static void setVerbosity(int verbosity) {
+        Level console = switch (verbosity) {
+            case 0 -> Level.WARN;
+            case 1 -> Level.INFO;
+            default -> Level.DEBUG;
+        };
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        Configuration config = ctx.getConfiguration();
+        Appender appender = config.getAppender("console");
+        if (appender != null) {
+            LoggerConfig root = config.getRootLogger();
+            root.removeAppender("console");
+            root.addAppender(appender, null, ThresholdFilter.createFilter(console, null, null));
+        }
+        // DJL's engine start-up chatter (CUDA detection and the like) is shown only with -vv.
+        Configurator.setLevel("ai.djl", verbosity >= 2 ? Level.DEBUG : Level.ERROR);
+        if (verbosity >= 2) {
+            Configurator.setRootLevel(Level.DEBUG);
+        }
+        ctx.updateLoggers();
+    }
+
+    /** Adds the run's log file; everything from info up is written there. */
+    public static void addRunLog(Path file) {
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        Configuration config = ctx.getConfiguration();
+        removeRunLog();
+        FileAppender appender = FileAppender.newBuilder()
+                .setName(RUN_APPENDER)
+                .withFileName(file.toString())
+                .withAppend(true)
+                .setLayout(PatternLayout.newBuilder()
+                        .withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %-5level %c{1} - %msg%n")
+                        .withConfiguration(config)
+                        .build())
+                .setConfiguration(config)
+                .build();
+        appender.start();
+        config.addAppender(appender);
+        config.getRootLogger().addAppender(appender, Level.INFO, null);
+        ctx.updateLoggers();
+    }
+
+    /** Stops writing to the run's log file. */
+    public static void removeRunLog() {
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        Configuration config = ctx.getConfiguration();
+        Appender old = config.getAppender(RUN_APPENDER);
+        if (old != null) {
+            config.getRootLogger().removeAppender(RUN_APPENDER);
+            old.stop();
+            config.getAppenders().remove(RUN_APPENDER);
+            ctx.updateLoggers();
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package dev.hesstrain.spec;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.List;
+
+/**
+ * An experiment: what data, which model, which loss and penalty, how to train. Every record
+ * validates itself in its constructor, so an instance is always valid.
+ */
+@JsonPropertyOrder({"name", "seed", "dtype", "device", "data", "model", "loss", "penalty", "train"})
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Spec(
+        @JsonProperty("name") String name,
+        @JsonProperty("seed") Long seed,
+        @JsonProperty("dtype") String dtype,
+        @JsonProperty("device") String device,
+        @JsonProperty("data") DataSpec data,
+        @JsonProperty("model") ModelSpec model,
+        @JsonProperty("loss") String loss,
+        @JsonProperty("penalty") PenaltySpec penalty,
+        @JsonProperty("train") TrainSpec train) {
+
+    public static final List<String> DTYPES = List.of("float32", "float64");
+    public static final List<String> DEVICES = List.of("auto", "cpu", "gpu");
+    public static final List<String> LOSSES = List.of("mse", "cross_entropy", "nll");
+
+    public Spec {
+        Check.required("name", name);
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+            throw new SpecException(
+                    "name", "must be letters, digits, '.', '_' or '-' (it names the run), found '" + name + "'");
+        }
+        seed = seed == null ? 0L : seed;
+        dtype = Check.oneOf("dtype", dtype == null ? "float32" : dtype, DTYPES);
+        device = Check.oneOf("device", device == null ? "auto" : device, DEVICES);
+        Check.required("data", data);
+        Check.required("model", model);
+        loss = Check.oneOf("loss", loss == null ? "mse" : loss, LOSSES);
+        penalty = penalty == null ? PenaltySpec.none() : penalty;
+        train = train == null ? TrainSpec.defaults() : train;
+    }
+
+    /** Whether the targets are class labels (cross_entropy, nll) rather than real values (mse). */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isClassification() {
+        return !loss.equals("mse");
+    }
+
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isFloat64() {
+        return dtype.equals("float64");
+    }
+}

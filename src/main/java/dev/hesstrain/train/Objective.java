@@ -1,0 +1,80 @@
+package dev.hesstrain.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.hessian.InputHessian;
+import dev.hesstrain.hessian.Norm;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Taylor;
+
+/**
+ * The training objective on one batch: data loss + λ · mean over samples of Σ over outputs of the
+ * chosen norm of the input Hessian, computed exactly by the Taylor pass.
+ */
+public final class Objective {
+    private final Network network;
+    private final String loss;
+    private final double lambda;
+    private final Norm norm;
+    private final InputHessian hessian;
+
+    public Objective(Network network, String loss, double lambda, Norm norm, InputHessian hessian) {
+        this.network = network;
+        this.loss = loss;
+        this.lambda = lambda;
+        this.norm = norm;
+        this.hessian = hessian;
+    }
+
+    /**
+     * Values of one evaluation. Arrays are scalars except {@code fro}, the per-sample Frobenius
+     * norm of the input Hessian (summed over outputs), or null when not computed.
+     */
+    public record Values(NDArray total, NDArray data, NDArray penalty, NDArray fro) {}
+
+    /**
+     * Evaluates the objective on x [N, d], y [N, o] (or labels [N]). With {@code curvature}, the
+     * Hessian is computed and the penalty added (when λ > 0).
+     */
+    public Values evaluate(NDArray x, NDArray y, boolean curvature) {
+        NDArray out;
+        NDArray penalty;
+        NDArray fro = null;
+        if (curvature) {
+            Taylor t = hessian.taylor(x);
+            out = t.value();
+            NDArray perSample = hessian.norm(t, norm);
+            penalty = perSample.mean().mul(lambda);
+            fro = norm == Norm.FROBENIUS ? perSample : hessian.norm(t, Norm.FROBENIUS);
+            fro = fro.sqrt();
+        } else {
+            network.attach(x.getManager());
+            out = network.forward(x);
+            penalty = x.getManager().zeros(new Shape(), out.getDataType());
+        }
+        NDArray data = dataLoss(out, y);
+        NDArray total = lambda > 0 && curvature ? data.add(penalty) : data;
+        return new Values(total, data, penalty, fro);
+    }
+
+    /** The data loss of outputs against targets: mse, cross_entropy on logits, nll on log-probabilities. */
+    public NDArray dataLoss(NDArray out, NDArray y) {
+        return switch (loss) {
+            case "mse" -> out.sub(y).square().mean();
+            case "cross_entropy" -> pickedMean(out.logSoftmax(1), y).neg();
+            case "nll" -> pickedMean(out, y).neg();
+            default -> throw new IllegalStateException(loss);
+        };
+    }
+
+    private static NDArray pickedMean(NDArray logp, NDArray labels) {
+        int classes = (int) logp.getShape().get(1);
+        NDArray onehot = labels.reshape(-1).toType(DataType.INT64, false).oneHot(classes, logp.getDataType());
+        return logp.mul(onehot).sum(new int[] {1}).mean();
+    }
+
+    public boolean penalized() {
+        return lambda > 0;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.hesstrain.train;
+
+/** Why a training run stopped. */
+public enum StopReason {
+    COMPLETED("completed", "all epochs ran"),
+    INTERRUPTED("interrupted", "interrupted by the user (SIGINT)"),
+    DIVERGED("diverged", "the loss became NaN or infinite");
+
+    private final String id;
+    private final String description;
+
+    StopReason(String id, String description) {
+        this.id = id;
+        this.description = description;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String description() {
+        return description;
+    }
+}

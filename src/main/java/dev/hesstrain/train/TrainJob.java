@@ -1,0 +1,283 @@
+package dev.hesstrain.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.data.DataLoader;
+import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Split;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Weights;
+import dev.hesstrain.runs.AtomicFiles;
+import dev.hesstrain.runs.Json;
+import dev.hesstrain.runs.Logging;
+import dev.hesstrain.runs.MetricsCsv;
+import dev.hesstrain.runs.Plots;
+import dev.hesstrain.runs.Provenance;
+import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecException;
+import dev.hesstrain.spec.SpecLoader;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * One training run from a resolved spec to a complete run directory: data, model, the loop,
+ * checkpoints, metrics, plots, summary and provenance.
+ */
+public final class TrainJob {
+    private static final Logger LOG = LogManager.getLogger(TrainJob.class);
+
+    /** What the caller shows while the job runs. */
+    public interface Progress {
+        void start(Spec spec, RunDirectory run, int trainSamples, int validationSamples, long parameters, String device);
+
+        void epoch(EpochMetrics m, int epochs);
+
+        void finish();
+    }
+
+    /** The result: where the run is and what it reached. */
+    public record Outcome(RunDirectory run, Map<String, Object> summary, StopReason reason) {}
+
+    private final Spec spec;
+    private final String specSource;
+    private final Path baseDir;
+
+    /**
+     * @param spec the resolved spec
+     * @param specSource the file the spec came from (for messages)
+     * @param baseDir the directory that relative data paths are resolved against
+     */
+    public TrainJob(Spec spec, String specSource, Path baseDir) {
+        this.spec = spec;
+        this.specSource = specSource;
+        this.baseDir = baseDir;
+    }
+
+    /** Warnings the user should see before training (not errors). */
+    public List<String> warnings() {
+        if (spec.penalty().active() && !spec.model().piecewiseLinearLayers().isEmpty()
+                && spec.model().layers().stream().filter(LayerSpec::isActivation)
+                        .allMatch(l -> l.type().equals("relu") || l.type().equals("identity"))) {
+            return List.of("the model's activations are piecewise linear (relu): its input Hessian is zero almost "
+                    + "everywhere, so penalty.lambda = " + spec.penalty().lambda() + " has no effect. Use a smooth "
+                    + "activation such as tanh, softplus, gelu or silu.");
+        }
+        return List.of();
+    }
+
+    /** Loads and checks the data against the model; spec errors name the field. */
+    public Split loadData() {
+        Dataset all;
+        try {
+            all = DataLoader.load(spec.data(), baseDir, spec.seed(), spec.isClassification());
+        } catch (SpecException e) {
+            throw e.under("data".equals(head(e.field())) ? "" : "data").in(specSource, 0, 0);
+        }
+        Integer flat = spec.model().flatInputs();
+        if (flat != null && flat != all.d()) {
+            throw new SpecException(specSource, "model.input_shape", 0, 0,
+                    "holds " + flat + " features but the data have " + all.d() + " inputs");
+        }
+        return Split.split(all, spec.data().validation(), spec.seed());
+    }
+
+    private static String head(String field) {
+        if (field == null) {
+            return "";
+        }
+        int dot = field.indexOf('.');
+        return dot < 0 ? field : field.substring(0, dot);
+    }
+
+    /** Builds the model for the data; shape mismatches are spec errors on model.layers. */
+    public static Network buildNetwork(Spec spec, String source, int inputs, int targets, int classes, NDManager manager) {
+        Network net;
+        try {
+            net = Network.build(spec.model(), inputs, spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32, manager, spec.seed() + 1);
+        } catch (IllegalArgumentException e) {
+            throw new SpecException(source, "model.layers", 0, 0, e.getMessage());
+        }
+        if (!spec.isClassification() && net.outputs() != targets) {
+            net.close();
+            throw new SpecException(source, "model.layers", 0, 0, "the model has " + net.outputs()
+                    + " outputs but the data have " + targets + " target column(s); set the last linear layer's units to " + targets);
+        }
+        if (spec.isClassification() && net.outputs() < classes) {
+            net.close();
+            throw new SpecException(source, "model.layers", 0, 0, "the model has " + net.outputs()
+                    + " outputs but the labels go up to " + (classes - 1) + "; it needs at least " + classes);
+        }
+        return net;
+    }
+
+    /** The device the spec asks for, on this machine. */
+    public static Device device(Spec spec) {
+        int gpus = Engine.getInstance().getGpuCount();
+        return switch (spec.device()) {
+            case "cpu" -> Device.cpu();
+            case "gpu" -> {
+                if (gpus == 0) {
+                    throw new SpecException("device", "is gpu but PyTorch sees no GPU on this machine (use auto or cpu)");
+                }
+                yield Device.gpu();
+            }
+            default -> gpus > 0 ? Device.gpu() : Device.cpu();
+        };
+    }
+
+    /** Runs the whole job into {@code run}; {@code stop} is polled after every step. */
+    public Outcome run(RunDirectory run, Progress progress, BooleanSupplier stop) throws IOException {
+        Logging.addRunLog(run.file(RunDirectory.LOG));
+        try {
+            return runLogged(run, progress, stop);
+        } finally {
+            Logging.removeRunLog();
+        }
+    }
+
+    private Outcome runLogged(RunDirectory run, Progress progress, BooleanSupplier stop) throws IOException {
+        for (String w : warnings()) {
+            LOG.warn(w);
+        }
+        Split split = loadData();
+        Device device = device(spec);
+        AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
+        String dataSha = split.train().sha256() + ":" + split.validation().sha256();
+        Provenance provenance = Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(),
+                device.toString(), spec.seed(), SpecLoader.hash(spec), sha(dataSha));
+        try (NDManager manager = NDManager.newBaseManager(device)) {
+            writeData(run, split, manager);
+            Dataset train = split.train();
+            Network net = buildNetwork(spec, specSource, train.d(), train.o(),
+                    spec.isClassification() ? Math.max(train.classes(), split.validation().classes()) : 0, manager);
+            LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
+                    run.path(), train.n(), split.validation().n(), net.parameterCount(), device);
+            progress.start(spec, run, train.n(), split.validation().n(), net.parameterCount(), device.toString());
+            Trainer trainer = new Trainer(spec, net, train, split.validation());
+            String lossName = spec.loss();
+            MetricsCsv metrics = new MetricsCsv("epoch", "train_" + lossName, "val_" + lossName, "penalty", "loss",
+                    "hessian_fro_mean", "hessian_fro_max", "seconds");
+            Map<String, double[]>[] lastGood = new Map[] {null};
+            Trainer.Result result = trainer.run(new Trainer.Listener() {
+                @Override
+                public void onEpoch(EpochMetrics m) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("epoch", m.epoch());
+                    row.put("train_" + lossName, m.trainLoss());
+                    row.put("val_" + lossName, m.valLoss());
+                    row.put("penalty", m.penalty());
+                    row.put("loss", m.loss());
+                    row.put("hessian_fro_mean", m.hessianFroMean());
+                    row.put("hessian_fro_max", m.hessianFroMax());
+                    row.put("seconds", m.seconds());
+                    metrics.add(row);
+                    progress.epoch(m, spec.train().epochs());
+                    LOG.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName,
+                            m.trainLoss(), lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
+                }
+
+                @Override
+                public void onCheckpoint(int epoch) {
+                    try {
+                        AtomicFiles.write(run.file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
+                        metrics.save(run.file(RunDirectory.METRICS));
+                        lastGood[0] = Weights.snapshot(net);
+                        LOG.info("checkpoint at epoch {}", epoch);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            }, stop);
+            progress.finish();
+            if (result.reason() == StopReason.DIVERGED && lastGood[0] != null) {
+                Weights.restore(net, lastGood[0]);
+            }
+            metrics.save(run.file(RunDirectory.METRICS));
+            plots(run, result);
+            Map<String, Object> summary = summary(trainer, split, result, provenance, net);
+            Json.write(run.file(RunDirectory.SUMMARY), summary);
+            LOG.info("run stopped: {} ({})", result.reason().id(), result.reason().description());
+            net.close();
+            return new Outcome(run, summary, result.reason());
+        }
+    }
+
+    private Map<String, Object> summary(Trainer trainer, Split split, Trainer.Result result, Provenance provenance,
+            Network net) {
+        Trainer.Evaluation tr = trainer.evaluate(split.train());
+        Trainer.Evaluation va = trainer.evaluate(split.validation());
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("name", spec.name());
+        s.put("train_" + spec.loss(), tr.data());
+        s.put("val_" + spec.loss(), va.data());
+        s.put("penalty", tr.penalty());
+        s.put("loss", tr.data() + tr.penalty());
+        s.put("hessian_fro_mean", tr.hessianFroMean());
+        s.put("hessian_fro_max", tr.hessianFroMax());
+        s.put("epochs_run", result.epochs().size());
+        s.put("steps", result.steps());
+        s.put("ms_per_step", result.medianStepMillis());
+        s.put("stopped", result.reason().id());
+        s.put("stop_reason", result.reason().description());
+        s.put("checkpoint_epoch", result.lastGoodEpoch());
+        s.put("parameters", net.parameterCount());
+        s.put("train_samples", split.train().n());
+        s.put("validation_samples", split.validation().n());
+        s.put("provenance", provenance);
+        return s;
+    }
+
+    private void plots(RunDirectory run, Trainer.Result result) throws IOException {
+        List<EpochMetrics> rows = result.epochs();
+        double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
+        LinkedHashMap<String, double[]> loss = new LinkedHashMap<>();
+        loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
+        loss.put("validation " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::valLoss).toArray());
+        loss.put("penalty", rows.stream().mapToDouble(EpochMetrics::penalty).toArray());
+        Plots.lineChart(run.file(RunDirectory.LOSS_PLOT), spec.name() + ": loss per epoch", "epoch", "loss", true, x, loss);
+        LinkedHashMap<String, double[]> hess = new LinkedHashMap<>();
+        hess.put("mean ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMean).toArray());
+        hess.put("max ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMax).toArray());
+        Plots.lineChart(run.file(RunDirectory.HESSIAN_PLOT), spec.name() + ": input-Hessian Frobenius norm per epoch",
+                "epoch", "||H||_F over training samples", true, x, hess);
+    }
+
+    private static void writeData(RunDirectory run, Split split, NDManager manager) throws IOException {
+        try (NDManager m = manager.newSubManager()) {
+            NDList list = new NDList();
+            list.add(named(m, "x_train", split.train().x(), split.train().n(), split.train().d()));
+            list.add(named(m, "y_train", split.train().y(), split.train().n(), split.train().o()));
+            list.add(named(m, "x_val", split.validation().x(), split.validation().n(), split.validation().d()));
+            list.add(named(m, "y_val", split.validation().y(), split.validation().n(), split.validation().o()));
+            AtomicFiles.write(run.file(RunDirectory.DATA), os -> list.encode(os, NDList.Encoding.NPZ));
+        }
+    }
+
+    private static NDArray named(NDManager m, String name, double[] values, int rows, int cols) {
+        NDArray a = m.create(values, new Shape(rows, cols));
+        a.setName(name);
+        return a;
+    }
+
+    private static String sha(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

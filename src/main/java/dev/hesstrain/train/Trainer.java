@@ -1,0 +1,292 @@
+package dev.hesstrain.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.hesstrain.data.Dataset;
+import dev.hesstrain.hessian.InputHessian;
+import dev.hesstrain.hessian.Norm;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Parameter;
+import dev.hesstrain.model.Scopes;
+import dev.hesstrain.spec.Spec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * The training loop. Every step runs in its own {@link NDManager}, so memory stays flat: the
+ * parameters and constants are attached to it for the step, and everything the step creates is
+ * freed with it. The penalty comes from the Taylor pass, which needs one plain backward pass.
+ */
+public final class Trainer {
+    private static final Logger LOG = LogManager.getLogger(Trainer.class);
+    /** Rows per chunk when evaluating whole datasets. */
+    private static final int EVAL_CHUNK = 1024;
+
+    /** Receives progress; may stop the run and save checkpoints. */
+    public interface Listener {
+        void onEpoch(EpochMetrics metrics);
+
+        /** Called at checkpoints with the current (finite) weights. */
+        void onCheckpoint(int epoch);
+
+        default void onStep(long step, double loss) {}
+    }
+
+    /** The outcome of a run. */
+    public record Result(
+            List<EpochMetrics> epochs, StopReason reason, int lastGoodEpoch, long steps, double[] stepMillis) {
+
+        /** Median milliseconds of the steady-state steps (the first tenth, at least 5, skipped). */
+        public double medianStepMillis() {
+            if (stepMillis.length == 0) {
+                return Double.NaN;
+            }
+            int skip = Math.min(stepMillis.length - 1, Math.max(5, stepMillis.length / 10));
+            double[] s = Arrays.copyOfRange(stepMillis, skip, stepMillis.length);
+            Arrays.sort(s);
+            return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        }
+    }
+
+    private final Spec spec;
+    private final Network network;
+    private final Dataset train;
+    private final Dataset validation;
+    private final Objective objective;
+    private final InputHessian hessian;
+    private final Optimizer optimizer;
+    private final DataType dtype;
+
+    public Trainer(Spec spec, Network network, Dataset train, Dataset validation) {
+        this.spec = spec;
+        this.network = network;
+        this.train = train;
+        this.validation = validation;
+        this.dtype = network.dtype();
+        this.hessian = new InputHessian(network);
+        this.objective = new Objective(network, spec.loss(), spec.penalty().lambda(), Norm.of(spec.penalty().norm()), hessian);
+        this.optimizer = new Optimizer(spec.train().optimizer(), spec.train().lr(),
+                spec.train().momentum() == null ? 0 : spec.train().momentum(), network.parameters());
+    }
+
+    /** Runs the epochs of the spec; {@code stop} is polled after every step. */
+    public Result run(Listener listener, BooleanSupplier stop) {
+        int epochs = spec.train().epochs();
+        int batch = spec.train().batchSize() == null ? train.n() : Math.min(spec.train().batchSize(), train.n());
+        boolean fullBatch = batch >= train.n();
+        SplittableRandom shuffle = new SplittableRandom(spec.seed() + 2);
+        List<EpochMetrics> rows = new ArrayList<>();
+        List<Double> millis = new ArrayList<>();
+        StopReason reason = StopReason.COMPLETED;
+        int lastGood = 0;
+        long steps = 0;
+        NDManager base = network.manager();
+        try (NDManager data = base.newSubManager()) {
+            NDArray xAll = data.create(train.x(), new Shape(train.n(), train.d())).toType(dtype, false);
+            NDArray yAll = targets(data, train);
+            epochLoop:
+            for (int epoch = 1; epoch <= epochs; epoch++) {
+                long epochStart = System.nanoTime();
+                int[] order = permutation(train.n(), fullBatch ? null : shuffle);
+                double sumData = 0;
+                double sumPenalty = 0;
+                double sumLoss = 0;
+                double sumFro = 0;
+                double maxFro = 0;
+                long froCount = 0;
+                int batches = 0;
+                for (int start = 0; start < train.n(); start += batch) {
+                    int end = Math.min(train.n(), start + batch);
+                    long t0 = System.nanoTime();
+                    double[] scalars;
+                    try (NDManager step = base.newSubManager()) {
+                        NDArray x;
+                        NDArray y;
+                        if (fullBatch) {
+                            Scopes.tempAttach(step, xAll, yAll);
+                            x = xAll;
+                            y = yAll;
+                        } else {
+                            NDArray idx = step.create(Arrays.copyOfRange(order, start, end));
+                            Scopes.tempAttach(step, xAll, yAll);
+                            x = xAll.get(idx);
+                            y = yAll.get(idx);
+                        }
+                        hessian.attach(step);
+                        Objective.Values v;
+                        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                            v = objective.evaluate(x, y, objective.penalized());
+                            gc.backward(v.total());
+                        }
+                        scalars = scalars(v);
+                        if (!Double.isFinite(scalars[0])) {
+                            LOG.warn("epoch {}: the loss is {}; stopping and keeping the checkpoint of epoch {}",
+                                    epoch, scalars[0], lastGood);
+                            reason = StopReason.DIVERGED;
+                            zeroGradients();
+                            break epochLoop;
+                        }
+                        optimizer.step();
+                    }
+                    millis.add((System.nanoTime() - t0) / 1e6);
+                    steps++;
+                    int rowsInBatch = end - start;
+                    sumLoss += scalars[0] * rowsInBatch;
+                    sumData += scalars[1] * rowsInBatch;
+                    sumPenalty += scalars[2] * rowsInBatch;
+                    if (scalars.length > 3) {
+                        sumFro += scalars[3] * rowsInBatch;
+                        maxFro = Math.max(maxFro, scalars[4]);
+                        froCount += rowsInBatch;
+                    }
+                    batches++;
+                    listener.onStep(steps, scalars[0]);
+                    if (stop.getAsBoolean()) {
+                        reason = StopReason.INTERRUPTED;
+                    }
+                }
+                double froMean;
+                if (froCount > 0) {
+                    froMean = sumFro / froCount;
+                } else {
+                    double[] fro = hessianNorms(train);
+                    froMean = fro[0];
+                    maxFro = fro[1];
+                }
+                double valLoss = evaluate(validation, false).data();
+                EpochMetrics m = new EpochMetrics(epoch, sumData / train.n(), valLoss, sumPenalty / train.n(),
+                        sumLoss / train.n(), froMean, maxFro, (System.nanoTime() - epochStart) / 1e9);
+                rows.add(m);
+                listener.onEpoch(m);
+                boolean last = epoch == epochs || reason == StopReason.INTERRUPTED;
+                if (epoch % spec.train().checkpointEvery() == 0 || last) {
+                    if (finiteParameters()) {
+                        listener.onCheckpoint(epoch);
+                        lastGood = epoch;
+                    }
+                }
+                if (reason == StopReason.INTERRUPTED) {
+                    LOG.warn("interrupted after epoch {}; the weights of epoch {} are saved", epoch, lastGood);
+                    break;
+                }
+            }
+        }
+        double[] ms = millis.stream().mapToDouble(Double::doubleValue).toArray();
+        return new Result(rows, reason, lastGood, steps, ms);
+    }
+
+    /** loss, data loss, penalty and, when computed, the mean and max Frobenius norm: one read. */
+    private static double[] scalars(Objective.Values v) {
+        List<NDArray> parts = new ArrayList<>(List.of(v.total().reshape(1), v.data().reshape(1), v.penalty().reshape(1)));
+        if (v.fro() != null) {
+            parts.add(v.fro().mean().reshape(1));
+            parts.add(v.fro().max().reshape(1));
+        }
+        NDArray all = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(parts));
+        return all.toType(DataType.FLOAT64, false).toDoubleArray();
+    }
+
+    private void zeroGradients() {
+        for (Parameter p : network.parameters()) {
+            ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p.array());
+        }
+    }
+
+    private boolean finiteParameters() {
+        try (NDManager step = network.manager().newSubManager()) {
+            network.attach(step);
+            for (Parameter p : network.parameters()) {
+                if (p.array().isInfinite().any().getBoolean() || p.array().isNaN().any().getBoolean()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static int[] permutation(int n, SplittableRandom rng) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        if (rng != null) {
+            for (int i = n - 1; i > 0; i--) {
+                int j = rng.nextInt(i + 1);
+                int tmp = p[i];
+                p[i] = p[j];
+                p[j] = tmp;
+            }
+        }
+        return p;
+    }
+
+    private NDArray targets(NDManager m, Dataset d) {
+        NDArray y = m.create(d.y(), new Shape(d.n(), d.o()));
+        return spec.isClassification() ? y.reshape(d.n()).toType(DataType.INT64, false) : y.toType(dtype, false);
+    }
+
+    /** Final figures of a dataset with the current weights. */
+    public record Evaluation(double data, double penalty, double hessianFroMean, double hessianFroMax) {}
+
+    /** Evaluates data loss, penalty and Hessian norms on a whole dataset, in chunks, without gradients. */
+    public Evaluation evaluate(Dataset d) {
+        return evaluate(d, true);
+    }
+
+    private Evaluation evaluate(Dataset d, boolean curvature) {
+        if (d.n() == 0) {
+            return new Evaluation(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+        }
+        double data = 0;
+        double penalty = 0;
+        double froSum = 0;
+        double froMax = 0;
+        for (int start = 0; start < d.n(); start += EVAL_CHUNK) {
+            int end = Math.min(d.n(), start + EVAL_CHUNK);
+            try (NDManager step = network.manager().newSubManager()) {
+                Dataset part = d.rows(range(start, end));
+                NDArray x = step.create(part.x(), new Shape(part.n(), part.d())).toType(dtype, false);
+                NDArray y = targets(step, part);
+                hessian.attach(step);
+                Objective.Values v = objective.evaluate(x, y, curvature);
+                double[] s = scalars(v);
+                int rows = end - start;
+                data += s[1] * rows;
+                penalty += s[2] * rows;
+                if (curvature) {
+                    froSum += s[3] * rows;
+                    froMax = Math.max(froMax, s[4]);
+                }
+            }
+        }
+        return curvature
+                ? new Evaluation(data / d.n(), penalty / d.n(), froSum / d.n(), froMax)
+                : new Evaluation(data / d.n(), Double.NaN, Double.NaN, Double.NaN);
+    }
+
+    private double[] hessianNorms(Dataset d) {
+        Evaluation e = evaluate(d);
+        return new double[] {e.hessianFroMean(), e.hessianFroMax()};
+    }
+
+    private static int[] range(int start, int end) {
+        int[] r = new int[end - start];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = start + i;
+        }
+        return r;
+    }
+
+    public Network network() {
+        return network;
+    }
+}
