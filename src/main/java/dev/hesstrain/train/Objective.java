@@ -1,10 +1,10 @@
 package dev.hesstrain.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.hessian.Norm;
+import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Taylor;
 
@@ -58,20 +58,9 @@ public final class Objective {
         return new Values(total, data, penalty, fro);
     }
 
-    /** The data loss of outputs against targets: mse, cross_entropy on logits, nll on log-probabilities. */
+    /** The data loss of outputs against targets, see {@link Loss}. */
     public NDArray dataLoss(NDArray out, NDArray y) {
-        return switch (loss) {
-            case "mse" -> out.sub(y).square().mean();
-            case "cross_entropy" -> pickedMean(out.logSoftmax(1), y).neg();
-            case "nll" -> pickedMean(out, y).neg();
-            default -> throw new IllegalStateException(loss);
-        };
-    }
-
-    private static NDArray pickedMean(NDArray logp, NDArray labels) {
-        int classes = (int) logp.getShape().get(1);
-        NDArray onehot = labels.reshape(-1).toType(DataType.INT64, false).oneHot(classes, logp.getDataType());
-        return logp.mul(onehot).sum(new int[] {1}).mean();
+        return Loss.of(loss, out, y);
     }
 
     public boolean penalized() {

@@ -1,0 +1,29 @@
+package dev.hesstrain.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+
+/** Data losses, averaged over the batch as PyTorch's default reduction does. */
+public final class Loss {
+    private Loss() {}
+
+    /**
+     * The loss of outputs [N, o] against targets: {@code mse} against values [N, o],
+     * {@code cross_entropy} of logits and {@code nll} of log-probabilities against labels [N].
+     */
+    public static NDArray of(String loss, NDArray out, NDArray y) {
+        return switch (loss) {
+            case "mse" -> out.sub(y).square().mean();
+            case "cross_entropy" -> picked(out.logSoftmax(1), y).mean().neg();
+            case "nll" -> picked(out, y).mean().neg();
+            default -> throw new IllegalArgumentException("unknown loss " + loss);
+        };
+    }
+
+    /** logp[n, y_n] for every sample n. */
+    private static NDArray picked(NDArray logp, NDArray labels) {
+        int classes = (int) logp.getShape().get(1);
+        NDArray onehot = labels.reshape(-1).toType(DataType.INT64, false).oneHot(classes, logp.getDataType());
+        return logp.mul(onehot).sum(new int[] {1});
+    }
+}
