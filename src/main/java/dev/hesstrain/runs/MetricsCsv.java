@@ -1,0 +1,130 @@
+package dev.hesstrain.runs;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An in-memory table of metric rows with a fixed column list, rendered as CSV.
+ *
+ * <p>Formatting: doubles use {@link String#valueOf(double)} (shortest round-trip repr, e.g. {@code 0.1},
+ * {@code 1.0E-5}), floats {@link String#valueOf(float)}, integral types as integers, NaN as {@code nan},
+ * infinities as {@code inf} / {@code -inf}, missing or null values as an empty field. Text containing a comma,
+ * quote or line break is quoted RFC 4180 style. Lines end with {@code \n}.
+ */
+public final class MetricsCsv {
+
+    private final List<String> columns;
+    private final List<Map<String, Object>> rows = new ArrayList<>();
+
+    /** @param columns the column names, in output order; must be distinct */
+    public MetricsCsv(List<String> columns) {
+        if (new LinkedHashSet<>(columns).size() != columns.size()) {
+            throw new IllegalArgumentException("duplicate column names: " + columns);
+        }
+        this.columns = List.copyOf(columns);
+    }
+
+    /** Convenience constructor. */
+    public MetricsCsv(String... columns) {
+        this(List.of(columns));
+    }
+
+    /** The column names in output order. */
+    public List<String> columns() {
+        return columns;
+    }
+
+    /**
+     * Appends a row. Keys must be column names (unknown keys are rejected to catch typos); columns that are
+     * absent stay empty. The values are copied.
+     */
+    public void add(Map<String, ?> row) {
+        for (String key : row.keySet()) {
+            if (!columns.contains(key)) {
+                throw new IllegalArgumentException("unknown metrics column '" + key + "'; columns are " + columns);
+            }
+        }
+        LinkedHashMap<String, Object> copy = new LinkedHashMap<>();
+        for (String c : columns) {
+            if (row.containsKey(c)) {
+                copy.put(c, row.get(c));
+            }
+        }
+        rows.add(Collections.unmodifiableMap(copy));
+    }
+
+    /** The rows added so far (read-only views, columns in order). */
+    public List<Map<String, Object>> rows() {
+        return Collections.unmodifiableList(rows);
+    }
+
+    /** Header line followed by one line per row. */
+    public String render() {
+        StringBuilder sb = new StringBuilder();
+        appendLine(sb, columns);
+        for (Map<String, Object> row : rows) {
+            List<String> fields = new ArrayList<>(columns.size());
+            for (String c : columns) {
+                fields.add(format(row.get(c)));
+            }
+            appendLine(sb, fields);
+        }
+        return sb.toString();
+    }
+
+    /** Writes {@link #render()} to {@code file} atomically. */
+    public void save(Path file) throws IOException {
+        AtomicFiles.writeString(file, render());
+    }
+
+    /** Formats one value the way {@link #render()} does (before CSV quoting). */
+    public static String format(Object value) {
+        if (value == null) {
+            return "";
+        }
+        if (value instanceof Double d) {
+            return formatDouble(d);
+        }
+        if (value instanceof Float f) {
+            return f.isNaN() || f.isInfinite() ? formatDouble(f.doubleValue()) : String.valueOf(f.floatValue());
+        }
+        if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte
+                || value instanceof BigInteger) {
+            return value.toString();
+        }
+        if (value instanceof BigDecimal b) {
+            return b.toPlainString();
+        }
+        return value.toString();
+    }
+
+    private static String formatDouble(double d) {
+        if (Double.isNaN(d)) return "nan";
+        if (d == Double.POSITIVE_INFINITY) return "inf";
+        if (d == Double.NEGATIVE_INFINITY) return "-inf";
+        return String.valueOf(d);
+    }
+
+    private static void appendLine(StringBuilder sb, List<String> fields) {
+        for (int i = 0; i < fields.size(); i++) {
+            if (i > 0) sb.append(',');
+            sb.append(quote(fields.get(i)));
+        }
+        sb.append('\n');
+    }
+
+    private static String quote(String field) {
+        if (field.indexOf(',') < 0 && field.indexOf('"') < 0 && field.indexOf('\n') < 0 && field.indexOf('\r') < 0) {
+            return field;
+        }
+        return '"' + field.replace("\"", "\"\"") + '"';
+    }
+}
