@@ -1,0 +1,343 @@
+package dev.hesstrain.data;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.spec.DataSpec;
+import dev.hesstrain.spec.SpecException;
+import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a {@link DataSpec} into a {@link Dataset}: samples a generator, or reads a CSV file (with
+ * a header row) or an .npz file (arrays {@code x} and {@code y}). Every user error is a
+ * {@link SpecException} naming the spec field ({@code data.file}, {@code data.targets}, ...).
+ */
+public final class DataLoader {
+    /** A plain decimal number; rejects NaN, Infinity, hex and Java's 'd'/'f' suffixes. */
+    private static final Pattern NUMBER =
+            Pattern.compile("[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?");
+
+    private DataLoader() {}
+
+    /**
+     * Loads the data a spec describes.
+     *
+     * @param baseDir directory that a relative {@code file} is resolved against (the working directory)
+     * @param seed seed for a generator (ignored for files)
+     * @param classification whether the targets must be class labels (one column of
+     *     non-negative integers)
+     */
+    public static Dataset load(DataSpec spec, Path baseDir, long seed, boolean classification) {
+        Dataset data = spec.isGenerated() ? Generator.generate(spec, seed) : loadFile(spec, baseDir);
+        if (classification) {
+            checkLabels(data);
+        }
+        return data;
+    }
+
+    private static Dataset loadFile(DataSpec spec, Path baseDir) {
+        Path path;
+        try {
+            path = Path.of(spec.file());
+        } catch (InvalidPathException e) {
+            throw new SpecException("data.file", "not a valid path: '" + spec.file() + "'");
+        }
+        if (!path.isAbsolute()) {
+            path = baseDir.resolve(path);
+        }
+        if (!Files.exists(path)) {
+            throw new SpecException("data.file", "no such file: " + path);
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new SpecException("data.file", path + " is not a regular file");
+        }
+        String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
+        Dataset data;
+        if (name.endsWith(".csv")) {
+            data = readCsv(path, spec.targets());
+        } else if (name.endsWith(".npz")) {
+            if (spec.targets() != null) {
+                throw new SpecException("data.targets",
+                        "applies only to .csv files; the targets of an .npz file are its array 'y'");
+            }
+            data = readNpz(path);
+        } else {
+            throw new SpecException("data.file", "unsupported file type '" + path.getFileName()
+                    + "'; use .csv or .npz");
+        }
+        if (spec.inputs() != null && spec.inputs() != data.d()) {
+            throw new SpecException("data.inputs",
+                    "the file has " + data.d() + " input columns but inputs is " + spec.inputs());
+        }
+        if (spec.samples() != null) {
+            if (spec.samples() > data.n()) {
+                throw new SpecException("data.samples",
+                        "is " + spec.samples() + " but " + path + " has only " + data.n() + " rows");
+            }
+            data = data.head(spec.samples());
+        }
+        return data;
+    }
+
+    // ---------------------------------------------------------------- CSV
+
+    /**
+     * Reads a comma-separated file whose first non-blank line names the columns. Blank lines are
+     * ignored and fields are trimmed. {@code targets} names the target columns (default: the last
+     * column); all other columns are inputs, in file order.
+     */
+    static Dataset readCsv(Path path, List<String> targets) {
+        try (BufferedReader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNo = 0;
+            List<String> columns = null;
+            int[] inputCols = null;
+            int[] targetCols = null;
+            Doubles xs = new Doubles();
+            Doubles ys = new Doubles();
+            int n = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (lineNo == 1 && line.startsWith("\uFEFF")) {
+                    line = line.substring(1);
+                }
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] fields = line.split(",", -1);
+                if (columns == null) {
+                    columns = header(path, lineNo, fields);
+                    targetCols = targetColumns(path, columns, targets);
+                    inputCols = inputColumns(columns, targetCols);
+                    if (inputCols.length == 0) {
+                        throw new SpecException("data.targets", path + " has no input columns left once the "
+                                + "targets (" + String.join(", ", names(columns, targetCols)) + ") are taken");
+                    }
+                    continue;
+                }
+                if (fields.length != columns.size()) {
+                    throw new SpecException("data.file", path + ":" + lineNo + ": expected " + columns.size()
+                            + " comma-separated fields as in the header, found " + fields.length);
+                }
+                for (int c : inputCols) {
+                    xs.add(number(path, lineNo, c, fields[c]));
+                }
+                for (int c : targetCols) {
+                    ys.add(number(path, lineNo, c, fields[c]));
+                }
+                n++;
+            }
+            if (columns == null) {
+                throw new SpecException("data.file", path + " is empty; expected a header row of column names");
+            }
+            if (n == 0) {
+                throw new SpecException("data.file", path + " has a header but no data rows");
+            }
+            return new Dataset(xs.toArray(), ys.toArray(), n, inputCols.length, targetCols.length,
+                    names(columns, inputCols), names(columns, targetCols), path.toString());
+        } catch (IOException e) {
+            throw new SpecException("data.file", "cannot read " + path + ": " + e.getMessage());
+        }
+    }
+
+    private static List<String> header(Path path, int lineNo, String[] fields) {
+        List<String> columns = new ArrayList<>();
+        Map<String, Integer> seen = new HashMap<>();
+        for (int c = 0; c < fields.length; c++) {
+            String name = fields[c].trim();
+            if (name.isEmpty()) {
+                throw new SpecException("data.file",
+                        path + ":" + lineNo + ":" + (c + 1) + ": empty column name in the header");
+            }
+            Integer before = seen.put(name, c);
+            if (before != null) {
+                throw new SpecException("data.file", path + ":" + lineNo + ":" + (c + 1)
+                        + ": column '" + name + "' appears twice in the header (also column " + (before + 1) + ")");
+            }
+            columns.add(name);
+        }
+        return columns;
+    }
+
+    private static int[] targetColumns(Path path, List<String> columns, List<String> targets) {
+        if (targets == null) {
+            return new int[] {columns.size() - 1};
+        }
+        if (targets.isEmpty()) {
+            throw new SpecException("data.targets", "must name at least one column");
+        }
+        int[] cols = new int[targets.size()];
+        for (int t = 0; t < targets.size(); t++) {
+            String name = targets.get(t);
+            int c = columns.indexOf(name);
+            if (c < 0) {
+                throw new SpecException("data.targets", "no column '" + name + "' in " + path
+                        + "; columns: " + String.join(", ", columns));
+            }
+            if (targets.subList(0, t).contains(name)) {
+                throw new SpecException("data.targets", "names column '" + name + "' twice");
+            }
+            cols[t] = c;
+        }
+        return cols;
+    }
+
+    private static int[] inputColumns(List<String> columns, int[] targetCols) {
+        return java.util.stream.IntStream.range(0, columns.size())
+                .filter(c -> Arrays.stream(targetCols).noneMatch(t -> t == c))
+                .toArray();
+    }
+
+    private static List<String> names(List<String> columns, int[] cols) {
+        List<String> out = new ArrayList<>(cols.length);
+        for (int c : cols) {
+            out.add(columns.get(c));
+        }
+        return out;
+    }
+
+    private static double number(Path path, int lineNo, int col, String field) {
+        String s = field.trim();
+        if (!NUMBER.matcher(s).matches()) {
+            throw new SpecException("data.file",
+                    path + ":" + lineNo + ":" + (col + 1) + ": not a number: '" + s + "'");
+        }
+        double v = Double.parseDouble(s);
+        if (!Double.isFinite(v)) {
+            throw new SpecException("data.file",
+                    path + ":" + lineNo + ":" + (col + 1) + ": number out of range: '" + s + "'");
+        }
+        return v;
+    }
+
+    // ---------------------------------------------------------------- NPZ
+
+    /**
+     * Reads an .npz archive holding arrays {@code x} ([n, d], or [n, ...] flattened to d features)
+     * and {@code y} ([n] or [n, o]). Inputs are named x1..xd; targets y1..yo, or "y" when o = 1.
+     */
+    static Dataset readNpz(Path path) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDList list;
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(path))) {
+                list = NDList.decode(manager, in);
+            } catch (IOException | RuntimeException e) {
+                throw new SpecException("data.file", "cannot read " + path + " as .npz: " + e.getMessage());
+            }
+            NDArray xa = null;
+            NDArray ya = null;
+            List<String> found = new ArrayList<>();
+            for (NDArray a : list) {
+                String name = a.getName() == null ? "" : a.getName();
+                if (name.endsWith(".npy")) {
+                    name = name.substring(0, name.length() - 4);
+                }
+                found.add(name);
+                if (name.equals("x")) {
+                    xa = a;
+                } else if (name.equals("y")) {
+                    ya = a;
+                }
+            }
+            if (xa == null || ya == null) {
+                throw new SpecException("data.file", path + " must hold arrays 'x' and 'y', found " + found);
+            }
+            Shape xs = xa.getShape();
+            Shape ys = ya.getShape();
+            if (xs.dimension() == 0 || ys.dimension() == 0) {
+                throw new SpecException("data.file", path + ": 'x' and 'y' must have a first axis of rows, found shapes "
+                        + xs + " and " + ys);
+            }
+            long n = xs.get(0);
+            if (ys.get(0) != n) {
+                throw new SpecException("data.file", path + ": 'x' has " + n + " rows but 'y' has " + ys.get(0)
+                        + " (shapes " + xs + " and " + ys + ")");
+            }
+            if (n == 0 || xs.size() == 0 || ys.size() == 0) {
+                throw new SpecException("data.file", path + ": empty arrays, shapes " + xs + " and " + ys);
+            }
+            if (xs.size() > Integer.MAX_VALUE || ys.size() > Integer.MAX_VALUE) {
+                throw new SpecException("data.file", path + ": arrays too large, shapes " + xs + " and " + ys);
+            }
+            int d = (int) (xs.size() / n);
+            int o = (int) (ys.size() / n);
+            double[] x = finite(path, "x", d, xa.toType(DataType.FLOAT64, false).toDoubleArray());
+            double[] y = finite(path, "y", o, ya.toType(DataType.FLOAT64, false).toDoubleArray());
+            List<String> inputNames = new ArrayList<>(d);
+            for (int j = 1; j <= d; j++) {
+                inputNames.add("x" + j);
+            }
+            List<String> targetNames = new ArrayList<>(o);
+            if (o == 1) {
+                targetNames.add("y");
+            } else {
+                for (int k = 1; k <= o; k++) {
+                    targetNames.add("y" + k);
+                }
+            }
+            return new Dataset(x, y, (int) n, d, o, inputNames, targetNames, path.toString());
+        }
+    }
+
+    private static double[] finite(Path path, String array, int width, double[] values) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Double.isFinite(values[i])) {
+                throw new SpecException("data.file", path + ": array '" + array + "' holds " + values[i]
+                        + " in row " + (i / width) + " (rows count from 0)");
+            }
+        }
+        return values;
+    }
+
+    // ---------------------------------------------------------------- labels
+
+    /** Classification needs one target column of non-negative integer class labels. */
+    static void checkLabels(Dataset data) {
+        if (data.o() != 1) {
+            throw new SpecException("data.targets", "classification needs exactly one target column (the class "
+                    + "label), found " + data.o() + ": " + String.join(", ", data.targetNames()));
+        }
+        double[] y = data.y();
+        for (int i = 0; i < y.length; i++) {
+            double v = y[i];
+            if (!(v >= 0 && v == Math.rint(v) && v < Integer.MAX_VALUE)) {
+                throw new SpecException("data.targets", "classification targets must be non-negative integer "
+                        + "class labels, but '" + data.targetNames().get(0) + "' is " + v + " in row " + i
+                        + " (rows count from 0) of " + data.source());
+            }
+        }
+    }
+
+    /** A growable array of doubles. */
+    private static final class Doubles {
+        private double[] values = new double[1024];
+        private int size;
+
+        void add(double v) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = v;
+        }
+
+        double[] toArray() {
+            return Arrays.copyOf(values, size);
+        }
+    }
+}
