@@ -93,7 +93,7 @@ public final class SpecLoader {
             tree = mapper.readTree(text);
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
-            throw new SpecException(name, null, line(loc), column(loc), "syntax error: " + e.getOriginalMessage());
+            throw new SpecException(name, null, line(loc), column(loc), "syntax error: " + condense(e.getOriginalMessage()));
         }
         if (tree == null || tree.isMissingNode() || tree.isNull()) {
             throw new SpecException(name, null, 0, 0, "the spec is empty");
@@ -314,6 +314,22 @@ public final class SpecLoader {
         return "a mapping (" + c.getSimpleName().replace("Spec", "").toLowerCase(Locale.ROOT) + ")";
     }
 
+    /** A parser message on one line, without the echoed source snippets and their carets. */
+    static String condense(String message) {
+        if (message == null) {
+            return "invalid syntax";
+        }
+        List<String> parts = new ArrayList<>();
+        for (String l : message.split("\n")) {
+            String t = l.strip();
+            if (t.isEmpty() || t.startsWith("in 'reader'") || t.equals("^") || l.startsWith("    ")) {
+                continue;
+            }
+            parts.add(t);
+        }
+        return String.join("; ", parts);
+    }
+
     private static String firstLine(String s) {
         if (s == null) {
             return "invalid value";
@@ -350,6 +366,10 @@ public final class SpecLoader {
         try (JsonParser p = factory.createParser(text)) {
             JsonToken t;
             while ((t = p.nextToken()) != null) {
+                if (t == JsonToken.FIELD_NAME && p.getParsingContext().pathAsPointer().equals(target)) {
+                    JsonLocation loc = p.currentTokenLocation();
+                    return new int[] {line(loc), column(loc)};
+                }
                 if (t == JsonToken.FIELD_NAME || t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
                     continue;
                 }

@@ -91,7 +91,7 @@ public final class TrainJob {
             throw new SpecException(specSource, "model.input_shape", 0, 0,
                     "holds " + flat + " features but the data have " + all.d() + " inputs");
         }
-        return Split.split(all, spec.data().validation(), spec.seed());
+        return Split.split(all, spec.data().validation(), Seeds.split(spec.seed()));
     }
 
     private static String head(String field) {
@@ -106,7 +106,8 @@ public final class TrainJob {
     public static Network buildNetwork(Spec spec, String source, int inputs, int targets, int classes, NDManager manager) {
         Network net;
         try {
-            net = Network.build(spec.model(), inputs, spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32, manager, spec.seed() + 1);
+            net = Network.build(spec.model(), inputs, spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32, manager,
+                    Seeds.init(spec.seed()));
         } catch (IllegalArgumentException e) {
             throw new SpecException(source, "model.layers", 0, 0, e.getMessage());
         }
@@ -171,6 +172,7 @@ public final class TrainJob {
             MetricsCsv metrics = new MetricsCsv("epoch", "train_" + lossName, "val_" + lossName, "penalty", "loss",
                     "hessian_fro_mean", "hessian_fro_max", "seconds");
             Map<String, double[]>[] lastGood = new Map[] {null};
+            Map<String, Double> rss = new LinkedHashMap<>();
             Trainer.Result result = trainer.run(new Trainer.Listener() {
                 @Override
                 public void onEpoch(EpochMetrics m) {
@@ -187,6 +189,15 @@ public final class TrainJob {
                     progress.epoch(m, spec.train().epochs());
                     LOG.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName,
                             m.trainLoss(), lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
+                }
+
+                @Override
+                public void onStep(long step, double loss) {
+                    if (Memory.isMilestone(step)) {
+                        double mb = Memory.residentMegabytes();
+                        rss.put(Long.toString(step), mb);
+                        LOG.info("step {}: resident memory {} MB", step, String.format(java.util.Locale.ROOT, "%.1f", mb));
+                    }
                 }
 
                 @Override
@@ -208,6 +219,8 @@ public final class TrainJob {
             metrics.save(run.file(RunDirectory.METRICS));
             plots(run, result);
             Map<String, Object> summary = summary(trainer, split, result, provenance, net);
+            rss.put(Long.toString(result.steps()), Memory.residentMegabytes());
+            summary.put("resident_mb_at_step", rss);
             Json.write(run.file(RunDirectory.SUMMARY), summary);
             LOG.info("run stopped: {} ({})", result.reason().id(), result.reason().description());
             net.close();

@@ -83,7 +83,7 @@ public final class Trainer {
         int epochs = spec.train().epochs();
         int batch = spec.train().batchSize() == null ? train.n() : Math.min(spec.train().batchSize(), train.n());
         boolean fullBatch = batch >= train.n();
-        SplittableRandom shuffle = new SplittableRandom(spec.seed() + 2);
+        SplittableRandom shuffle = new SplittableRandom(Seeds.shuffle(spec.seed()));
         List<EpochMetrics> rows = new ArrayList<>();
         List<Double> millis = new ArrayList<>();
         StopReason reason = StopReason.COMPLETED;

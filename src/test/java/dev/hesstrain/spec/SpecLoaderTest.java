@@ -1,0 +1,77 @@
+package dev.hesstrain.spec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpecLoaderTest {
+    static final Path SIN2PI = Path.of("configs/sin2pi.yaml");
+
+    @Test
+    void loadsTheShippedConfigWithDefaults() {
+        Spec s = SpecLoader.load(SIN2PI);
+        assertEquals("sin2pi", s.name());
+        assertEquals(7, s.model().layers().size());
+        assertEquals(1e-3, s.penalty().lambda());
+        assertEquals("frobenius", s.penalty().norm());
+        assertEquals(500, s.train().batchSize());
+        assertEquals(0.2, s.data().validation());
+        assertEquals(List.of(-1.0, 1.0), s.data().domain());
+    }
+
+    @Test
+    void overridesSetNestedFieldsListItemsAndNewFields() {
+        Spec s = SpecLoader.load(SIN2PI, List.of("train.epochs=5", "penalty.lambda=0", "model.layers[0].units=20",
+                "train.optimizer=sgd", "penalty.lambda=1e-4", "name=other"));
+        assertEquals(5, s.train().epochs());
+        assertEquals(1e-4, s.penalty().lambda(), 0);
+        assertEquals(20, s.model().layers().get(0).units());
+        assertEquals("sgd", s.train().optimizer());
+        assertEquals(0.9, s.train().momentum());
+        assertEquals("other", s.name());
+    }
+
+    @Test
+    void anOverrideErrorNamesTheOverride() {
+        SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("train.epochs=-3")));
+        assertEquals("configs/sin2pi.yaml (--set train.epochs=-3): train.epochs: must be positive, found -3", e.getMessage());
+        e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("train.epochs")));
+        assertTrue(e.getMessage().contains("expected path=value"), e.getMessage());
+        e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("model.layers[9].units=3")));
+        assertTrue(e.getMessage().contains("index 9 is out of range"), e.getMessage());
+    }
+
+    @Test
+    void resolvedYamlRoundTripsAndJsonIsTheSameSchema(@TempDir Path dir) throws IOException {
+        Spec s = SpecLoader.load(SIN2PI, List.of("train.epochs=7"));
+        Path yaml = dir.resolve("resolved.yaml");
+        Files.writeString(yaml, SpecLoader.toYaml(s));
+        assertEquals(s, SpecLoader.load(yaml));
+        Path json = dir.resolve("same.json");
+        Files.writeString(json, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(s));
+        assertEquals(s, SpecLoader.load(json));
+        assertEquals(SpecLoader.hash(s), SpecLoader.hash(SpecLoader.load(json)));
+        assertNotEquals(SpecLoader.hash(s), SpecLoader.hash(SpecLoader.load(SIN2PI)));
+    }
+
+    @Test
+    void nameDefaultsToTheFileStem(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("my-exp.yaml");
+        Files.writeString(f, "data: {generator: 'x1^2', inputs: 1, samples: 10}\nmodel: {layers: [{type: linear, units: 1}]}\n");
+        assertEquals("my-exp", SpecLoader.load(f).name());
+    }
+
+    @Test
+    void aMissingFileIsASpecError() {
+        SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(Path.of("no/such.yaml")));
+        assertEquals("no/such.yaml: no such file", e.getMessage());
+    }
+}
