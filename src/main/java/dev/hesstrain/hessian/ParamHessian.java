@@ -1,0 +1,477 @@
+package dev.hesstrain.hessian;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import dev.hesstrain.model.Conv2d;
+import dev.hesstrain.model.Dense;
+import dev.hesstrain.model.Layer;
+import dev.hesstrain.model.Loss;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Parameter;
+import dev.hesstrain.model.Scopes;
+import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.ModelSpec;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Hessian of a scalar (the loss over a batch, or the mean of a single-output model) with
+ * respect to all parameters of a network, flattened in {@link Network#parameters()} order (which
+ * is PyTorch's {@code named_parameters()} order), each block row-major.
+ *
+ * <p>Rows and Hessian-vector products come from reverse-over-reverse differentiation: one backward
+ * pass with {@code create_graph} gives the gradient g(θ) with its graph, then each product is one
+ * more backward pass through that graph. To share the fixed cost of a backward pass between many
+ * products, the network is evaluated on {@code K} replicas of its parameters stacked in one leaf
+ * Θ [K, P] (a grouped convolution and a batched matrix product evaluate all replicas at once):
+ * the replicas' gradients are independent, so one backward pass of Σₖ g_k · v_k gives K products,
+ * H v_k in row k of Θ's gradient. Rows of H are the products with unit vectors, picked by one
+ * strided index of the flat gradient.
+ *
+ * <p>Replicas need layers whose parameters can be replaced: {@link Dense} and {@link Conv2d} (with
+ * the stride and padding of the {@link ModelSpec}), and any layer without parameters. Other
+ * networks use the network's own parameters as leaves (one product per pass).
+ *
+ * <p>A leaf whose gradient carries a graph forms a reference cycle with it (PyTorch warns about
+ * this), so a little memory stays allocated after {@link #close()}: fine for inspection, not for
+ * a loop.
+ */
+public final class ParamHessian implements AutoCloseable {
+    /** One parameter's place in the flat vector. */
+    public record Block(String name, long[] shape, long offset, long size) {}
+
+    private final NDManager manager;
+    private final DataType dtype;
+    private final int replicas;
+    private final int dim;
+    private final List<Block> layout;
+    private final PtNDArray theta;
+    private final List<PtNDArray> leaves;
+    private final NDArray gradient;
+    private final double value;
+    private final double[] firstGradient;
+    private long products;
+
+    /**
+     * Builds the gradient graph.
+     *
+     * @param net the network (its parameters are read, never changed)
+     * @param spec the model spec the network was built from (for conv2d stride and padding), or null
+     * @param x inputs, row-major [n, d]
+     * @param y targets: [n, o] values for mse, [n] labels for cross_entropy and nll; null for the output
+     * @param loss mse, cross_entropy or nll; null for the mean over the points of the single output
+     * @param replicas products per backward pass; 0 evaluates the network itself (its parameters
+     *     are the leaves, one product per pass), as networks that cannot be replicated always are
+     */
+    public ParamHessian(Network net, ModelSpec spec, double[] x, int n, double[] y, String loss, int replicas) {
+        if (loss == null && net.outputs() != 1) {
+            throw new IllegalArgumentException("the Hessian of the output needs a model with one output, this one has "
+                    + net.outputs());
+        }
+        if (net.parameterCount() == 0) {
+            throw new IllegalArgumentException("the model has no parameters");
+        }
+        if (net.parameterCount() > Integer.MAX_VALUE / 2) {
+            throw new IllegalArgumentException("the model has too many parameters: " + net.parameterCount());
+        }
+        this.dtype = net.dtype();
+        this.dim = (int) net.parameterCount();
+        this.layout = layout(net);
+        boolean replicable = replicas > 0 && replicable(net, spec);
+        this.replicas = replicable ? replicas : 1;
+        this.manager = net.manager().newSubManager();
+        try {
+            NDArray xs = manager.create(x, new Shape(n, net.inputs())).toType(dtype, false);
+            NDArray targets = targets(net, y, n, loss);
+            NDArray total;
+            if (replicable) {
+                this.leaves = null;
+                this.theta = (PtNDArray) manager.create(tiled(net, this.replicas), new Shape(this.replicas, dim))
+                        .toType(dtype, false);
+                theta.setRequiresGradient(true);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray out = replicatedForward(net, spec, xs);
+                    total = replicatedLoss(out, targets, loss);
+                    JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
+                    // duplicate() would clone without the graph; mul(1) keeps it and frees theta's grad for reuse
+                    this.gradient = theta.getGradient().mul(1).reshape(-1);
+                    JniUtils.zeroGrad(theta);
+                }
+            } else {
+                this.theta = null;
+                this.leaves = new ArrayList<>();
+                net.attach(manager);
+                for (Parameter p : net.parameters()) {
+                    PtNDArray leaf = (PtNDArray) p.array();
+                    leaf.setRequiresGradient(true);
+                    leaves.add(leaf);
+                }
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray out = net.forward(xs);
+                    total = loss == null ? out.mean() : Loss.of(loss, out, targets);
+                    JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
+                    NDList flat = new NDList();
+                    for (PtNDArray leaf : leaves) {
+                        flat.add(leaf.getGradient().mul(1).reshape(-1));
+                    }
+                    this.gradient = NDArrays.concat(flat);
+                    for (PtNDArray leaf : leaves) {
+                        JniUtils.zeroGrad(leaf);
+                    }
+                }
+            }
+            this.value = total.toType(DataType.FLOAT64, false).getDouble() / this.replicas;
+            this.firstGradient = gradient.get(new NDIndex("0:" + dim)).toType(DataType.FLOAT64, false).toDoubleArray();
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** Whether every layer with parameters can be evaluated on replicas of them. */
+    public static boolean replicable(Network net, ModelSpec spec) {
+        List<Layer> layers = net.layers();
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            if (l instanceof Conv2d) {
+                if (spec == null || spec.layers().size() != layers.size() || !spec.layers().get(i).type().equals("conv2d")) {
+                    return false;
+                }
+            } else if (!(l instanceof Dense) && !l.parameters().isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The blocks of the flat parameter vector, in order. */
+    public static List<Block> layout(Network net) {
+        List<Block> blocks = new ArrayList<>();
+        long offset = 0;
+        for (Parameter p : net.parameters()) {
+            long size = p.array().size();
+            blocks.add(new Block(p.name(), p.array().getShape().getShape(), offset, size));
+            offset += size;
+        }
+        return blocks;
+    }
+
+    private static double[] tiled(Network net, int k) {
+        Map<String, double[]> values = dev.hesstrain.model.Weights.snapshot(net);
+        int p = (int) net.parameterCount();
+        double[] flat = new double[p];
+        int at = 0;
+        for (double[] v : values.values()) {
+            System.arraycopy(v, 0, flat, at, v.length);
+            at += v.length;
+        }
+        double[] all = new double[k * p];
+        for (int r = 0; r < k; r++) {
+            System.arraycopy(flat, 0, all, r * p, p);
+        }
+        return all;
+    }
+
+    private NDArray targets(Network net, double[] y, int n, String loss) {
+        if (loss == null) {
+            return null;
+        }
+        if (y == null) {
+            throw new IllegalArgumentException("the loss needs targets");
+        }
+        if (loss.equals("mse")) {
+            if (y.length != (long) n * net.outputs()) {
+                throw new IllegalArgumentException("mse needs " + net.outputs() + " target(s) per point, found "
+                        + y.length / Math.max(n, 1));
+            }
+            return manager.create(y, new Shape(n, net.outputs())).toType(dtype, false);
+        }
+        if (y.length != n) {
+            throw new IllegalArgumentException(loss + " needs one label per point, found " + y.length / Math.max(n, 1));
+        }
+        return manager.create(y, new Shape(n)).toType(DataType.INT64, false);
+    }
+
+    // ---- the replicated forward pass ---------------------------------------------------------
+
+    /** The view of block b of every replica, shaped [K, shape...]. */
+    private NDArray view(Block b) {
+        NDArray slice = theta.get(new NDIndex(":, " + b.offset() + ":" + (b.offset() + b.size())));
+        return slice.reshape(new Shape(replicas).addAll(new Shape(b.shape())));
+    }
+
+    /** Outputs [K, n, o] of the K replicas; inputs are shared until the first layer with parameters. */
+    private NDArray replicatedForward(Network net, ModelSpec spec, NDArray x) {
+        int k = replicas;
+        long n = x.getShape().get(0);
+        NDArray h = x.reshape(new Shape(n).addAll(net.sampleShape()));
+        boolean shared = true;
+        int next = 0;
+        List<Layer> layers = net.layers();
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            int count = l.parameters().size();
+            List<Block> mine = layout.subList(next, next + count);
+            next += count;
+            if (l instanceof Dense) {
+                Block wb = mine.get(0);
+                long out = wb.shape()[0];
+                long in = wb.shape()[1];
+                NDArray w = view(wb);
+                NDArray b = count > 1 ? view(mine.get(1)).reshape(k, 1, out) : null;
+                if (shared) {
+                    h = h.matMul(w.reshape(k * out, in).transpose()).reshape(n, k, out).transpose(1, 0, 2);
+                } else {
+                    h = h.batchMatMul(w.transpose(0, 2, 1));
+                }
+                if (b != null) {
+                    h = h.add(b);
+                }
+                shared = false;
+            } else if (l instanceof Conv2d) {
+                LayerSpec ls = spec.layers().get(i);
+                Block wb = mine.get(0);
+                long f = wb.shape()[0];
+                long c = wb.shape()[1];
+                long kh = wb.shape()[2];
+                long kw = wb.shape()[3];
+                NDArray w = view(wb).reshape(k * f, c, kh, kw);
+                NDArray b = count > 1 ? view(mine.get(1)).reshape(k * f) : null;
+                NDArray in = shared ? h : merge(h.swapAxes(0, 1), 1);
+                Shape stride = new Shape(ls.stride(), ls.stride());
+                Shape padding = new Shape(ls.padding(), ls.padding());
+                NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(in, w, b, stride, padding, new Shape(1, 1),
+                        shared ? 1 : k).singletonOrThrow();
+                Shape s = y.getShape();
+                h = y.reshape(new Shape(n, k, f).addAll(s.slice(2))).swapAxes(0, 1);
+                shared = false;
+            } else if (shared) {
+                h = l.forward(h);
+            } else {
+                NDArray y = l.forward(merge(h, 0));
+                h = y.reshape(new Shape(k, n).addAll(y.getShape().slice(1)));
+            }
+        }
+        return h;
+    }
+
+    /** Merges axes {@code axis} and {@code axis+1}. */
+    private static NDArray merge(NDArray h, int axis) {
+        Shape s = h.getShape();
+        Shape merged = s.slice(0, axis).add(s.get(axis) * s.get(axis + 1)).addAll(s.slice(axis + 2));
+        return h.reshape(merged);
+    }
+
+    /** Σ over replicas of the loss (as {@link Loss#of}) or of the mean output. */
+    private NDArray replicatedLoss(NDArray out, NDArray y, String loss) {
+        if (loss == null) {
+            return out.reshape(replicas, -1).mean(new int[] {1}).sum();
+        }
+        return switch (loss) {
+            case "mse" -> out.sub(y).square().reshape(replicas, -1).mean(new int[] {1}).sum();
+            case "cross_entropy" -> picked(out.logSoftmax(-1), y).mean(new int[] {1}).sum().neg();
+            case "nll" -> picked(out, y).mean(new int[] {1}).sum().neg();
+            default -> throw new IllegalArgumentException("unknown loss " + loss);
+        };
+    }
+
+    private static NDArray picked(NDArray logp, NDArray labels) {
+        int classes = (int) logp.getShape().get(2);
+        NDArray onehot = labels.oneHot(classes, logp.getDataType());
+        return logp.mul(onehot).sum(new int[] {2});
+    }
+
+    // ---- products ----------------------------------------------------------------------------
+
+    /** The dimension P. */
+    public int dim() {
+        return dim;
+    }
+
+    /** Products computed together in one backward pass. */
+    public int replicas() {
+        return replicas;
+    }
+
+    /** Whether the network is evaluated on replicas of its parameters. */
+    public boolean replicated() {
+        return theta != null;
+    }
+
+    public List<Block> layout() {
+        return layout;
+    }
+
+    /** The value of the scalar whose Hessian this is. */
+    public double value() {
+        return value;
+    }
+
+    /** Its gradient, in float64. */
+    public double[] gradient() {
+        return firstGradient.clone();
+    }
+
+    /** Hessian-vector products computed so far (a batch of K counts K). */
+    public long products() {
+        return products;
+    }
+
+    /**
+     * Rows {@code start .. start+count-1} of H (count at most {@link #replicas()}), row-major into
+     * {@code out} (length at least count·P), one backward pass.
+     */
+    public void rows(int start, int count, float[] out) {
+        rows(start, count, out, null);
+    }
+
+    /** As {@link #rows(int, int, float[])}, in float64. */
+    public void rows(int start, int count, double[] out) {
+        rows(start, count, null, out);
+    }
+
+    private void rows(int start, int count, float[] f, double[] d) {
+        if (count < 1 || count > replicas || start < 0 || start + count > dim) {
+            throw new IllegalArgumentException("rows " + start + ".." + (start + count - 1) + " of " + dim
+                    + " in batches of at most " + replicas);
+        }
+        try (NDManager step = manager.newSubManager()) {
+            attach(step);
+            NDIndex index;
+            if (theta != null) {
+                long stride = (long) dim + 1;
+                long to = start + (count - 1) * stride + 1;
+                index = new NDIndex(start + ":" + to + ":" + stride);
+            } else {
+                index = new NDIndex(start + ":" + (start + 1));
+            }
+            backward(recorded(() -> gradient.get(index).sum()));
+            read(step, count, f, d);
+            products += count;
+        }
+    }
+
+    /** H v for every v in {@code vs} (at most {@link #replicas()} of them), one backward pass. */
+    public double[][] hvp(double[][] vs) {
+        int count = vs.length;
+        if (count < 1 || count > replicas) {
+            throw new IllegalArgumentException("between 1 and " + replicas + " vectors per batch, found " + count);
+        }
+        double[] all = new double[replicas * dim];
+        for (int c = 0; c < count; c++) {
+            if (vs[c].length != dim) {
+                throw new IllegalArgumentException("the vector has length " + vs[c].length + ", the Hessian is "
+                        + dim + " x " + dim);
+            }
+            System.arraycopy(vs[c], 0, all, c * dim, dim);
+        }
+        double[] out = new double[count * dim];
+        try (NDManager step = manager.newSubManager()) {
+            attach(step);
+            NDArray v = step.create(all, new Shape((long) replicas * dim)).toType(dtype, false);
+            backward(recorded(() -> gradient.mul(v).sum()));
+            read(step, count, null, out);
+        }
+        products += count;
+        double[][] res = new double[count][];
+        for (int c = 0; c < count; c++) {
+            res[c] = java.util.Arrays.copyOfRange(out, c * dim, (c + 1) * dim);
+        }
+        return res;
+    }
+
+    /** H v for one vector. */
+    public double[] hvp(double[] v) {
+        return hvp(new double[][] {v})[0];
+    }
+
+    private void attach(NDManager step) {
+        Scopes.tempAttach(step, gradient);
+        if (theta != null) {
+            Scopes.tempAttach(step, theta);
+        } else {
+            for (PtNDArray leaf : leaves) {
+                Scopes.tempAttach(step, leaf);
+            }
+        }
+    }
+
+    /** The index op must be recorded in the graph: grad mode on for it (no collector is needed). */
+    private static NDArray recorded(java.util.function.Supplier<NDArray> op) {
+        boolean before = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try {
+            return op.get();
+        } finally {
+            JniUtils.setGradMode(before);
+        }
+    }
+
+    private static void backward(NDArray s) {
+        JniUtils.backward((PtNDArray) s, (PtNDArray) s.onesLike(), true, false);
+    }
+
+    /** Copies the first {@code count} replicas' gradients out and zeroes them. */
+    private void read(NDManager step, int count, float[] f, double[] d) {
+        if (theta != null) {
+            copy(theta.getGradient(), 0, count * dim, f, d, 0);
+            JniUtils.zeroGrad(theta);
+        } else {
+            int at = 0;
+            for (PtNDArray leaf : leaves) {
+                NDArray g = leaf.getGradient();
+                int size = (int) g.size();
+                copy(g, 0, size, f, d, at);
+                at += size;
+                JniUtils.zeroGrad(leaf);
+            }
+        }
+    }
+
+    private void copy(NDArray g, int from, int len, float[] f, double[] d, int at) {
+        ByteBuffer bb = g.toByteBuffer(true).order(ByteOrder.nativeOrder());
+        if (dtype == DataType.FLOAT32) {
+            var fb = bb.asFloatBuffer();
+            fb.position(from);
+            if (f != null) {
+                fb.get(f, at, len);
+            } else {
+                for (int i = 0; i < len; i++) {
+                    d[at + i] = fb.get();
+                }
+            }
+        } else {
+            var db = bb.asDoubleBuffer();
+            db.position(from);
+            if (d != null) {
+                db.get(d, at, len);
+            } else {
+                for (int i = 0; i < len; i++) {
+                    f[at + i] = (float) db.get();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (leaves != null) {
+            for (PtNDArray leaf : leaves) {
+                JniUtils.zeroGrad(leaf);
+            }
+        }
+        manager.close();
+    }
+}

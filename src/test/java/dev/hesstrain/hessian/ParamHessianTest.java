@@ -1,0 +1,280 @@
+package dev.hesstrain.hessian;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.model.Loss;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Weights;
+import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.ModelSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ParamHessianTest {
+
+    static LayerSpec linear(int units) {
+        return new LayerSpec("linear", units, null, null, null, null, null);
+    }
+
+    static LayerSpec layer(String type) {
+        return new LayerSpec(type, null, null, null, null, null, null);
+    }
+
+    static double[] uniform(long seed, int count) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[] v = new double[count];
+        for (int i = 0; i < count; i++) {
+            v[i] = rng.nextDouble() * 2 - 1;
+        }
+        return v;
+    }
+
+    /** The full Hessian, row by row, in float64. */
+    static double[][] full(ParamHessian h) {
+        int p = h.dim();
+        double[][] rows = new double[p][];
+        double[] buf = new double[h.replicas() * p];
+        for (int start = 0; start < p; start += h.replicas()) {
+            int count = Math.min(h.replicas(), p - start);
+            h.rows(start, count, buf);
+            for (int c = 0; c < count; c++) {
+                rows[start + c] = java.util.Arrays.copyOfRange(buf, c * p, (c + 1) * p);
+            }
+        }
+        return rows;
+    }
+
+    /** The scalar at flat parameters theta, in float64. */
+    static double scalar(Network net, double[] theta, double[] x, int n, double[] y, String loss) {
+        Map<String, double[]> values = new LinkedHashMap<>();
+        int at = 0;
+        for (ParamHessian.Block b : ParamHessian.layout(net)) {
+            values.put(b.name(), java.util.Arrays.copyOfRange(theta, at, at + (int) b.size()));
+            at += (int) b.size();
+        }
+        Weights.restore(net, values);
+        try (NDManager step = net.manager().newSubManager()) {
+            net.attach(step);
+            NDArray xs = step.create(x, new Shape(n, net.inputs()));
+            NDArray out = net.forward(xs);
+            if (loss == null) {
+                return out.mean().getDouble();
+            }
+            NDArray ys = loss.equals("mse") ? step.create(y, new Shape(n, net.outputs())) : step.create(y, new Shape(n));
+            return Loss.of(loss, out, ys).getDouble();
+        }
+    }
+
+    /** Second differences of the scalar in float64, Richardson-extrapolated. */
+    static double[][] finiteDifferences(Network net, double[] x, int n, double[] y, String loss) {
+        double[] theta0 = flat(net);
+        int p = theta0.length;
+        double[][] res = new double[p][p];
+        for (int i = 0; i < p; i++) {
+            for (int j = i; j < p; j++) {
+                double coarse = second(net, theta0, i, j, 2e-3, x, n, y, loss);
+                double fine = second(net, theta0, i, j, 1e-3, x, n, y, loss);
+                res[i][j] = (4 * fine - coarse) / 3;
+                res[j][i] = res[i][j];
+            }
+        }
+        scalar(net, theta0, x, n, y, loss);
+        return res;
+    }
+
+    private static double second(Network net, double[] t0, int i, int j, double h, double[] x, int n, double[] y,
+            String loss) {
+        double[] f = new double[4];
+        int[][] signs = {{1, 1}, {1, -1}, {-1, 1}, {-1, -1}};
+        for (int c = 0; c < 4; c++) {
+            double[] t = t0.clone();
+            t[i] += signs[c][0] * h;
+            t[j] += signs[c][1] * h;
+            f[c] = scalar(net, t, x, n, y, loss);
+        }
+        return (f[0] - f[1] - f[2] + f[3]) / (4 * h * h);
+    }
+
+    static double[] flat(Network net) {
+        List<Double> all = new ArrayList<>();
+        for (double[] v : Weights.snapshot(net).values()) {
+            for (double d : v) {
+                all.add(d);
+            }
+        }
+        return all.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    static Network mlp(NDManager m, String last, int outputs) {
+        List<LayerSpec> layers = new ArrayList<>(List.of(linear(3), layer("tanh"), linear(outputs)));
+        if (last != null) {
+            layers.add(layer(last));
+        }
+        return Network.build(new ModelSpec(null, layers), 2, DataType.FLOAT64, m, 11);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mse", "cross_entropy", "nll", "output"})
+    void replicasAgreeWithTheNetworkItselfAndWithFiniteDifferences(String which) {
+        String loss = which.equals("output") ? null : which;
+        int n = 5;
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = mlp(m, which.equals("nll") ? "log_softmax" : null, which.equals("output") ? 1 : 3);
+            double[] x = uniform(1, n * 2);
+            double[] y = which.equals("mse") ? uniform(2, n * 3) : new double[] {0, 2, 1, 1, 0};
+            double[][] replicated;
+            double[][] direct;
+            try (ParamHessian h = new ParamHessian(net, null, x, n, y, loss, 4)) {
+                assertTrue(h.replicated());
+                replicated = full(h);
+                assertEquals(net.parameterCount(), h.dim());
+                assertEquals(scalar(net, flat(net), x, n, y, loss), h.value(), 1e-12);
+            }
+            try (ParamHessian h = new ParamHessian(net, null, x, n, y, loss, 0)) {
+                assertFalse(h.replicated());
+                direct = full(h);
+            }
+            double[][] fd = finiteDifferences(net, x, n, y, loss);
+            double scale = 0;
+            for (double[] row : fd) {
+                for (double v : row) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+            }
+            assertTrue(scale > 1e-2, "the Hessian should not vanish: " + scale);
+            for (int i = 0; i < fd.length; i++) {
+                assertArrayEquals(direct[i], replicated[i], 1e-12 * scale, "row " + i);
+                assertArrayEquals(fd[i], replicated[i], 1e-6 * scale, "finite differences, row " + i);
+                for (int j = 0; j < fd.length; j++) {
+                    assertEquals(replicated[i][j], replicated[j][i], 1e-12 * scale, "symmetry " + i + "," + j);
+                }
+            }
+        }
+    }
+
+    @Test
+    void productsAgreeWithRows() {
+        int n = 4;
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = mlp(m, null, 2);
+            double[] x = uniform(3, n * 2);
+            double[] y = uniform(4, n * 2);
+            try (ParamHessian h = new ParamHessian(net, null, x, n, y, "mse", 3)) {
+                double[][] rows = full(h);
+                int p = h.dim();
+                double[] ones = new double[p];
+                java.util.Arrays.fill(ones, 1);
+                double[] v = uniform(5, p);
+                double[][] hv = h.hvp(new double[][] {ones, v});
+                for (int i = 0; i < p; i++) {
+                    double rowSum = 0;
+                    double rowV = 0;
+                    for (int j = 0; j < p; j++) {
+                        rowSum += rows[i][j];
+                        rowV += rows[i][j] * v[j];
+                    }
+                    assertEquals(rowSum, hv[0][i], 1e-12);
+                    assertEquals(rowV, hv[1][i], 1e-12);
+                }
+                assertEquals(p + 2, h.products());
+                assertThrows(IllegalArgumentException.class, () -> h.hvp(new double[] {1, 2}));
+            }
+        }
+    }
+
+    @Test
+    void linearModelWithMseHasTheKnownQuadraticHessian() {
+        // L(w, b) = mean_n (w·x_n + b − y_n)²: H = (2/N) Σ_n x̃_n x̃_nᵀ with x̃ = (x, 1)
+        int n = 6;
+        int d = 3;
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = Network.build(new ModelSpec(null, List.of(linear(1))), d, DataType.FLOAT64, m, 3);
+            double[] x = uniform(7, n * d);
+            double[] y = uniform(8, n);
+            try (ParamHessian h = new ParamHessian(net, null, x, n, y, "mse", 2)) {
+                double[][] rows = full(h);
+                for (int i = 0; i <= d; i++) {
+                    for (int j = 0; j <= d; j++) {
+                        double expected = 0;
+                        for (int s = 0; s < n; s++) {
+                            double xi = i < d ? x[s * d + i] : 1;
+                            double xj = j < d ? x[s * d + j] : 1;
+                            expected += 2.0 / n * xi * xj;
+                        }
+                        assertEquals(expected, rows[i][j], 1e-12, "entry " + i + "," + j);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void convolutionReplicasAgreeWithTheNetworkItself() {
+        int n = 3;
+        List<LayerSpec> layers = List.of(
+                new LayerSpec("conv2d", null, null, 2, 3, 1, 1),
+                layer("tanh"),
+                new LayerSpec("conv2d", null, null, 2, 2, 2, 0),
+                layer("flatten"),
+                linear(3));
+        ModelSpec spec = new ModelSpec(List.of(1, 4, 4), layers);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = Network.build(spec, 16, DataType.FLOAT64, m, 5);
+            double[] x = uniform(9, n * 16);
+            double[] y = {2, 0, 1};
+            double[][] replicated;
+            try (ParamHessian h = new ParamHessian(net, spec, x, n, y, "cross_entropy", 8)) {
+                assertTrue(h.replicated());
+                replicated = full(h);
+            }
+            try (ParamHessian h = new ParamHessian(net, spec, x, n, y, "cross_entropy", 0)) {
+                double[][] direct = full(h);
+                for (int i = 0; i < direct.length; i++) {
+                    assertArrayEquals(direct[i], replicated[i], 1e-12, "row " + i);
+                }
+            }
+            // without the spec the stride and padding are unknown: no replicas
+            try (ParamHessian h = new ParamHessian(net, null, x, n, y, "cross_entropy", 8)) {
+                assertFalse(h.replicated());
+                assertEquals(1, h.replicas());
+            }
+        }
+    }
+
+    @Test
+    void float32RowsMatchFloat64() {
+        int n = 4;
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelSpec spec = new ModelSpec(null, List.of(linear(3), layer("softplus"), linear(2)));
+            Network n64 = Network.build(spec, 2, DataType.FLOAT64, m, 4);
+            Network n32 = Network.build(spec, 2, DataType.FLOAT32, m, 4);
+            double[] x = uniform(5, n * 2);
+            double[] y = {0, 1, 1, 0};
+            try (ParamHessian a = new ParamHessian(n64, spec, x, n, y, "cross_entropy", 4);
+                    ParamHessian b = new ParamHessian(n32, spec, x, n, y, "cross_entropy", 4)) {
+                int p = a.dim();
+                double[] ra = new double[4 * p];
+                float[] rb = new float[4 * p];
+                a.rows(4, 4, ra);
+                b.rows(4, 4, rb);
+                for (int i = 0; i < ra.length; i++) {
+                    assertEquals(ra[i], rb[i], 1e-5, "entry " + i);
+                }
+            }
+        }
+    }
+}
