@@ -20,30 +20,35 @@ public final class InputHessian implements AutoCloseable {
     private final NDArray eye;
     private final NDArray weights;
     private final NDArray diagonalMask;
+    private final boolean unitWeights;
 
     public InputHessian(Network network) {
         this.network = network;
         this.d = network.inputs();
         NDManager m = network.manager();
-        this.pairs = Pairs.upperTriangle(m, network.dtype(), d);
-        this.eye = m.eye(d).toType(network.dtype(), false).expandDims(0);
+        this.pairs = Pairs.forHessian(m, d);
+        this.eye = m.eye(d).toType(network.dtype(), false).expandDims(1);
         int p = pairs.size();
         float[] w = new float[p];
         float[] diag = new float[p];
         for (int i = 0; i < p; i++) {
-            boolean onDiagonal = pairs.a(i) == pairs.b(i);
-            w[i] = onDiagonal ? 1f : 2f;
-            diag[i] = onDiagonal ? 1f : 0f;
+            w[i] = pairs.multiplicity(i);
+            diag[i] = pairs.a(i) == pairs.b(i) ? 1f : 0f;
         }
-        this.weights = m.create(w, new Shape(1, p, 1)).toType(network.dtype(), false);
-        this.diagonalMask = m.create(diag, new Shape(1, p, 1)).toType(network.dtype(), false);
+        this.weights = m.create(w, new Shape(p, 1, 1)).toType(network.dtype(), false);
+        boolean unit = true;
+        for (float v : w) {
+            unit &= v == 1f;
+        }
+        this.unitWeights = unit;
+        this.diagonalMask = m.create(diag, new Shape(p, 1, 1)).toType(network.dtype(), false);
     }
 
     public Pairs pairs() {
         return pairs;
     }
 
-    /** Taylor pass with the unit directions: the value, the Jacobian and the Hessian's upper triangle. */
+    /** Taylor pass with the unit directions: the value, the Jacobian and the Hessian (see {@link Pairs#forHessian}). */
     public Taylor taylor(NDArray x) {
         NDManager step = x.getManager();
         attach(step);
@@ -64,11 +69,12 @@ public final class InputHessian implements AutoCloseable {
         if (h == null) {
             return t.value().getManager().zeros(new Shape(n), t.value().getDataType());
         }
+        // reductions over the leading (pair) axis first: they run along contiguous memory
         NDArray perSample = switch (norm) {
-            case FROBENIUS -> h.square().mul(weights).sum(new int[] {1, 2});
-            case DIAGONAL -> h.square().mul(diagonalMask).sum(new int[] {1, 2});
-            case OFFDIAGONAL -> h.square().mul(weights.sub(diagonalMask)).sum(new int[] {1, 2});
-            case TRACE -> h.mul(diagonalMask).sum(new int[] {1}).square().sum(new int[] {1});
+            case FROBENIUS -> (unitWeights ? h.square() : h.square().mul(weights)).sum(new int[] {0}).sum(new int[] {1});
+            case DIAGONAL -> h.square().mul(diagonalMask).sum(new int[] {0}).sum(new int[] {1});
+            case OFFDIAGONAL -> h.square().mul(weights.sub(diagonalMask)).sum(new int[] {0}).sum(new int[] {1});
+            case TRACE -> h.mul(diagonalMask).sum(new int[] {0}).square().sum(new int[] {1});
         };
         if (perSample.getShape().get(0) != n) {
             perSample = perSample.broadcast(new Shape(n));
@@ -86,14 +92,14 @@ public final class InputHessian implements AutoCloseable {
         int o = network.outputs();
         double[] out = new double[Math.toIntExact(n * o * d * d)];
         if (t.hess() != null) {
-            NDArray h = t.hess().broadcast(new Shape(n, pairs.size(), o));
+            NDArray h = t.hess().broadcast(new Shape(pairs.size(), n, o));
             double[] v = h.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
             for (int s = 0; s < n; s++) {
                 for (int p = 0; p < pairs.size(); p++) {
                     int j = pairs.a(p);
                     int k = pairs.b(p);
                     for (int q = 0; q < o; q++) {
-                        double val = v[(s * pairs.size() + p) * o + q];
+                        double val = v[(p * (int) n + s) * o + q];
                         out[((s * o + q) * d + j) * d + k] = val;
                         out[((s * o + q) * d + k) * d + j] = val;
                     }

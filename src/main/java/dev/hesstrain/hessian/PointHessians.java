@@ -1,18 +1,21 @@
 package dev.hesstrain.hessian;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
 import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.Network;
-import dev.hesstrain.model.Pairs;
-import dev.hesstrain.model.Taylor;
 
 /**
  * Exact Hessians with respect to the input at given points, from one Taylor-mode pass (see
- * {@link InputHessian}): of every model output, or of each point's own loss term ℓₙ (the loss of
- * that point alone, so that the batch loss is their mean):
+ * {@link InputHessian#full}): of every model output, or of each point's own loss term ℓₙ (the loss
+ * of that point alone, so that the batch loss is their mean), composed from the output Hessians,
+ * the outputs f and their Jacobian J (one first-order backward pass per output):
  *
  * <ul>
  *   <li>mse: ℓ = (1/o) Σ_q (f_q − y_q)², so ∇²ℓ = (2/o) Σ_q (∇f_q ∇f_qᵀ + (f_q − y_q) ∇²f_q);
@@ -66,52 +69,30 @@ public final class PointHessians implements AutoCloseable {
      */
     public double[] compute(double[] x, int n, double[] y, String loss) {
         int o = network.outputs();
-        int m = matrices(loss);
-        double[] result = new double[Math.toIntExact((long) n * m * d * d)];
+        int dd = d * d;
         try (NDManager step = network.manager().newSubManager()) {
             NDArray xs = step.create(x, new Shape(n, d)).toType(network.dtype(), false);
-            Taylor t = hessian.taylor(xs);
-            double[] value = t.value().toType(DataType.FLOAT64, false).toDoubleArray();
-            int jn = (int) t.jac().getShape().get(0);
-            double[] jac = t.jac().toType(DataType.FLOAT64, false).toDoubleArray();
-            Pairs pairs = hessian.pairs();
-            int p = pairs.size();
-            int hn = t.hess() == null ? 0 : (int) t.hess().getShape().get(0);
-            double[] hess = t.hess() == null ? null : t.hess().toType(DataType.FLOAT64, false).toDoubleArray();
-            double[][] h = new double[o][d * d];
-            double[] jj = new double[d * o];
+            double[] full = hessian.full(xs).toType(DataType.FLOAT64, false).toDoubleArray(); // [n, o, d, d]
+            if (loss == null) {
+                return full;
+            }
+            double[] value = new double[n * o];
+            double[] jac = new double[n * o * d]; // jac[(s*o + q)*d + j] = ∂f_q/∂x_j at point s
+            jacobian(step, xs, value, jac);
+            double[] result = new double[Math.toIntExact((long) n * dd)];
             for (int s = 0; s < n; s++) {
-                // the output Hessians of point s, h[q][j*d+k]
-                for (double[] hq : h) {
-                    java.util.Arrays.fill(hq, 0);
-                }
-                if (hess != null) {
-                    int base = (hn == 1 ? 0 : s) * p * o;
-                    for (int pp = 0; pp < p; pp++) {
-                        int a = pairs.a(pp);
-                        int b = pairs.b(pp);
-                        for (int q = 0; q < o; q++) {
-                            double v = hess[base + pp * o + q];
-                            h[q][a * d + b] = v;
-                            h[q][b * d + a] = v;
-                        }
-                    }
-                }
-                if (loss == null) {
-                    for (int q = 0; q < o; q++) {
-                        System.arraycopy(h[q], 0, result, (s * o + q) * d * d, d * d);
-                    }
-                    continue;
-                }
-                System.arraycopy(jac, (jn == 1 ? 0 : s) * d * o, jj, 0, d * o); // jj[j*o+q] = ∂f_q/∂x_j
-                int at = s * d * d;
+                int at = s * dd;
+                int hs = s * o * dd;
+                int js = s * o * d;
                 switch (loss) {
                     case "mse" -> {
                         for (int q = 0; q < o; q++) {
                             double r = value[s * o + q] - y[s * o + q];
+                            int jq = js + q * d;
                             for (int j = 0; j < d; j++) {
                                 for (int k = 0; k < d; k++) {
-                                    result[at + j * d + k] += 2.0 / o * (jj[j * o + q] * jj[k * o + q] + r * h[q][j * d + k]);
+                                    result[at + j * d + k] +=
+                                            2.0 / o * (jac[jq + j] * jac[jq + k] + r * full[hs + q * dd + j * d + k]);
                                 }
                             }
                         }
@@ -120,9 +101,9 @@ public final class PointHessians implements AutoCloseable {
                         int label = (int) y[s];
                         double[] pr = softmax(value, s * o, o);
                         double[] pj = new double[d];
-                        for (int j = 0; j < d; j++) {
-                            for (int q = 0; q < o; q++) {
-                                pj[j] += pr[q] * jj[j * o + q];
+                        for (int q = 0; q < o; q++) {
+                            for (int j = 0; j < d; j++) {
+                                pj[j] += pr[q] * jac[js + q * d + j];
                             }
                         }
                         for (int j = 0; j < d; j++) {
@@ -130,7 +111,8 @@ public final class PointHessians implements AutoCloseable {
                                 double v = -pj[j] * pj[k];
                                 for (int q = 0; q < o; q++) {
                                     double coef = pr[q] - (q == label ? 1 : 0);
-                                    v += coef * h[q][j * d + k] + pr[q] * jj[j * o + q] * jj[k * o + q];
+                                    v += coef * full[hs + q * dd + j * d + k]
+                                            + pr[q] * jac[js + q * d + j] * jac[js + q * d + k];
                                 }
                                 result[at + j * d + k] = v;
                             }
@@ -138,15 +120,37 @@ public final class PointHessians implements AutoCloseable {
                     }
                     case "nll" -> {
                         int label = (int) y[s];
-                        for (int i = 0; i < d * d; i++) {
-                            result[at + i] = -h[label][i];
+                        for (int i = 0; i < dd; i++) {
+                            result[at + i] = -full[hs + label * dd + i];
                         }
                     }
                     default -> throw new IllegalArgumentException("unknown loss " + loss);
                 }
             }
+            return result;
         }
-        return result;
+    }
+
+    /** Outputs [n, o] and their input gradients, one first-order backward pass per output. */
+    private void jacobian(NDManager step, NDArray xs, double[] value, double[] jac) {
+        int o = network.outputs();
+        int n = (int) xs.getShape().get(0);
+        network.attach(step);
+        PtNDArray leaf = (PtNDArray) xs.duplicate();
+        leaf.setRequiresGradient(true);
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray out = network.forward(leaf);
+            System.arraycopy(out.toType(DataType.FLOAT64, false).toDoubleArray(), 0, value, 0, n * o);
+            for (int q = 0; q < o; q++) {
+                PtNDArray yq = (PtNDArray) out.get(":, " + q).sum();
+                JniUtils.backward(yq, (PtNDArray) yq.onesLike(), true, false);
+                double[] g = leaf.getGradient().toType(DataType.FLOAT64, false).toDoubleArray();
+                for (int s = 0; s < n; s++) {
+                    System.arraycopy(g, s * d, jac, (s * o + q) * d, d);
+                }
+                JniUtils.zeroGrad(leaf);
+            }
+        }
     }
 
     private static double[] softmax(double[] v, int from, int len) {

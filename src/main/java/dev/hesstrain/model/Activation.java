@@ -12,12 +12,18 @@ public final class Activation implements Layer {
     private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2 * Math.PI);
 
     private final String kind;
+    private final Constants c;
 
-    public Activation(String kind) {
+    public Activation(String kind, Constants constants) {
         this.kind = kind;
+        this.c = constants;
         switch (kind) {
             case "tanh", "sigmoid", "softplus", "gelu", "silu", "sin", "identity", "relu" -> { }
             default -> throw new IllegalArgumentException("unknown activation " + kind);
+        }
+        // made now, so that a step never creates one outside its own manager
+        for (double v : new double[] {1, 2, -2, 0.5, -0.5, SQRT_HALF, INV_SQRT_2PI}) {
+            constants.of(v);
         }
     }
 
@@ -36,14 +42,13 @@ public final class Activation implements Layer {
             return t;
         }
         NDArray[] s = derivatives(t.value(), true);
-        NDArray s1 = s[1].expandDims(1);
-        NDArray jac = s1.mul(t.jac());
+        NDArray jac = t.jac().mul(s[1]);
         NDArray hess = null;
         if (t.hess() != null) {
-            hess = s1.mul(t.hess());
+            hess = t.hess().mul(s[1]);
         }
         if (s[2] != null) {
-            NDArray curv = s[2].expandDims(1).mul(pairs.outer(t.jac()));
+            NDArray curv = pairs.outer(t.jac()).mul(s[2]);
             hess = hess == null ? curv : hess.add(curv);
         }
         return new Taylor(s[0], jac, hess);
@@ -58,15 +63,15 @@ public final class Activation implements Layer {
             case "tanh" -> {
                 y = z.tanh();
                 if (withDerivatives) {
-                    d1 = y.square().neg().add(1);
-                    d2 = y.mul(d1).mul(-2);
+                    d1 = c.of(1).sub(y.square());
+                    d2 = y.mul(d1).mul(c.of(-2));
                 }
             }
             case "sigmoid" -> {
                 y = z.getNDArrayInternal().sigmoid();
                 if (withDerivatives) {
                     d1 = y.sub(y.square());
-                    d2 = d1.sub(d1.mul(y).mul(2));
+                    d2 = d1.sub(d1.mul(y).mul(c.of(2)));
                 }
             }
             case "softplus" -> {
@@ -78,12 +83,12 @@ public final class Activation implements Layer {
                 }
             }
             case "gelu" -> {
-                NDArray cdf = z.mul(SQRT_HALF).erf().add(1).mul(0.5);
+                NDArray cdf = z.mul(c.of(SQRT_HALF)).erf().add(c.of(1)).mul(c.of(0.5));
                 y = z.mul(cdf);
                 if (withDerivatives) {
-                    NDArray pdf = z.square().mul(-0.5).exp().mul(INV_SQRT_2PI);
+                    NDArray pdf = z.square().mul(c.of(-0.5)).exp().mul(c.of(INV_SQRT_2PI));
                     d1 = cdf.add(z.mul(pdf));
-                    d2 = pdf.mul(z.square().neg().add(2));
+                    d2 = pdf.mul(c.of(2).sub(z.square()));
                 }
             }
             case "silu" -> {
@@ -92,7 +97,7 @@ public final class Activation implements Layer {
                 if (withDerivatives) {
                     NDArray ds = s.sub(s.square());
                     d1 = s.add(z.mul(ds));
-                    d2 = ds.mul(z.mul(s.mul(-2).add(1)).add(2));
+                    d2 = ds.mul(z.mul(c.of(1).sub(s.mul(c.of(2)))).add(c.of(2)));
                 }
             }
             case "sin" -> {

@@ -37,7 +37,7 @@ public final class Conv2d implements Layer {
         return new Taylor(value, linearPart(t.jac()), t.hess() == null ? null : linearPart(t.hess()));
     }
 
-    /** The convolution without bias applied to [N, K, C, H, W] derivatives. */
+    /** The convolution without bias applied to [K, N, C, H, W] derivatives. */
     private NDArray linearPart(NDArray d) {
         Shape s = d.getShape();
         NDArray flat = d.reshape(new Shape(s.get(0) * s.get(1)).addAll(s.slice(2)));

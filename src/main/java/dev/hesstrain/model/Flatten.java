@@ -16,6 +16,7 @@ public final class Flatten implements Layer {
         return new Taylor(forward(t.value()), flat2(t.jac()), hess);
     }
 
+    /** [K, N, ...] to [K, N, features]. */
     private static NDArray flat2(NDArray d) {
         return d.reshape(d.getShape().get(0), d.getShape().get(1), -1);
     }

@@ -16,14 +16,14 @@ public final class LogSoftmax implements Layer {
     @Override
     public Taylor forward(Taylor t, Pairs pairs) {
         NDArray y = forward(t.value());
-        NDArray s = y.exp().expandDims(1); // [N, 1, M]
-        NDArray sj = s.mul(t.jac()).sum(new int[] {2}, true); // [N, K, 1]
+        NDArray s = y.exp(); // [N, M]
+        NDArray sj = t.jac().mul(s).sum(new int[] {-1}, true); // [K, N, 1]
         NDArray jac = t.jac().sub(sj);
-        NDArray prod = pairs.outer(t.jac()); // [.., P, M]
-        NDArray mixed = s.mul(prod).sum(new int[] {2}, true).sub(pairs.outer(sj)); // covariance under s
+        NDArray prod = pairs.outer(t.jac()); // [P, .., M]
+        NDArray mixed = prod.mul(s).sum(new int[] {-1}, true).sub(pairs.outer(sj)); // covariance under s
         NDArray hess;
         if (t.hess() != null) {
-            hess = t.hess().sub(s.mul(t.hess()).sum(new int[] {2}, true)).sub(mixed);
+            hess = t.hess().sub(t.hess().mul(s).sum(new int[] {-1}, true)).sub(mixed);
         } else {
             hess = mixed.neg().repeat(2, y.getShape().get(1));
         }

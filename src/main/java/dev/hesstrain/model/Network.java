@@ -25,8 +25,11 @@ public final class Network implements AutoCloseable {
     private final int outputs;
     private final DataType dtype;
 
+    private final Constants constants;
+
     private Network(NDManager manager, List<Layer> layers, List<Parameter> parameters, Shape sampleShape,
-            int outputs, DataType dtype) {
+            int outputs, DataType dtype, Constants constants) {
+        this.constants = constants;
         this.manager = manager;
         this.layers = layers;
         this.parameters = parameters;
@@ -49,6 +52,7 @@ public final class Network implements AutoCloseable {
                     "model.input_shape " + shape + " holds " + shape.size() + " features but the data have " + inputs);
         }
         NDManager manager = parent.newSubManager();
+        Constants constants = new Constants(manager, dtype);
         SplittableRandom rng = new SplittableRandom(seed);
         List<Layer> layers = new ArrayList<>();
         List<Parameter> params = new ArrayList<>();
@@ -81,7 +85,7 @@ public final class Network implements AutoCloseable {
                     }
                     case "flatten" -> new Flatten();
                     case "log_softmax" -> new LogSoftmax();
-                    default -> new Activation(ls.type());
+                    default -> new Activation(ls.type(), constants);
                 };
                 try {
                     current = layer.outputShape(current);
@@ -102,7 +106,8 @@ public final class Network implements AutoCloseable {
             manager.close();
             throw new IllegalArgumentException("the model's output is shaped " + current + "; add a flatten layer");
         }
-        return new Network(manager, List.copyOf(layers), List.copyOf(params), shape, (int) current.get(0), dtype);
+        return new Network(manager, List.copyOf(layers), List.copyOf(params), shape, (int) current.get(0), dtype,
+                constants);
     }
 
     /**
@@ -116,7 +121,8 @@ public final class Network implements AutoCloseable {
                 params.add(new Parameter(i + "." + p.name(), p.array()));
             }
         }
-        return new Network(manager, List.copyOf(layers), List.copyOf(params), sampleShape, outputs, dtype);
+        return new Network(manager, List.copyOf(layers), List.copyOf(params), sampleShape, outputs, dtype,
+                new Constants(manager, dtype));
     }
 
     /** PyTorch's default: U(−1/√fan_in, 1/√fan_in) for weights and biases of Linear and Conv2d. */
@@ -139,7 +145,7 @@ public final class Network implements AutoCloseable {
     }
 
     /**
-     * The Taylor pass: output with first derivatives along {@code directions} [1 or N, K, inputs]
+     * The Taylor pass: output with first derivatives along {@code directions} [K, 1 or N, inputs]
      * and second derivatives for {@code pairs} of those directions.
      */
     public Taylor taylor(NDArray x, NDArray directions, Pairs pairs) {
@@ -163,6 +169,7 @@ public final class Network implements AutoCloseable {
         for (Parameter p : parameters) {
             Scopes.tempAttach(step, p.array());
         }
+        constants.attach(step);
     }
 
     public List<Parameter> parameters() {
@@ -191,6 +198,11 @@ public final class Network implements AutoCloseable {
 
     public DataType dtype() {
         return dtype;
+    }
+
+    /** Scalar constants in the network's dtype, attached to each step with the parameters. */
+    public Constants constants() {
+        return constants;
     }
 
     public NDManager manager() {

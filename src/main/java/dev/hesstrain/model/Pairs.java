@@ -6,49 +6,82 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Which products of first derivatives a Taylor pass needs: pair p multiplies direction a[p] by
- * direction b[p]. Selection matrices turn [.., K, M] first derivatives into [.., P, M] factors.
+ * Which products of first derivatives a Taylor pass carries: pair p multiplies direction a[p] by
+ * direction b[p]. Three layouts, each computing the products with the fewest ops:
+ * <ul>
+ *   <li>{@link #full}: every (j, k) of K directions in row-major order, by one broadcast product;
+ *   <li>{@link #zip}: (i, k + i) for i < k, directions u_1..u_k then v_1..v_k, by two slices;
+ *   <li>{@link #upperTriangle}: j ≤ k in row-major order, by two gathers (for large K, where the
+ *       full layout would do twice the work).
+ * </ul>
  */
 public final class Pairs implements AutoCloseable {
+    private enum Layout { FULL, ZIP, INDEXED }
+
+    private final Layout layout;
     private final int[] a;
     private final int[] b;
     private final int directions;
-    private final NDArray selectA;
-    private final NDArray selectB;
+    private final NDArray indexA;
+    private final NDArray indexB;
 
-    public Pairs(NDManager manager, DataType dtype, int directions, int[] a, int[] b) {
-        if (a.length != b.length) {
-            throw new IllegalArgumentException("pair index arrays differ in length");
-        }
-        this.a = a.clone();
-        this.b = b.clone();
+    private Pairs(Layout layout, int directions, int[] a, int[] b, NDManager manager) {
+        this.layout = layout;
         this.directions = directions;
-        this.selectA = manager.create(selection(a, directions), new Shape(a.length, directions)).toType(dtype, false);
-        this.selectB = manager.create(selection(b, directions), new Shape(b.length, directions)).toType(dtype, false);
+        this.a = a;
+        this.b = b;
+        if (layout == Layout.INDEXED) {
+            this.indexA = manager.create(a).toType(DataType.INT64, false);
+            this.indexB = manager.create(b).toType(DataType.INT64, false);
+        } else {
+            this.indexA = null;
+            this.indexB = null;
+        }
     }
 
-    /** All pairs j ≤ k of the unit directions in row-major order of the upper triangle. */
-    public static Pairs upperTriangle(NDManager manager, DataType dtype, int d) {
-        int p = d * (d + 1) / 2;
+    /** All K² ordered pairs (j, k), row-major: the products form the full K×K matrix. */
+    public static Pairs full(int k) {
+        int[] a = new int[k * k];
+        int[] b = new int[k * k];
+        for (int j = 0; j < k; j++) {
+            for (int l = 0; l < k; l++) {
+                a[j * k + l] = j;
+                b[j * k + l] = l;
+            }
+        }
+        return new Pairs(Layout.FULL, k, a, b, null);
+    }
+
+    /** Pairs (i, k + i) of 2k directions: u_i with v_i. */
+    public static Pairs zip(int k) {
+        int[] a = new int[k];
+        int[] b = new int[k];
+        for (int i = 0; i < k; i++) {
+            a[i] = i;
+            b[i] = k + i;
+        }
+        return new Pairs(Layout.ZIP, 2 * k, a, b, null);
+    }
+
+    /** Pairs j ≤ k of K directions, row-major over the upper triangle. */
+    public static Pairs upperTriangle(NDManager manager, int k) {
+        int p = k * (k + 1) / 2;
         int[] a = new int[p];
         int[] b = new int[p];
         int i = 0;
-        for (int j = 0; j < d; j++) {
-            for (int k = j; k < d; k++) {
+        for (int j = 0; j < k; j++) {
+            for (int l = j; l < k; l++) {
                 a[i] = j;
-                b[i] = k;
+                b[i] = l;
                 i++;
             }
         }
-        return new Pairs(manager, dtype, d, a, b);
+        return new Pairs(Layout.INDEXED, k, a, b, manager);
     }
 
-    private static float[] selection(int[] idx, int directions) {
-        float[] m = new float[idx.length * directions];
-        for (int p = 0; p < idx.length; p++) {
-            m[p * directions + idx[p]] = 1f;
-        }
-        return m;
+    /** The exact Hessian layout for d inputs: full for small d, the upper triangle beyond. */
+    public static Pairs forHessian(NDManager manager, int d) {
+        return d <= 16 ? full(d) : upperTriangle(manager, d);
     }
 
     public int size() {
@@ -68,30 +101,41 @@ public final class Pairs implements AutoCloseable {
     }
 
     /**
-     * The products jac[a_p] * jac[b_p] for every pair: [N or 1, P, ...] from [N or 1, K, ...].
+     * How many entries of the symmetric K×K matrix pair p stands for: 1 in the full layout and on
+     * the diagonal, 2 for an off-diagonal pair of the upper triangle.
      */
-    public NDArray outer(NDArray jac) {
-        Shape s = jac.getShape();
-        long n = s.get(0);
-        long k = s.get(1);
-        long m = s.size() / (n * k);
-        NDArray flat = jac.reshape(n, k, m);
-        NDArray left = selectA.matMul(flat);
-        NDArray right = selectB.matMul(flat);
-        NDArray prod = left.mul(right);
-        long[] out = s.getShape().clone();
-        out[1] = a.length;
-        return prod.reshape(new Shape(out));
+    public int multiplicity(int p) {
+        return layout == Layout.INDEXED && a[p] != b[p] ? 2 : 1;
     }
 
-    /** Temporarily attaches the persistent selection matrices to {@code step}. */
-    public void attach(ai.djl.ndarray.NDManager step) {
-        Scopes.tempAttach(step, selectA, selectB);
+    /** The products jac[a_p] * jac[b_p] for every pair: [P, N or 1, ...] from [K, N or 1, ...]. */
+    public NDArray outer(NDArray jac) {
+        Shape s = jac.getShape();
+        return switch (layout) {
+            case FULL -> {
+                NDArray prod = jac.expandDims(1).mul(jac.expandDims(0));
+                long[] out = s.getShape().clone();
+                out[0] = (long) directions * directions;
+                yield prod.reshape(new Shape(out));
+            }
+            case ZIP -> {
+                int k = a.length;
+                yield jac.get(":" + k).mul(jac.get(k + ":"));
+            }
+            case INDEXED -> jac.get(indexA).mul(jac.get(indexB));
+        };
+    }
+
+    /** Temporarily attaches the persistent index arrays to {@code step}. */
+    public void attach(NDManager step) {
+        Scopes.tempAttach(step, indexA, indexB);
     }
 
     @Override
     public void close() {
-        selectA.close();
-        selectB.close();
+        if (indexA != null) {
+            indexA.close();
+            indexB.close();
+        }
     }
 }

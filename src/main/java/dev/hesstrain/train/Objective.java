@@ -28,8 +28,8 @@ public final class Objective {
     }
 
     /**
-     * Values of one evaluation. Arrays are scalars except {@code fro}, the per-sample Frobenius
-     * norm of the input Hessian (summed over outputs), or null when not computed.
+     * Values of one evaluation. Arrays are scalars except {@code fro}, the per-sample squared
+     * Frobenius norm of the input Hessian (summed over outputs), or null when not computed.
      */
     public record Values(NDArray total, NDArray data, NDArray penalty, NDArray fro) {}
 
@@ -45,9 +45,8 @@ public final class Objective {
             Taylor t = hessian.taylor(x);
             out = t.value();
             NDArray perSample = hessian.norm(t, norm);
-            penalty = perSample.mean().mul(lambda);
+            penalty = perSample.mean().mul(scalar(lambda));
             fro = norm == Norm.FROBENIUS ? perSample : hessian.norm(t, Norm.FROBENIUS);
-            fro = fro.sqrt();
         } else {
             network.attach(x.getManager());
             out = network.forward(x);
@@ -56,6 +55,14 @@ public final class Objective {
         NDArray data = dataLoss(out, y);
         NDArray total = lambda > 0 && curvature ? data.add(penalty) : data;
         return new Values(total, data, penalty, fro);
+    }
+
+    /**
+     * A number for NDArray ops in the network's dtype: a double would make PyTorch promote a
+     * float32 scalar result to float64.
+     */
+    private Number scalar(double v) {
+        return network.dtype() == ai.djl.ndarray.types.DataType.FLOAT64 ? (Number) v : (Number) (float) v;
     }
 
     /** The data loss of outputs against targets, see {@link Loss}. */

@@ -124,6 +124,12 @@ public final class TrainJob {
         return net;
     }
 
+    /** Sets PyTorch's intra-op thread count for this process. */
+    public static void setThreads(int threads) {
+        Engine.getInstance(); // loads PyTorch first
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+    }
+
     /** The device the spec asks for, on this machine. */
     public static Device device(Spec spec) {
         int gpus = Engine.getInstance().getGpuCount();
@@ -213,13 +219,13 @@ public final class TrainJob {
                 }
             }, stop);
             progress.finish();
+            rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
             if (result.reason() == StopReason.DIVERGED && lastGood[0] != null) {
                 Weights.restore(net, lastGood[0]);
             }
             metrics.save(run.file(RunDirectory.METRICS));
             plots(run, result);
             Map<String, Object> summary = summary(trainer, split, result, provenance, net);
-            rss.put(Long.toString(result.steps()), Memory.residentMegabytes());
             summary.put("resident_mb_at_step", rss);
             Json.write(run.file(RunDirectory.SUMMARY), summary);
             LOG.info("run stopped: {} ({})", result.reason().id(), result.reason().description());

@@ -187,12 +187,17 @@ public final class Trainer {
     /** loss, data loss, penalty and, when computed, the mean and max Frobenius norm: one read. */
     private static double[] scalars(Objective.Values v) {
         List<NDArray> parts = new ArrayList<>(List.of(v.total().reshape(1), v.data().reshape(1), v.penalty().reshape(1)));
+        // read after the backward pass, outside the gradient collector: no graph is recorded
         if (v.fro() != null) {
-            parts.add(v.fro().mean().reshape(1));
-            parts.add(v.fro().max().reshape(1));
+            NDArray fro = v.fro().sqrt();
+            parts.add(fro.mean().reshape(1));
+            parts.add(fro.max().reshape(1));
         }
-        NDArray all = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(parts));
-        return all.toType(DataType.FLOAT64, false).toDoubleArray();
+        double[] out = new double[parts.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = parts.get(i).toType(DataType.FLOAT64, false).getDouble(0);
+        }
+        return out;
     }
 
     private void zeroGradients() {

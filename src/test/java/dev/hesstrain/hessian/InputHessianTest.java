@@ -34,13 +34,12 @@ class InputHessianTest {
         @Override
         public Taylor forward(Taylor t, Pairs pairs) {
             NDArray z = t.value();
-            NDArray s1 = z.square().div(2).expandDims(1);
-            NDArray s2 = z.expandDims(1);
-            NDArray hess = s2.mul(pairs.outer(t.jac()));
+            NDArray s1 = z.square().div(2);
+            NDArray hess = pairs.outer(t.jac()).mul(z);
             if (t.hess() != null) {
-                hess = hess.add(s1.mul(t.hess()));
+                hess = hess.add(t.hess().mul(s1));
             }
-            return new Taylor(forward(z), s1.mul(t.jac()), hess);
+            return new Taylor(forward(z), t.jac().mul(s1), hess);
         }
 
         @Override

@@ -1,0 +1,34 @@
+package dev.hesstrain.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Scalar constants as 0-d arrays in the network's dtype, made once. An op with a Java number
+ * creates a tensor for it every time (a JNI call and an allocation); in the Taylor pass, which is
+ * made of small ops, that is a measurable share of a step.
+ */
+public final class Constants {
+    private final NDManager manager;
+    private final DataType dtype;
+    private final Map<Double, NDArray> values = new LinkedHashMap<>();
+
+    Constants(NDManager manager, DataType dtype) {
+        this.manager = manager;
+        this.dtype = dtype;
+    }
+
+    /** The constant v, attached to the network's manager (and to each step's, see {@link #attach}). */
+    public synchronized NDArray of(double v) {
+        return values.computeIfAbsent(v, k -> manager.create(k).toType(dtype, false));
+    }
+
+    void attach(NDManager step) {
+        for (NDArray a : values.values()) {
+            Scopes.tempAttach(step, a);
+        }
+    }
+}
