@@ -93,6 +93,7 @@ public final class Trainer {
         try (NDManager data = base.newSubManager()) {
             NDArray xAll = data.create(train.x(), new Shape(train.n(), train.d())).toType(dtype, false);
             NDArray yAll = targets(data, train);
+            listener.onCheckpoint(0); // the initial weights: a run that diverges at once still keeps a checkpoint
             epochLoop:
             for (int epoch = 1; epoch <= epochs; epoch++) {
                 long epochStart = System.nanoTime();
