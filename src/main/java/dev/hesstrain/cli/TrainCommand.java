@@ -67,7 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
         Spec spec = SpecLoader.load(config, overrides);
         TrainJob.setThreads(threads);
         TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
-        job.loadData(); // fail on bad data before creating anything
+        job.preflight(); // fail on bad data, device or shapes before creating anything
         RunDirectory run;
         try {
             run = RunDirectory.create(runsRoot, spec.name(), out);

@@ -54,6 +54,7 @@ public final class TrainJob {
     private final Spec spec;
     private final String specSource;
     private final Path baseDir;
+    private Split loaded;
 
     /**
      * @param spec the resolved spec
@@ -78,8 +79,32 @@ public final class TrainJob {
         return List.of();
     }
 
+    /**
+     * Checks everything that can be checked before a run directory exists: the data, the device,
+     * and the model's shapes against the data. Spec errors name the file and the field.
+     */
+    public void preflight() {
+        Split split = loadData();
+        try {
+            device(spec);
+        } catch (SpecException e) {
+            throw e.in(specSource, 0, 0);
+        }
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Dataset train = split.train();
+            buildNetwork(spec, specSource, train.d(), train.o(), classes(split), m).close();
+        }
+    }
+
+    private int classes(Split split) {
+        return spec.isClassification() ? Math.max(split.train().classes(), split.validation().classes()) : 0;
+    }
+
     /** Loads and checks the data against the model; spec errors name the field. */
     public Split loadData() {
+        if (loaded != null) {
+            return loaded;
+        }
         Dataset all;
         try {
             all = DataLoader.load(spec.data(), baseDir, spec.seed(), spec.isClassification());
@@ -91,7 +116,8 @@ public final class TrainJob {
             throw new SpecException(specSource, "model.input_shape", 0, 0,
                     "holds " + flat + " features but the data have " + all.d() + " inputs");
         }
-        return Split.split(all, spec.data().validation(), Seeds.split(spec.seed()));
+        loaded = Split.split(all, spec.data().validation(), Seeds.split(spec.seed()));
+        return loaded;
     }
 
     private static String head(String field) {
@@ -168,8 +194,7 @@ public final class TrainJob {
         try (NDManager manager = NDManager.newBaseManager(device)) {
             writeData(run, split, manager);
             Dataset train = split.train();
-            Network net = buildNetwork(spec, specSource, train.d(), train.o(),
-                    spec.isClassification() ? Math.max(train.classes(), split.validation().classes()) : 0, manager);
+            Network net = buildNetwork(spec, specSource, train.d(), train.o(), classes(split), manager);
             LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
                     run.path(), train.n(), split.validation().n(), net.parameterCount(), device);
             progress.start(spec, run, train.n(), split.validation().n(), net.parameterCount(), device.toString());

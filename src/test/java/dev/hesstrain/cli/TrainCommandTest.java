@@ -182,8 +182,16 @@ class TrainCommandTest {
         assertTrue(cli.err().contains("model.input_shape"), cli.err());
 
         cli = new CliRunner();
-        assertEquals(2, cli.run("train", "--config", CONFIG, "--set", "model.layers[6].units=2"));
+        assertEquals(2, cli.run("train", "--config", CONFIG, "--set", "model.layers[6].units=2", "--out",
+                tmp.resolve("m").toString()));
         assertTrue(cli.err().contains("model.layers: the model has 2 outputs but the data have 1 target"), cli.err());
+        assertFalse(Files.exists(tmp.resolve("m")), "nothing is created for a model that does not fit the data");
+
+        // this build ships PyTorch's CPU library only
+        cli = new CliRunner();
+        assertEquals(2, cli.run("train", "--config", CONFIG, "--set", "device=gpu", "--out", tmp.resolve("g").toString()));
+        assertTrue(cli.err().contains(CONFIG + ": device: is gpu but PyTorch sees no GPU"), cli.err());
+        assertFalse(Files.exists(tmp.resolve("g")));
 
         cli = new CliRunner();
         assertEquals(2, cli.run("train", "--config", CONFIG, "--out", "/proc/hesstrain-cannot-write"));
