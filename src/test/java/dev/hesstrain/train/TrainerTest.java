@@ -1,0 +1,94 @@
+package dev.hesstrain.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.hesstrain.data.Generator;
+import dev.hesstrain.data.Split;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecLoader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TrainerTest {
+    static Spec spec(String... overrides) {
+        return SpecLoader.load(Path.of("configs/sin2pi.yaml"), List.of(overrides));
+    }
+
+    static Trainer trainer(Spec spec, NDManager m) {
+        Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(), Seeds.split(spec.seed()));
+        Network net = Network.build(spec.model(), 2, DataType.FLOAT32, m, Seeds.init(spec.seed()));
+        return new Trainer(spec, net, split.train(), split.validation());
+    }
+
+    /** Every array a step creates is freed with it: the count of live arrays does not grow. */
+    @Test
+    void stepsLeaveNoArraysBehind() {
+        for (String batch : new String[] {"500", "64"}) {
+            Spec spec = spec("train.epochs=30", "train.batch_size=" + batch);
+            try (NDManager m = NDManager.newBaseManager()) {
+                Trainer t = trainer(spec, m);
+                List<Integer> live = new ArrayList<>();
+                t.run(new Trainer.Listener() {
+                    @Override
+                    public void onEpoch(EpochMetrics metrics) {
+                        live.add(m.getManagedArrays().size());
+                    }
+
+                    @Override
+                    public void onCheckpoint(int epoch) {}
+                }, () -> false);
+                assertEquals(live.get(4), live.get(29), "live arrays after epoch 5 and 30, batch " + batch + ": " + live);
+            }
+        }
+    }
+
+    @Test
+    void aStopRequestEndsTheRunAfterTheStepWithACheckpoint() {
+        Spec spec = spec("train.epochs=50", "train.checkpoint_every=100");
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Integer> checkpoints = new ArrayList<>();
+            int[] steps = {0};
+            Trainer.Result r = trainer(spec, m).run(new Trainer.Listener() {
+                @Override
+                public void onEpoch(EpochMetrics metrics) {}
+
+                @Override
+                public void onCheckpoint(int epoch) {
+                    checkpoints.add(epoch);
+                }
+
+                @Override
+                public void onStep(long step, double loss) {
+                    steps[0]++;
+                }
+            }, () -> steps[0] >= 3);
+            assertEquals(StopReason.INTERRUPTED, r.reason());
+            assertEquals(3, r.epochs().size());
+            assertEquals(List.of(0, 3), checkpoints);
+            assertEquals(3, r.lastGoodEpoch());
+        }
+    }
+
+    @Test
+    void aNanLossStopsTheRunAsDiverged() {
+        Spec spec = spec("train.epochs=100", "train.lr=1e30", "train.optimizer=sgd", "train.checkpoint_every=1");
+        try (NDManager m = NDManager.newBaseManager()) {
+            Trainer.Result r = trainer(spec, m).run(new Trainer.Listener() {
+                @Override
+                public void onEpoch(EpochMetrics metrics) {}
+
+                @Override
+                public void onCheckpoint(int epoch) {}
+            }, () -> false);
+            assertEquals(StopReason.DIVERGED, r.reason());
+            assertTrue(r.epochs().size() < 100);
+            assertTrue(r.epochs().stream().allMatch(EpochMetrics::finite), "no metrics row holds the NaN step");
+        }
+    }
+}
