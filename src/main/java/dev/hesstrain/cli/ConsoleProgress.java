@@ -35,11 +35,11 @@ final class ConsoleProgress implements TrainJob.Progress {
         int epochs = spec.train().epochs();
         if (terminal) {
             bar = new ProgressBarBuilder()
-                    .setTaskName("train")
+                    .setTaskName("epoch")
                     .setInitialMax(epochs)
                     .setStyle(ProgressBarStyle.ASCII)
                     .setUpdateIntervalMillis(200)
-                    .showSpeed()
+                    .setMaxRenderedLength(110)
                     .build();
         } else {
             every = Math.max(1, epochs / 20);
@@ -50,7 +50,7 @@ final class ConsoleProgress implements TrainJob.Progress {
     public void epoch(EpochMetrics m, int epochs) {
         if (bar != null) {
             bar.stepTo(m.epoch());
-            bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4g  penalty %.3g", m.loss(), m.penalty()));
+            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4g pen %.3g", m.loss(), m.penalty()));
         } else if (m.epoch() % every == 0 || m.epoch() == epochs || m.epoch() == 1) {
             err.printf(Locale.ROOT, "epoch %d/%d  loss %.6g  val %.6g  penalty %.4g  |H|_F %.4g%n",
                     m.epoch(), epochs, m.loss(), m.valLoss(), m.penalty(), m.hessianFroMean());
