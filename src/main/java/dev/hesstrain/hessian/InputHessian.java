@@ -3,6 +3,7 @@ package dev.hesstrain.hessian;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Scopes;
@@ -60,6 +61,23 @@ public final class InputHessian implements AutoCloseable {
         network.attach(step);
         Scopes.tempAttach(step, eye, weights, diagonalMask);
         pairs.attach(step);
+    }
+
+    /**
+     * How many samples one exact pass should take so that its largest second-derivative array,
+     * pairs × samples × widest layer, holds about {@code elements} numbers (at least 1, at most
+     * {@code max}): with d inputs the pass carries O(d²) pairs per sample, and arrays far beyond
+     * the caches cost more per sample (page faults, memory traffic) than more, smaller passes.
+     */
+    public int rowsPerPass(long elements, int max) {
+        long width = 1;
+        Shape s = network.sampleShape();
+        for (Layer l : network.layers()) {
+            s = l.outputShape(s);
+            width = Math.max(width, s.size());
+        }
+        long rows = elements / ((long) pairs.size() * width);
+        return (int) Math.max(1, Math.min(max, rows));
     }
 
     /** The per-sample norm summed over outputs, [N], from a Taylor pass (zero where the Hessian is). */

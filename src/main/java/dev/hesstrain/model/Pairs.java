@@ -11,12 +11,13 @@ import ai.djl.ndarray.types.Shape;
  * <ul>
  *   <li>{@link #full}: every (j, k) of K directions in row-major order, by one broadcast product;
  *   <li>{@link #zip}: (i, k + i) for i < k, directions u_1..u_k then v_1..v_k, by two slices;
+ *   <li>{@link #diagonal}: (i, i) for i < K, by one square (the curvatures u_iᵀHu_i);
  *   <li>{@link #upperTriangle}: j ≤ k in row-major order, by two gathers (for large K, where the
  *       full layout would do twice the work).
  * </ul>
  */
 public final class Pairs implements AutoCloseable {
-    private enum Layout { FULL, ZIP, INDEXED }
+    private enum Layout { FULL, ZIP, DIAGONAL, INDEXED }
 
     private final Layout layout;
     private final int[] a;
@@ -61,6 +62,15 @@ public final class Pairs implements AutoCloseable {
             b[i] = k + i;
         }
         return new Pairs(Layout.ZIP, 2 * k, a, b, null);
+    }
+
+    /** Pairs (i, i) of K directions: each direction with itself. */
+    public static Pairs diagonal(int k) {
+        int[] a = new int[k];
+        for (int i = 0; i < k; i++) {
+            a[i] = i;
+        }
+        return new Pairs(Layout.DIAGONAL, k, a, a.clone(), null);
     }
 
     /** Pairs j ≤ k of K directions, row-major over the upper triangle. */
@@ -122,6 +132,7 @@ public final class Pairs implements AutoCloseable {
                 int k = a.length;
                 yield jac.get(":" + k).mul(jac.get(k + ":"));
             }
+            case DIAGONAL -> jac.square();
             case INDEXED -> jac.get(indexA).mul(jac.get(indexB));
         };
     }

@@ -2,15 +2,18 @@ package dev.hesstrain.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.hessian.Norm;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Taylor;
+import java.util.SplittableRandom;
 
 /**
  * The training objective on one batch: data loss + λ · mean over samples of Σ over outputs of the
- * chosen norm of the input Hessian, computed exactly by the Taylor pass.
+ * chosen norm of the input Hessian, computed exactly by the Taylor pass, or estimated from random
+ * probes ({@link HutchinsonNorm}) drawn afresh for every evaluation.
  */
 public final class Objective {
     private final Network network;
@@ -18,13 +21,31 @@ public final class Objective {
     private final double lambda;
     private final Norm norm;
     private final InputHessian hessian;
+    private final HutchinsonNorm estimator;
+    private final SplittableRandom probes;
 
+    /** The objective with the exact penalty. */
     public Objective(Network network, String loss, double lambda, Norm norm, InputHessian hessian) {
+        this(network, loss, lambda, norm, hessian, null, null);
+    }
+
+    /**
+     * The objective with the penalty estimated by {@code estimator} (of the same norm) from probes
+     * drawn from {@code probes}, or exact where {@code estimator} is null. {@code hessian} serves
+     * {@link #evaluateExact}.
+     */
+    public Objective(Network network, String loss, double lambda, Norm norm, InputHessian hessian,
+            HutchinsonNorm estimator, SplittableRandom probes) {
+        if (estimator != null && (estimator.norm() != norm || probes == null)) {
+            throw new IllegalArgumentException("the estimator must estimate " + norm + " and needs a random stream");
+        }
         this.network = network;
         this.loss = loss;
         this.lambda = lambda;
         this.norm = norm;
         this.hessian = hessian;
+        this.estimator = estimator;
+        this.probes = probes;
     }
 
     /**
@@ -35,9 +56,26 @@ public final class Objective {
 
     /**
      * Evaluates the objective on x [N, d], y [N, o] (or labels [N]). With {@code curvature}, the
-     * Hessian is computed and the penalty added (when λ > 0).
+     * penalty is computed (exactly, or estimated from fresh probes) and added when λ > 0; an
+     * estimate leaves {@code fro} null.
      */
     public Values evaluate(NDArray x, NDArray y, boolean curvature) {
+        if (curvature && estimator != null) {
+            Taylor t = estimator.taylor(x, probes.split());
+            NDArray out = t.value();
+            NDArray penalty = estimator.estimate(t).mean().mul(scalar(lambda));
+            NDArray data = dataLoss(out, y);
+            return new Values(lambda > 0 ? data.add(penalty) : data, data, penalty, null);
+        }
+        return exactly(x, y, curvature);
+    }
+
+    /** Evaluates the objective with the exact penalty and Hessian norms, whatever the method. */
+    public Values evaluateExact(NDArray x, NDArray y) {
+        return exactly(x, y, true);
+    }
+
+    private Values exactly(NDArray x, NDArray y, boolean curvature) {
         NDArray out;
         NDArray penalty;
         NDArray fro = null;
@@ -72,5 +110,10 @@ public final class Objective {
 
     public boolean penalized() {
         return lambda > 0;
+    }
+
+    /** Whether the training penalty is a randomised estimate. */
+    public boolean estimated() {
+        return estimator != null;
     }
 }

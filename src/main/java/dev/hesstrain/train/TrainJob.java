@@ -25,6 +25,7 @@ import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -200,8 +201,13 @@ public final class TrainJob {
             progress.start(spec, run, train.n(), split.validation().n(), net.parameterCount(), device.toString());
             Trainer trainer = new Trainer(spec, net, train, split.validation());
             String lossName = spec.loss();
-            MetricsCsv metrics = new MetricsCsv("epoch", "train_" + lossName, "val_" + lossName, "penalty", "loss",
-                    "hessian_fro_mean", "hessian_fro_max", "seconds");
+            boolean estimated = spec.penalty().method().equals("hutchinson");
+            List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName,
+                    "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
+            if (estimated) {
+                columns.add(columns.indexOf("penalty") + 1, "penalty_exact"); // beside the estimate
+            }
+            MetricsCsv metrics = new MetricsCsv(columns);
             Map<String, double[]>[] lastGood = new Map[] {null};
             Map<String, Double> rss = new LinkedHashMap<>();
             Trainer.Result result = trainer.run(new Trainer.Listener() {
@@ -212,9 +218,12 @@ public final class TrainJob {
                     row.put("train_" + lossName, m.trainLoss());
                     row.put("val_" + lossName, m.valLoss());
                     row.put("penalty", m.penalty());
+                    if (estimated) { // exact figures only on the epochs that computed them, else empty
+                        row.put("penalty_exact", orNull(m.penaltyExact()));
+                    }
                     row.put("loss", m.loss());
-                    row.put("hessian_fro_mean", m.hessianFroMean());
-                    row.put("hessian_fro_max", m.hessianFroMax());
+                    row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
+                    row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
                     row.put("seconds", m.seconds());
                     metrics.add(row);
                     progress.epoch(m, spec.train().epochs());
@@ -271,6 +280,10 @@ public final class TrainJob {
         s.put("loss", tr.data() + tr.penalty());
         s.put("hessian_fro_mean", tr.hessianFroMean());
         s.put("hessian_fro_max", tr.hessianFroMax());
+        if (spec.isClassification()) {
+            s.put("train_accuracy", tr.accuracy());
+            s.put("val_accuracy", va.accuracy());
+        }
         s.put("epochs_run", result.epochs().size());
         s.put("steps", result.steps());
         s.put("ms_per_step", result.medianStepMillis());
@@ -284,6 +297,10 @@ public final class TrainJob {
         return s;
     }
 
+    private static Double orNull(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+
     private void plots(RunDirectory run, Trainer.Result result) throws IOException {
         List<EpochMetrics> rows = result.epochs();
         double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
@@ -291,6 +308,9 @@ public final class TrainJob {
         loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
         loss.put("validation " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::valLoss).toArray());
         loss.put("penalty", rows.stream().mapToDouble(EpochMetrics::penalty).toArray());
+        if (spec.penalty().method().equals("hutchinson")) {
+            loss.put("penalty (exact)", rows.stream().mapToDouble(EpochMetrics::penaltyExact).toArray());
+        }
         Plots.lineChart(run.file(RunDirectory.LOSS_PLOT), spec.name() + ": loss per epoch", "epoch", "loss", true, x, loss);
         LinkedHashMap<String, double[]> hess = new LinkedHashMap<>();
         hess.put("mean ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMean).toArray());

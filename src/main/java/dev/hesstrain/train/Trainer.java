@@ -7,11 +7,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.hessian.Norm;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
+import dev.hesstrain.spec.PenaltySpec;
 import dev.hesstrain.spec.Spec;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,6 +32,8 @@ public final class Trainer {
     private static final Logger LOG = LogManager.getLogger(Trainer.class);
     /** Rows per chunk when evaluating whole datasets. */
     private static final int EVAL_CHUNK = 1024;
+    /** Numbers in the largest array of one exact Hessian pass over a chunk (see InputHessian#rowsPerPass). */
+    private static final long EXACT_PASS_ELEMENTS = 1L << 21;
 
     /** Receives progress; may stop the run and save checkpoints. */
     public interface Listener {
@@ -73,7 +77,16 @@ public final class Trainer {
         this.validation = validation;
         this.dtype = network.dtype();
         this.hessian = new InputHessian(network);
-        this.objective = new Objective(network, spec.loss(), spec.penalty().lambda(), Norm.of(spec.penalty().norm()), hessian);
+        PenaltySpec p = spec.penalty();
+        Norm norm = Norm.of(p.norm());
+        if (p.method().equals("hutchinson")) {
+            HutchinsonNorm estimator =
+                    new HutchinsonNorm(network, norm, p.probes(), HutchinsonNorm.Distribution.of(p.distribution()));
+            this.objective = new Objective(network, spec.loss(), p.lambda(), norm, hessian, estimator,
+                    new SplittableRandom(Seeds.probes(spec.seed())));
+        } else {
+            this.objective = new Objective(network, spec.loss(), p.lambda(), norm, hessian);
+        }
         this.optimizer = new Optimizer(spec.train().optimizer(), spec.train().lr(),
                 spec.train().momentum() == null ? 0 : spec.train().momentum(), network.parameters());
     }
@@ -156,7 +169,19 @@ public final class Trainer {
                     }
                 }
                 double froMean;
-                if (froCount > 0) {
+                double penaltyExact = Double.NaN;
+                if (objective.estimated()) {
+                    // an estimated penalty: the exact one, and the Hessian norms, only on schedule
+                    froMean = Double.NaN;
+                    maxFro = Double.NaN;
+                    int every = spec.penalty().exactEvery();
+                    if (every > 0 && epoch % every == 0) {
+                        Evaluation exact = evaluate(validation.n() > 0 ? validation : train);
+                        penaltyExact = exact.penalty();
+                        froMean = exact.hessianFroMean();
+                        maxFro = exact.hessianFroMax();
+                    }
+                } else if (froCount > 0) {
                     froMean = sumFro / froCount;
                 } else {
                     double[] fro = hessianNorms(train);
@@ -165,7 +190,7 @@ public final class Trainer {
                 }
                 double valLoss = evaluate(validation, false).data();
                 EpochMetrics m = new EpochMetrics(epoch, sumData / train.n(), valLoss, sumPenalty / train.n(),
-                        sumLoss / train.n(), froMean, maxFro, (System.nanoTime() - epochStart) / 1e9);
+                        penaltyExact, sumLoss / train.n(), froMean, maxFro, (System.nanoTime() - epochStart) / 1e9);
                 rows.add(m);
                 listener.onEpoch(m);
                 boolean last = epoch == epochs || reason == StopReason.INTERRUPTED;
@@ -240,10 +265,21 @@ public final class Trainer {
         return spec.isClassification() ? y.reshape(d.n()).toType(DataType.INT64, false) : y.toType(dtype, false);
     }
 
-    /** Final figures of a dataset with the current weights. */
-    public record Evaluation(double data, double penalty, double hessianFroMean, double hessianFroMax) {}
+    /**
+     * Final figures of a dataset with the current weights: the exact penalty and Hessian norms, and
+     * for classification losses the accuracy (NaN otherwise).
+     */
+    public record Evaluation(double data, double penalty, double hessianFroMean, double hessianFroMax, double accuracy) {
 
-    /** Evaluates data loss, penalty and Hessian norms on a whole dataset, in chunks, without gradients. */
+        public Evaluation(double data, double penalty, double hessianFroMean, double hessianFroMax) {
+            this(data, penalty, hessianFroMean, hessianFroMax, Double.NaN);
+        }
+    }
+
+    /**
+     * Evaluates data loss, the exact penalty and Hessian norms (whatever the training method) and,
+     * for classification, the accuracy on a whole dataset, in chunks, without gradients.
+     */
     public Evaluation evaluate(Dataset d) {
         return evaluate(d, true);
     }
@@ -256,14 +292,16 @@ public final class Trainer {
         double penalty = 0;
         double froSum = 0;
         double froMax = 0;
-        for (int start = 0; start < d.n(); start += EVAL_CHUNK) {
-            int end = Math.min(d.n(), start + EVAL_CHUNK);
+        long correct = 0;
+        int chunk = curvature ? hessian.rowsPerPass(EXACT_PASS_ELEMENTS, EVAL_CHUNK) : EVAL_CHUNK;
+        for (int start = 0; start < d.n(); start += chunk) {
+            int end = Math.min(d.n(), start + chunk);
             try (NDManager step = network.manager().newSubManager()) {
                 Dataset part = d.rows(range(start, end));
                 NDArray x = step.create(part.x(), new Shape(part.n(), part.d())).toType(dtype, false);
                 NDArray y = targets(step, part);
                 hessian.attach(step);
-                Objective.Values v = objective.evaluate(x, y, curvature);
+                Objective.Values v = curvature ? objective.evaluateExact(x, y) : objective.evaluate(x, y, false);
                 double[] s = scalars(v);
                 int rows = end - start;
                 data += s[1] * rows;
@@ -271,11 +309,15 @@ public final class Trainer {
                 if (curvature) {
                     froSum += s[3] * rows;
                     froMax = Math.max(froMax, s[4]);
+                    if (spec.isClassification()) {
+                        correct += network.forward(x).argMax(1).eq(y).sum().toType(DataType.INT64, false).getLong();
+                    }
                 }
             }
         }
+        double accuracy = curvature && spec.isClassification() ? (double) correct / d.n() : Double.NaN;
         return curvature
-                ? new Evaluation(data / d.n(), penalty / d.n(), froSum / d.n(), froMax)
+                ? new Evaluation(data / d.n(), penalty / d.n(), froSum / d.n(), froMax, accuracy)
                 : new Evaluation(data / d.n(), Double.NaN, Double.NaN, Double.NaN);
     }
 
