@@ -105,8 +105,7 @@ public final class ParamHessian implements AutoCloseable {
                     NDArray out = replicatedForward(net, spec, xs);
                     total = replicatedLoss(out, targets, loss);
                     JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
-                    // duplicate() would clone without the graph; mul(1) keeps it and frees theta's grad for reuse
-                    this.gradient = theta.getGradient().mul(1).reshape(-1);
+                    this.gradient = graphCopy(theta.getGradient()).reshape(-1);
                     JniUtils.zeroGrad(theta);
                 }
             } else {
@@ -124,7 +123,7 @@ public final class ParamHessian implements AutoCloseable {
                     JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
                     NDList flat = new NDList();
                     for (PtNDArray leaf : leaves) {
-                        flat.add(leaf.getGradient().mul(1).reshape(-1));
+                        flat.add(graphCopy(leaf.getGradient()).reshape(-1));
                     }
                     this.gradient = NDArrays.concat(flat);
                     for (PtNDArray leaf : leaves) {
@@ -138,6 +137,16 @@ public final class ParamHessian implements AutoCloseable {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * A copy of a gradient that keeps its graph, so that the leaf's own gradient can be zeroed and
+     * reused. duplicate() would clone without the graph. Not mul(1): its backward node saves the
+     * scalar operand, a 0-d array DJL makes from a Java buffer and closes at once, so after a
+     * garbage collection the saved scalar reads freed memory. add(0) saves nothing.
+     */
+    private static NDArray graphCopy(NDArray g) {
+        return g.add(0);
     }
 
     /** Whether every layer with parameters can be evaluated on replicas of them. */

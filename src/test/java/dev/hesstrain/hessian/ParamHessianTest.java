@@ -256,6 +256,31 @@ class ParamHessianTest {
     }
 
     @Test
+    void theGradientGraphSurvivesGarbageCollection() throws InterruptedException {
+        // a graph that saved a temporary scalar (as g.mul(1) does) read freed memory after a GC
+        int n = 4;
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelSpec spec = new ModelSpec(null, List.of(linear(3), layer("gelu"), linear(2)));
+            Network net = Network.build(spec, 2, DataType.FLOAT32, m, 4);
+            double[] x = uniform(5, n * 2);
+            double[] y = uniform(6, n * 2);
+            for (int replicas : new int[] {3, 0}) {
+                try (ParamHessian h = new ParamHessian(net, spec, x, n, y, "mse", replicas)) {
+                    double[] before = h.hvp(uniform(7, h.dim()));
+                    for (int i = 0; i < 200; i++) {
+                        java.nio.ByteBuffer.allocateDirect(1 << 20);
+                        m.create(new float[1 << 16]).close();
+                    }
+                    System.gc();
+                    Thread.sleep(100);
+                    System.gc();
+                    assertArrayEquals(before, h.hvp(uniform(7, h.dim())), 1e-6, "replicas " + replicas);
+                }
+            }
+        }
+    }
+
+    @Test
     void float32RowsMatchFloat64() {
         int n = 4;
         try (NDManager m = NDManager.newBaseManager()) {
