@@ -8,6 +8,8 @@ import dev.hesstrain.model.Constants;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Taylor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -35,6 +37,8 @@ import java.util.SplittableRandom;
  * </ul>
  * The estimate of {@code probes} probes is their mean (for trace, the U-statistic), summed over
  * the outputs.
+ *
+ * <p>Not thread-safe: the probes of each call are written through one reused buffer.
  */
 public final class HutchinsonNorm implements AutoCloseable {
 
@@ -48,6 +52,19 @@ public final class HutchinsonNorm implements AutoCloseable {
         }
     }
 
+    /** For each byte of random bits, the 8 signs ±1 (bit m gives byte m in memory) as one long. */
+    private static final long[] SIGNS = new long[256];
+
+    static {
+        ByteBuffer eight = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
+        for (int bits = 0; bits < 256; bits++) {
+            for (int m = 0; m < 8; m++) {
+                eight.put(m, (byte) (((bits >>> m) & 1) == 0 ? -1 : 1));
+            }
+            SIGNS[bits] = eight.getLong(0);
+        }
+    }
+
     private final Network network;
     private final Norm norm;
     private final int probes;
@@ -55,6 +72,9 @@ public final class HutchinsonNorm implements AutoCloseable {
     private final Pairs pairs;
     private final int directions;
     private final int d;
+    /** Reused for every draw: an array made from a fresh direct buffer per step pins memory until a GC. */
+    private ByteBuffer buffer = ByteBuffer.allocateDirect(0);
+    private double[] values = new double[0];
 
     public HutchinsonNorm(Network network, Norm norm, int probes, Distribution distribution) {
         if (probes < 1) {
@@ -116,57 +136,86 @@ public final class HutchinsonNorm implements AutoCloseable {
      */
     public NDArray directions(NDManager manager, int n, SplittableRandom rng) {
         int block = Math.multiplyExact(Math.multiplyExact(probes, n), d); // one vector per probe and sample
-        double[] v = new double[Math.multiplyExact(directions, block)];
-        switch (norm) {
-            case FROBENIUS, TRACE -> draw(rng, v, 0, v.length);
-            case DIAGONAL -> {
-                // blocks [x, x', x∘y, x'∘y]: pairs (x, x∘y) and (x', x'∘y)
-                draw(rng, v, 0, 2 * block);
-                double[] y = new double[block];
-                draw(rng, y, 0, block);
-                for (int i = 0; i < block; i++) {
-                    v[2 * block + i] = v[i] * y[i];
-                    v[3 * block + i] = v[block + i] * y[i];
+        int size = Math.multiplyExact(directions, block);
+        // independent draws first (blocks 0..free-1), then the products of the composite blocks
+        int free = switch (norm) {
+            case FROBENIUS, TRACE -> directions;
+            case DIAGONAL -> 3; // [x, x', y] and then y becomes x∘y, block 3 x'∘y
+            case OFFDIAGONAL -> 4; // [u, x, x', v], then blocks 4 and 5: x∘w, x'∘w with w = u∘v
+        };
+        Shape shape = new Shape(directions, n, d);
+        NDArray shared;
+        if (distribution == Distribution.RADEMACHER) {
+            // ±1 as bytes: a quarter of the memory of floats, and the products stay exact
+            ByteBuffer b = buffer(size);
+            int total = free * block;
+            int at = 0;
+            for (; at + 64 <= total; at += 64) { // 64 signs from one draw, 8 at a time
+                long bits = rng.nextLong();
+                for (int q = 0; q < 8; q++) {
+                    b.putLong(at + 8 * q, SIGNS[(int) (bits >>> (8 * q)) & 0xFF]);
                 }
             }
-            case OFFDIAGONAL -> {
-                // blocks [u, x, x', v, x∘w, x'∘w] with w = u∘v: pairs (u, v), (x, x∘w), (x', x'∘w)
-                draw(rng, v, 0, 4 * block);
-                for (int i = 0; i < block; i++) {
+            for (long bits = rng.nextLong(); at < total; at++, bits >>>= 1) {
+                b.put(at, (byte) ((((int) bits & 1) << 1) - 1));
+            }
+            for (int i = 0; i < block; i++) {
+                if (norm == Norm.DIAGONAL) {
+                    byte y = b.get(2 * block + i);
+                    b.put(3 * block + i, (byte) (b.get(block + i) * y));
+                    b.put(2 * block + i, (byte) (b.get(i) * y));
+                } else if (norm == Norm.OFFDIAGONAL) {
+                    byte w = (byte) (b.get(i) * b.get(3 * block + i));
+                    b.put(4 * block + i, (byte) (b.get(block + i) * w));
+                    b.put(5 * block + i, (byte) (b.get(2 * block + i) * w));
+                }
+            }
+            shared = manager.create(b, shape, DataType.INT8);
+        } else {
+            if (values.length < size) {
+                values = new double[size];
+            }
+            double[] v = values;
+            for (int i = 0; i < free * block; i++) {
+                v[i] = rng.nextGaussian();
+            }
+            for (int i = 0; i < block; i++) {
+                if (norm == Norm.DIAGONAL) {
+                    double y = v[2 * block + i];
+                    v[3 * block + i] = v[block + i] * y;
+                    v[2 * block + i] = v[i] * y;
+                } else if (norm == Norm.OFFDIAGONAL) {
                     double w = v[i] * v[3 * block + i];
                     v[4 * block + i] = v[block + i] * w;
                     v[5 * block + i] = v[2 * block + i] * w;
                 }
             }
-            default -> throw new IllegalStateException(norm.toString());
+            if (network.dtype() == DataType.FLOAT64) {
+                ByteBuffer b = buffer(size * Double.BYTES);
+                b.asDoubleBuffer().put(v, 0, size);
+                shared = manager.create(b, shape, DataType.FLOAT64);
+            } else {
+                ByteBuffer b = buffer(size * Float.BYTES);
+                java.nio.FloatBuffer f = b.asFloatBuffer();
+                for (int i = 0; i < size; i++) {
+                    f.put(i, (float) v[i]);
+                }
+                shared = manager.create(b, shape, DataType.FLOAT32);
+            }
         }
-        Shape shape = new Shape(directions, n, d);
-        if (network.dtype() == DataType.FLOAT64) {
-            return manager.create(v, shape);
+        // the array shares the buffer's memory: copy it into memory of its own (and the dtype)
+        try (shared) {
+            return shared.toType(network.dtype(), true);
         }
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            f[i] = (float) v[i];
-        }
-        return manager.create(f, shape).toType(network.dtype(), false);
     }
 
-    /** Fills v[from, to) with independent entries of the distribution. */
-    private void draw(SplittableRandom rng, double[] v, int from, int to) {
-        if (distribution == Distribution.GAUSSIAN) {
-            for (int i = from; i < to; i++) {
-                v[i] = rng.nextGaussian();
-            }
-            return;
+    /** The reused direct buffer, holding {@code bytes} bytes from position 0. */
+    private ByteBuffer buffer(int bytes) {
+        if (buffer.capacity() < bytes) {
+            buffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
         }
-        for (int i = from; i < to; i += 64) {
-            long bits = rng.nextLong();
-            int end = Math.min(to, i + 64);
-            for (int j = i; j < end; j++) {
-                v[j] = (bits & 1L) == 0 ? -1 : 1;
-                bits >>>= 1;
-            }
-        }
+        buffer.clear().limit(bytes);
+        return buffer;
     }
 
     /**
@@ -197,6 +246,32 @@ public final class HutchinsonNorm implements AutoCloseable {
             perSample = perSample.broadcast(new Shape(n));
         }
         return perSample;
+    }
+
+    /**
+     * {@code scale} times the mean over samples of {@link #estimate}, as a scalar: the same number
+     * with the fewest ops (each op of a training step also costs one in the backward pass).
+     */
+    public NDArray scaledMean(Taylor t, double scale) {
+        NDArray h = t.hess();
+        long n = t.value().getShape().get(0);
+        if (h == null) {
+            return t.value().getManager().zeros(new Shape(), t.value().getDataType());
+        }
+        int k = probes;
+        NDArray total = switch (norm) {
+            case FROBENIUS -> h.square().sum();
+            case TRACE -> h.sum(new int[] {0}).square().sub(h.square().sum(new int[] {0})).sum();
+            case DIAGONAL -> h.get(":" + k).mul(h.get(k + ":")).sum();
+            case OFFDIAGONAL -> {
+                NDArray a = h.get(":" + k);
+                yield a.sub(h.get(k + ":" + 2 * k)).mul(a.sub(h.get(2 * k + ":"))).sum();
+            }
+        };
+        double terms = norm == Norm.TRACE ? 1 / traceScale() : k; // per sample and output
+        double samples = h.getShape().get(1) == n ? n : 1; // a broadcast batch axis holds every sample's value
+        double c = scale / (terms * samples);
+        return total.mul(t.value().getDataType() == DataType.FLOAT64 ? (Number) c : (Number) (float) c);
     }
 
     /** 1 / (m (m − 1)) for the m = 2k Hutchinson values of the trace estimate. */

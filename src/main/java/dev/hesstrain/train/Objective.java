@@ -63,7 +63,7 @@ public final class Objective {
         if (curvature && estimator != null) {
             Taylor t = estimator.taylor(x, probes.split());
             NDArray out = t.value();
-            NDArray penalty = estimator.estimate(t).mean().mul(scalar(lambda));
+            NDArray penalty = estimator.scaledMean(t, lambda);
             NDArray data = dataLoss(out, y);
             return new Values(lambda > 0 ? data.add(penalty) : data, data, penalty, null);
         }

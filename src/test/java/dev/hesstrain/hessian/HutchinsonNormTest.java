@@ -324,6 +324,22 @@ class HutchinsonNormTest {
         }
     }
 
+    /** The training penalty's scalar path equals λ times the mean of the per-sample estimates. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Norm.class)
+    void scaledMeanIsTheMeanOfTheEstimates(Norm norm) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = mlp(m, 2, 11);
+            int n = 5;
+            try (NDManager sub = m.newSubManager(); HutchinsonNorm est = new HutchinsonNorm(net, norm, 3, Distribution.RADEMACHER)) {
+                Taylor t = est.taylor(sub.create(points(n, 2), new Shape(n, D)), new SplittableRandom(3));
+                double mean = est.estimate(t).mean().getDouble();
+                assertEquals(0.7 * mean, est.scaledMean(t, 0.7).getDouble(), 1e-12 * Math.abs(mean));
+                assertEquals(0, est.scaledMean(t, 0.7).getShape().dimension());
+            }
+        }
+    }
+
     /** A seed gives the same probes; samples and directions get different ones. */
     @Test
     void probesAreReproducibleAndPerSample() {
