@@ -203,9 +203,10 @@ public final class HutchinsonNorm implements AutoCloseable {
                 shared = manager.create(b, shape, DataType.FLOAT32);
             }
         }
-        // the array shares the buffer's memory: copy it into memory of its own (and the dtype)
+        // the array shares the buffer's memory: copy it into memory of its own (toType(same dtype,
+        // copy = true) would not copy, and the next draw would overwrite these probes)
         try (shared) {
-            return shared.toType(network.dtype(), true);
+            return shared.getDataType() == network.dtype() ? shared.duplicate() : shared.toType(network.dtype(), false);
         }
     }
 

@@ -340,6 +340,27 @@ class HutchinsonNormTest {
         }
     }
 
+    /** Probes keep their values when the next ones are drawn (the draws share one buffer). */
+    @Test
+    void probesOwnTheirMemory() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
+                List<LayerSpec> layers = List.of(new LayerSpec("linear", 3, null, null, null, null, null),
+                        new LayerSpec("tanh", null, null, null, null, null, null));
+                Network net = Network.build(new ModelSpec(null, layers), D, dtype, m, 1);
+                for (Distribution dist : Distribution.values()) {
+                    try (HutchinsonNorm est = new HutchinsonNorm(net, Norm.FROBENIUS, 2, dist)) {
+                        NDArray first = est.directions(m, 3, new SplittableRandom(1));
+                        double[] before = first.toType(DataType.FLOAT64, true).toDoubleArray();
+                        est.directions(m, 3, new SplittableRandom(2));
+                        assertArrayEquals(before, first.toType(DataType.FLOAT64, true).toDoubleArray(), 0, dtype + " " + dist);
+                        assertEquals(dtype, first.getDataType());
+                    }
+                }
+            }
+        }
+    }
+
     /** A seed gives the same probes; samples and directions get different ones. */
     @Test
     void probesAreReproducibleAndPerSample() {
