@@ -55,13 +55,17 @@ class HutchinsonNormTest {
     }
 
     static double[] sumOverOutputs(double[] h, int n, int o, Norm norm) {
+        return sumOverOutputs(h, n, o, D, norm);
+    }
+
+    static double[] sumOverOutputs(double[] h, int n, int o, int d, Norm norm) {
         double[] res = new double[n];
         for (int s = 0; s < n; s++) {
             for (int q = 0; q < o; q++) {
-                double[][] hq = new double[D][D];
-                for (int j = 0; j < D; j++) {
-                    for (int k = 0; k < D; k++) {
-                        hq[j][k] = h[((s * o + q) * D + j) * D + k];
+                double[][] hq = new double[d][d];
+                for (int j = 0; j < d; j++) {
+                    for (int k = 0; k < d; k++) {
+                        hq[j][k] = h[((s * o + q) * d + j) * d + k];
                     }
                 }
                 res[s] += norm.of(hq);
@@ -269,6 +273,41 @@ class HutchinsonNormTest {
                     for (int s = 0; s < n; s++) {
                         assertTrue(fd[s] > 1e-6, act + " " + norm + ": the norm should not vanish");
                         assertEquals(fd[s], taylor[s], 1e-6 * fd[s] + 1e-12, act + " " + norm + " sample " + s);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * With 18 inputs the exact pass carries the upper triangle (pairs j ≤ k, counted twice off the
+     * diagonal): its norms equal those of the dense Hessian that all 324 pairs give.
+     */
+    @Test
+    void exactNormsInTheUpperTriangleLayoutEqualThoseOfAllPairs() {
+        int d = 18;
+        int n = 3;
+        int out = 2;
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = InputHessianTest.mlp(m, "softplus", d, out, 19);
+            SplittableRandom rng = new SplittableRandom(12);
+            double[] xs = new double[n * d];
+            for (int i = 0; i < xs.length; i++) {
+                xs[i] = rng.nextDouble() * 2 - 1;
+            }
+            try (NDManager sub = m.newSubManager(); InputHessian ih = new InputHessian(net); Pairs all = Pairs.full(d)) {
+                NDArray x = sub.create(xs, new Shape(n, d));
+                Taylor t = ih.taylor(x);
+                assertEquals(d * (d + 1) / 2, ih.pairs().size());
+                // [d², n, out] in row-major (j, k) order: the dense Hessians
+                double[] h = net.taylor(x, sub.eye(d).toType(DataType.FLOAT64, false).expandDims(1), all).hess()
+                        .transpose(1, 2, 0).toDoubleArray();
+                for (Norm norm : Norm.values()) {
+                    double[] dense = sumOverOutputs(h, n, out, d, norm);
+                    double[] taylor = ih.norm(t, norm).toDoubleArray();
+                    for (int s = 0; s < n; s++) {
+                        assertTrue(dense[s] > 1e-8, norm + ": the norm should not vanish");
+                        assertEquals(dense[s], taylor[s], 1e-10 * dense[s], norm + " sample " + s);
                     }
                 }
             }
