@@ -91,8 +91,11 @@ public final class TrainCommand implements Callable<Integer> {
         out.println();
         out.printf(Locale.ROOT, "%-20s %s%n", "run", outcome.run().path());
         out.printf(Locale.ROOT, "%-20s %s (%s epochs, %s steps)%n", "stopped", s.get("stopped"), s.get("epochs_run"), s.get("steps"));
-        for (String key : new String[] {"train_" + spec.loss(), "val_" + spec.loss(), "penalty", "hessian_fro_mean",
-                "hessian_fro_max", "ms_per_step"}) {
+        for (String key : new String[] {"train_" + spec.loss(), "val_" + spec.loss(), "val_accuracy", "penalty",
+                "hessian_fro_mean", "hessian_fro_max", "ms_per_step"}) {
+            if (!s.containsKey(key)) {
+                continue; // val_accuracy: classification only
+            }
             Object v = s.get(key);
             out.printf(Locale.ROOT, "%-20s %s%n", key, v instanceof Double d ? String.format(Locale.ROOT, "%.6g", d) : v);
         }
