@@ -2,8 +2,6 @@ package dev.hesstrain.hessian;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -11,9 +9,11 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import dev.hesstrain.model.Activation;
 import dev.hesstrain.model.Conv2d;
 import dev.hesstrain.model.Dense;
 import dev.hesstrain.model.Layer;
+import dev.hesstrain.model.LogSoftmax;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Parameter;
@@ -22,6 +22,8 @@ import dev.hesstrain.spec.LayerSpec;
 import dev.hesstrain.spec.ModelSpec;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -57,9 +59,10 @@ public final class ParamHessian implements AutoCloseable {
     private final int replicas;
     private final int dim;
     private final List<Block> layout;
-    private final PtNDArray theta;
+    private final boolean replicated;
     private final List<PtNDArray> leaves;
-    private final NDArray gradient;
+    /** Per block, the gradient g_b with its graph, flat [K·size_b]. */
+    private final List<NDArray> gradients;
     private final double value;
     private final double[] firstGradient;
     private long products;
@@ -96,43 +99,51 @@ public final class ParamHessian implements AutoCloseable {
             NDArray xs = manager.create(x, new Shape(n, net.inputs())).toType(dtype, false);
             NDArray targets = targets(net, y, n, loss);
             NDArray total;
+            this.leaves = new ArrayList<>();
+            this.replicated = replicable;
             if (replicable) {
-                this.leaves = null;
-                this.theta = (PtNDArray) manager.create(tiled(net, this.replicas), new Shape(this.replicas, dim))
-                        .toType(dtype, false);
-                theta.setRequiresGradient(true);
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray out = replicatedForward(net, spec, xs);
-                    total = replicatedLoss(out, targets, loss);
-                    JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
-                    this.gradient = graphCopy(theta.getGradient()).reshape(-1);
-                    JniUtils.zeroGrad(theta);
+                double[] tiled = tiled(net, this.replicas);
+                for (Block b : layout) {
+                    // one leaf per parameter block, so that no slice of a shared leaf is scattered back in backward
+                    double[] values = new double[this.replicas * (int) b.size()];
+                    for (int r = 0; r < this.replicas; r++) {
+                        System.arraycopy(tiled, r * dim + (int) b.offset(), values, r * (int) b.size(), (int) b.size());
+                    }
+                    PtNDArray leaf = (PtNDArray) manager.create(values, new Shape(this.replicas, b.size())).toType(dtype, true);
+                    leaf.setRequiresGradient(true);
+                    leaves.add(leaf);
                 }
             } else {
-                this.theta = null;
-                this.leaves = new ArrayList<>();
                 net.attach(manager);
                 for (Parameter p : net.parameters()) {
                     PtNDArray leaf = (PtNDArray) p.array();
                     leaf.setRequiresGradient(true);
                     leaves.add(leaf);
                 }
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            }
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                if (replicable) {
+                    total = replicatedLoss(replicatedForward(net, spec, xs), targets, loss);
+                } else {
                     NDArray out = net.forward(xs);
                     total = loss == null ? out.mean() : Loss.of(loss, out, targets);
-                    JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
-                    NDList flat = new NDList();
-                    for (PtNDArray leaf : leaves) {
-                        flat.add(graphCopy(leaf.getGradient()).reshape(-1));
-                    }
-                    this.gradient = NDArrays.concat(flat);
-                    for (PtNDArray leaf : leaves) {
-                        JniUtils.zeroGrad(leaf);
-                    }
+                }
+                JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
+                this.gradients = new ArrayList<>();
+                for (PtNDArray leaf : leaves) {
+                    gradients.add(graphCopy(leaf.getGradient()).reshape(-1));
+                }
+                for (PtNDArray leaf : leaves) {
+                    JniUtils.zeroGrad(leaf);
                 }
             }
             this.value = total.toType(DataType.FLOAT64, false).getDouble() / this.replicas;
-            this.firstGradient = gradient.get(new NDIndex("0:" + dim)).toType(DataType.FLOAT64, false).toDoubleArray();
+            this.firstGradient = new double[dim];
+            for (int b = 0; b < layout.size(); b++) {
+                NDArray first = gradients.get(b).get(new NDIndex("0:" + layout.get(b).size()));
+                double[] v = first.toType(DataType.FLOAT64, false).toDoubleArray();
+                System.arraycopy(v, 0, firstGradient, (int) layout.get(b).offset(), v.length);
+            }
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -215,10 +226,9 @@ public final class ParamHessian implements AutoCloseable {
 
     // ---- the replicated forward pass ---------------------------------------------------------
 
-    /** The view of block b of every replica, shaped [K, shape...]. */
+    /** Block b of every replica, shaped [K, shape...]. */
     private NDArray view(Block b) {
-        NDArray slice = theta.get(new NDIndex(":, " + b.offset() + ":" + (b.offset() + b.size())));
-        return slice.reshape(new Shape(replicas).addAll(new Shape(b.shape())));
+        return leaves.get(layout.indexOf(b)).reshape(new Shape(replicas).addAll(new Shape(b.shape())));
     }
 
     /** Outputs [K, n, o] of the K replicas; inputs are shared until the first layer with parameters. */
@@ -268,6 +278,8 @@ public final class ParamHessian implements AutoCloseable {
                 shared = false;
             } else if (shared) {
                 h = l.forward(h);
+            } else if (l instanceof Activation || l instanceof LogSoftmax) {
+                h = l.forward(h); // elementwise, or over the last axis: any leading axes will do
             } else {
                 NDArray y = l.forward(merge(h, 0));
                 h = y.reshape(new Shape(k, n).addAll(y.getShape().slice(1)));
@@ -316,7 +328,7 @@ public final class ParamHessian implements AutoCloseable {
 
     /** Whether the network is evaluated on replicas of its parameters. */
     public boolean replicated() {
-        return theta != null;
+        return replicated;
     }
 
     public List<Block> layout() {
@@ -339,8 +351,27 @@ public final class ParamHessian implements AutoCloseable {
     }
 
     /**
+     * How many rows from {@code start} one backward pass gives: at most {@link #replicas()}, and
+     * never past the end of a parameter block (a batch within one block only needs that block's
+     * gradient graph, so autograd skips the branches of the others).
+     */
+    public int batch(int start) {
+        Block b = block(start);
+        return (int) Math.min(replicas, b.offset() + b.size() - start);
+    }
+
+    private Block block(int index) {
+        for (Block b : layout) {
+            if (index < b.offset() + b.size()) {
+                return b;
+            }
+        }
+        throw new IllegalArgumentException("index " + index + " is past the " + dim + " parameters");
+    }
+
+    /**
      * Rows {@code start .. start+count-1} of H (count at most {@link #replicas()}), row-major into
-     * {@code out} (length at least count·P), one backward pass.
+     * {@code out} (length at least count·P): one backward pass per parameter block they touch.
      */
     public void rows(int start, int count, float[] out) {
         rows(start, count, out, null);
@@ -356,19 +387,26 @@ public final class ParamHessian implements AutoCloseable {
             throw new IllegalArgumentException("rows " + start + ".." + (start + count - 1) + " of " + dim
                     + " in batches of at most " + replicas);
         }
-        try (NDManager step = manager.newSubManager()) {
-            attach(step);
-            NDIndex index;
-            if (theta != null) {
-                long stride = (long) dim + 1;
-                long to = start + (count - 1) * stride + 1;
-                index = new NDIndex(start + ":" + to + ":" + stride);
-            } else {
-                index = new NDIndex(start + ":" + (start + 1));
+        for (int r0 = start; r0 < start + count; ) {
+            int b = layout.indexOf(block(r0));
+            long size = layout.get(b).size();
+            int r1 = (int) Math.min(start + count, layout.get(b).offset() + size);
+            int first = r0 - start;
+            // replica c = r − start picks entry (r − offset) of its own copy of g_b
+            long from = first * size + (r0 - layout.get(b).offset());
+            long stride = size + 1;
+            NDIndex index = new NDIndex(from + ":" + (from + (r1 - r0 - 1) * stride + 1) + ":" + stride);
+            NDArray g = gradients.get(b);
+            try (NDManager step = manager.newSubManager()) {
+                attach(step);
+                if (backward(recorded(() -> g.get(index).sum()))) {
+                    read(first, r1 - r0, f, d);
+                } else {
+                    zero(first, r1 - r0, f, d);
+                }
             }
-            backward(recorded(() -> gradient.get(index).sum()));
-            read(step, count, f, d);
-            products += count;
+            products += r1 - r0;
+            r0 = r1;
         }
     }
 
@@ -378,20 +416,35 @@ public final class ParamHessian implements AutoCloseable {
         if (count < 1 || count > replicas) {
             throw new IllegalArgumentException("between 1 and " + replicas + " vectors per batch, found " + count);
         }
-        double[] all = new double[replicas * dim];
-        for (int c = 0; c < count; c++) {
-            if (vs[c].length != dim) {
-                throw new IllegalArgumentException("the vector has length " + vs[c].length + ", the Hessian is "
+        for (double[] v : vs) {
+            if (v.length != dim) {
+                throw new IllegalArgumentException("the vector has length " + v.length + ", the Hessian is "
                         + dim + " x " + dim);
             }
-            System.arraycopy(vs[c], 0, all, c * dim, dim);
         }
         double[] out = new double[count * dim];
         try (NDManager step = manager.newSubManager()) {
             attach(step);
-            NDArray v = step.create(all, new Shape((long) replicas * dim)).toType(dtype, false);
-            backward(recorded(() -> gradient.mul(v).sum()));
-            read(step, count, null, out);
+            List<NDArray> blockVectors = new ArrayList<>();
+            for (Block b : layout) {
+                int size = (int) b.size();
+                double[] part = new double[replicas * size];
+                for (int c = 0; c < count; c++) {
+                    System.arraycopy(vs[c], (int) b.offset(), part, c * size, size);
+                }
+                blockVectors.add(step.create(part, new Shape(part.length)).toType(dtype, false));
+            }
+            NDArray s = recorded(() -> {
+                NDArray sum = null;
+                for (int b = 0; b < layout.size(); b++) {
+                    NDArray term = gradients.get(b).mul(blockVectors.get(b)).sum();
+                    sum = sum == null ? term : sum.add(term);
+                }
+                return sum;
+            });
+            if (backward(s)) {
+                read(0, count, null, out);
+            }
         }
         products += count;
         double[][] res = new double[count][];
@@ -407,13 +460,11 @@ public final class ParamHessian implements AutoCloseable {
     }
 
     private void attach(NDManager step) {
-        Scopes.tempAttach(step, gradient);
-        if (theta != null) {
-            Scopes.tempAttach(step, theta);
-        } else {
-            for (PtNDArray leaf : leaves) {
-                Scopes.tempAttach(step, leaf);
-            }
+        for (NDArray g : gradients) {
+            Scopes.tempAttach(step, g);
+        }
+        for (PtNDArray leaf : leaves) {
+            Scopes.tempAttach(step, leaf);
         }
     }
 
@@ -428,55 +479,78 @@ public final class ParamHessian implements AutoCloseable {
         }
     }
 
-    private static void backward(NDArray s) {
-        JniUtils.backward((PtNDArray) s, (PtNDArray) s.onesLike(), true, false);
+    /**
+     * Backward from s through the gradient graph; false when s has no graph, that is when the
+     * gradients it picks do not depend on the parameters (the bias of a linear output): zero rows.
+     */
+    private static boolean backward(NDArray s) {
+        try {
+            JniUtils.backward((PtNDArray) s, (PtNDArray) s.onesLike(), true, false);
+            return true;
+        } catch (ai.djl.engine.EngineException e) {
+            if (String.valueOf(e.getMessage()).contains("does not require grad")) {
+                return false;
+            }
+            throw e;
+        }
     }
 
-    /** Copies the first {@code count} replicas' gradients out and zeroes them. */
-    private void read(NDManager step, int count, float[] f, double[] d) {
-        if (theta != null) {
-            copy(theta.getGradient(), 0, count * dim, f, d, 0);
-            JniUtils.zeroGrad(theta);
-        } else {
-            int at = 0;
-            for (PtNDArray leaf : leaves) {
-                NDArray g = leaf.getGradient();
-                int size = (int) g.size();
-                copy(g, 0, size, f, d, at);
-                at += size;
-                JniUtils.zeroGrad(leaf);
+    private void zero(int first, int count, float[] f, double[] d) {
+        for (int c = first; c < first + count; c++) {
+            if (f != null) {
+                java.util.Arrays.fill(f, c * dim, (c + 1) * dim, 0f);
+            } else {
+                java.util.Arrays.fill(d, c * dim, (c + 1) * dim, 0.0);
             }
         }
     }
 
-    private void copy(NDArray g, int from, int len, float[] f, double[] d, int at) {
-        ByteBuffer bb = g.toByteBuffer(true).order(ByteOrder.nativeOrder());
-        if (dtype == DataType.FLOAT32) {
-            var fb = bb.asFloatBuffer();
-            fb.position(from);
-            if (f != null) {
-                fb.get(f, at, len);
+    /**
+     * Copies replicas {@code first .. first+count-1}'s gradients to rows first.. of the output,
+     * row-major [·, P], and zeroes the gradients.
+     */
+    private void read(int first, int count, float[] f, double[] d) {
+        for (int b = 0; b < leaves.size(); b++) {
+            PtNDArray leaf = leaves.get(b);
+            int size = (int) layout.get(b).size();
+            int offset = (int) layout.get(b).offset();
+            // a direct view of the gradient's memory: one copy, straight into the caller's rows
+            ByteBuffer bb = leaf.getGradient().toByteBuffer(true).order(ByteOrder.nativeOrder());
+            int copies = replicated ? first + count : 1;
+            if (dtype == DataType.FLOAT32) {
+                FloatBuffer fb = bb.asFloatBuffer();
+                for (int c = replicated ? first : 0; c < copies; c++) {
+                    fb.position(c * size);
+                    int at = c * dim + offset;
+                    if (f != null) {
+                        fb.get(f, at, size);
+                    } else {
+                        for (int i = 0; i < size; i++) {
+                            d[at + i] = fb.get();
+                        }
+                    }
+                }
             } else {
-                for (int i = 0; i < len; i++) {
-                    d[at + i] = fb.get();
+                DoubleBuffer db = bb.asDoubleBuffer();
+                for (int c = replicated ? first : 0; c < copies; c++) {
+                    db.position(c * size);
+                    int at = c * dim + offset;
+                    if (d != null) {
+                        db.get(d, at, size);
+                    } else {
+                        for (int i = 0; i < size; i++) {
+                            f[at + i] = (float) db.get();
+                        }
+                    }
                 }
             }
-        } else {
-            var db = bb.asDoubleBuffer();
-            db.position(from);
-            if (d != null) {
-                db.get(d, at, len);
-            } else {
-                for (int i = 0; i < len; i++) {
-                    f[at + i] = (float) db.get();
-                }
-            }
+            JniUtils.zeroGrad(leaf);
         }
     }
 
     @Override
     public void close() {
-        if (leaves != null) {
+        if (!replicated) {
             for (PtNDArray leaf : leaves) {
                 JniUtils.zeroGrad(leaf);
             }

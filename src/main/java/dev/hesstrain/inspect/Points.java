@@ -1,0 +1,208 @@
+package dev.hesstrain.inspect;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.hesstrain.runs.Npy;
+import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * The points a Hessian is taken at: inputs x (row-major [n, d]) and, for a loss, targets y
+ * ([n, o] values for mse, [n] labels for cross_entropy and nll), with where they came from.
+ */
+public record Points(double[] x, int n, int d, double[] y, String source) {
+    private static final Pattern NUMBER = Pattern.compile("[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?");
+
+    /** Whether targets are present. */
+    public boolean hasTargets() {
+        return y != null;
+    }
+
+    /**
+     * Reads points from a file: a CSV with a header row (the first d columns are inputs, any t
+     * further columns the targets), a .npy array [n, d] (or [n, ...] flattening to d, or one
+     * point [d]), or a .npz archive with arrays {@code x} and, optionally, {@code y}.
+     *
+     * @param d the model's number of inputs
+     * @param t target columns per point: the outputs for mse, 1 for a label
+     */
+    public static Points read(Path file, int d, int t) {
+        if (!Files.isRegularFile(file)) {
+            throw new InspectException("--points: no such file: " + file);
+        }
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        Points p;
+        if (name.endsWith(".csv")) {
+            p = csv(file, d, t);
+        } else if (name.endsWith(".npy")) {
+            p = npy(file, d);
+        } else if (name.endsWith(".npz")) {
+            p = npz(file, d, t);
+        } else {
+            throw new InspectException("--points: unsupported file type '" + file.getFileName()
+                    + "'; use .csv (with a header row), .npy [points, " + d + "] or .npz (arrays x and y)");
+        }
+        check(p.x, file + ": input");
+        if (p.y != null) {
+            check(p.y, file + ": target");
+        }
+        return p;
+    }
+
+    private static Points csv(Path file, int d, int t) {
+        List<double[]> rows = new ArrayList<>();
+        int columns = -1;
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNo = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (lineNo == 1 && line.startsWith("\uFEFF")) {
+                    line = line.substring(1);
+                }
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] fields = line.split(",", -1);
+                if (columns < 0) {
+                    columns = fields.length;
+                    if (columns != d && columns != d + t) {
+                        throw new InspectException("--points: points of wrong width: " + file + " has " + columns
+                                + " columns (" + String.join(",", fields).trim() + ") but the model takes " + d
+                                + " inputs: give " + d + " input columns, or " + (d + t) + " with the "
+                                + t + " target column(s) last");
+                    }
+                    continue;
+                }
+                if (fields.length != columns) {
+                    throw new InspectException("--points: " + file + ":" + lineNo + ": expected " + columns
+                            + " comma-separated fields as in the header, found " + fields.length);
+                }
+                double[] row = new double[columns];
+                for (int c = 0; c < columns; c++) {
+                    String s = fields[c].trim();
+                    if (!NUMBER.matcher(s).matches()) {
+                        throw new InspectException("--points: " + file + ":" + lineNo + ":" + (c + 1)
+                                + ": not a number: '" + s + "'");
+                    }
+                    row[c] = Double.parseDouble(s);
+                }
+                rows.add(row);
+            }
+        } catch (IOException e) {
+            throw new InspectException("--points: cannot read " + file + ": " + e.getMessage(), e);
+        }
+        if (columns < 0) {
+            throw new InspectException("--points: " + file + " is empty; expected a header row of column names");
+        }
+        if (rows.isEmpty()) {
+            throw new InspectException("--points: " + file + " has a header but no data rows");
+        }
+        int n = rows.size();
+        double[] x = new double[n * d];
+        double[] y = columns > d ? new double[n * t] : null;
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(rows.get(r), 0, x, r * d, d);
+            if (y != null) {
+                System.arraycopy(rows.get(r), d, y, r * t, t);
+            }
+        }
+        return new Points(x, n, d, y, file.toString());
+    }
+
+    private static Points npy(Path file, int d) {
+        Npy.Array a;
+        try {
+            a = Npy.read(file);
+        } catch (NoSuchFileException e) {
+            throw new InspectException("--points: no such file: " + file);
+        } catch (IOException e) {
+            throw new InspectException("--points: " + e.getMessage(), e);
+        }
+        long[] shape = a.shape();
+        long n = shape.length <= 1 ? 1 : shape[0];
+        long width = n == 0 ? 0 : a.size() / n;
+        if (shape.length == 0 || width != d) {
+            throw new InspectException("--points: points of wrong width: " + file + " holds an array of shape "
+                    + java.util.Arrays.toString(shape) + " but the model takes " + d + " inputs per point: expected ["
+                    + "points, " + d + "]");
+        }
+        return new Points(a.values(), (int) n, d, null, file.toString());
+    }
+
+    private static Points npz(Path file, int d, int t) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu());
+                InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            NDList list;
+            try {
+                list = NDList.decode(m, in);
+            } catch (RuntimeException e) {
+                throw new InspectException("--points: cannot read " + file + " as .npz: " + e.getMessage(), e);
+            }
+            NDArray xa = null;
+            NDArray ya = null;
+            List<String> found = new ArrayList<>();
+            for (NDArray a : list) {
+                String name = a.getName() == null ? "" : a.getName().replaceAll("\\.npy$", "");
+                found.add(name);
+                if (name.equals("x")) {
+                    xa = a;
+                } else if (name.equals("y")) {
+                    ya = a;
+                }
+            }
+            if (xa == null) {
+                throw new InspectException("--points: " + file + " must hold an array 'x' (and 'y' for a loss), found "
+                        + found);
+            }
+            long n = xa.getShape().dimension() == 0 ? 0 : xa.getShape().get(0);
+            if (n == 0 || xa.size() / n != d) {
+                throw new InspectException("--points: points of wrong width: 'x' in " + file + " has shape "
+                        + xa.getShape() + " but the model takes " + d + " inputs per point: expected [points, " + d + "]");
+            }
+            double[] x = xa.toType(DataType.FLOAT64, false).toDoubleArray();
+            double[] y = null;
+            if (ya != null) {
+                if (ya.getShape().dimension() == 0 || ya.getShape().get(0) != n || ya.size() != n * t) {
+                    throw new InspectException("--points: 'y' in " + file + " has shape " + ya.getShape() + "; expected "
+                            + n + " rows of " + t + " target(s), matching 'x'");
+                }
+                y = ya.toType(DataType.FLOAT64, false).toDoubleArray();
+            }
+            return new Points(x, (int) n, d, y, file.toString());
+        } catch (IOException e) {
+            throw new InspectException("--points: cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void check(double[] values, String what) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Double.isFinite(values[i])) {
+                throw new InspectException("--points: " + what + " value " + i + " is " + values[i]);
+            }
+        }
+    }
+
+    /** Checks class labels: integers in [0, classes). */
+    public void checkLabels(int classes) {
+        for (int i = 0; i < n; i++) {
+            double v = y[i];
+            if (!(v >= 0 && v == Math.rint(v) && v < classes)) {
+                throw new InspectException("the labels of the points must be integers 0.." + (classes - 1)
+                        + " (the model's outputs), but point " + i + " (counting from 0) of " + source + " has " + v);
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package dev.hesstrain.inspect;
+
+import dev.hesstrain.runs.AtomicFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * A float32 matrix written to a .npy file row batch by row batch, by a background thread, so that
+ * the next rows are computed while the last ones go to disk. The caller takes a free buffer,
+ * fills whole rows into it and submits it; the writer thread appends them (in order) and shows
+ * them to a {@link Sink} for statistics, then returns the buffer. Only a few row batches are ever
+ * held, never the matrix. The file is written to a temporary sibling, synced, and renamed over the
+ * target on {@link #close()}, like every file of a run (see {@link AtomicFiles}); the header is
+ * byte-for-byte what {@code numpy.save} writes, as {@link dev.hesstrain.runs.Npy} does.
+ */
+final class RowStream implements AutoCloseable {
+    /** Sees every batch of rows, on the writer thread, in order. */
+    interface Sink {
+        void rows(int firstRow, int count, float[] values);
+    }
+
+    private record Batch(float[] values, int firstRow, int count) {}
+
+    private static final Batch END = new Batch(new float[0], -1, 0);
+
+    private final Path target;
+    private final Path tmp;
+    private final FileChannel channel;
+    private final long rows;
+    private final int cols;
+    private final Sink sink;
+    private final BlockingQueue<float[]> free;
+    private final BlockingQueue<Batch> queue;
+    private final Thread writer;
+    private final ByteBuffer direct;
+    private volatile Throwable failure;
+    private long submitted;
+    private boolean closed;
+
+    /**
+     * @param rows the rows the file will hold
+     * @param cols floats per row
+     * @param batchRows rows per buffer
+     * @param buffers how many buffers circulate (at least 2, so that writing overlaps computing)
+     */
+    RowStream(Path target, long rows, int cols, int batchRows, int buffers, Sink sink) throws IOException {
+        this.target = target;
+        this.rows = rows;
+        this.cols = cols;
+        this.sink = sink;
+        this.tmp = AtomicFiles.tempSibling(target);
+        this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        this.free = new ArrayBlockingQueue<>(buffers);
+        this.queue = new ArrayBlockingQueue<>(buffers + 1);
+        for (int i = 0; i < buffers; i++) {
+            free.add(new float[batchRows * cols]);
+        }
+        this.direct = ByteBuffer.allocateDirect(Math.min(batchRows * cols, 1 << 20) * Float.BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        try {
+            writeFully(ByteBuffer.wrap(header("<f4", new long[] {rows, cols})));
+        } catch (IOException e) {
+            abort();
+            throw e;
+        }
+        this.writer = new Thread(this::drain, "hessian-row-writer");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /** A free buffer for the next batch (waits while all are being written). */
+    float[] take() throws IOException {
+        check();
+        try {
+            float[] b = free.take();
+            check();
+            return b;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing " + target, e);
+        }
+    }
+
+    /** Queues rows firstRow.. firstRow+count-1, held in {@code values}, for writing. */
+    void submit(float[] values, int firstRow, int count) throws IOException {
+        check();
+        if (firstRow != submitted || submitted + count > rows) {
+            throw new IllegalStateException("rows must come in order: expected row " + submitted + ", got " + firstRow
+                    + " (" + count + " rows of " + rows + ")");
+        }
+        submitted += count;
+        put(new Batch(values, firstRow, count));
+    }
+
+    private void put(Batch b) throws IOException {
+        try {
+            queue.put(b);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing " + target, e);
+        }
+    }
+
+    private void drain() {
+        try {
+            while (true) {
+                Batch b = queue.take();
+                if (b == END) {
+                    return;
+                }
+                if (failure == null) {
+                    write(b.values(), b.count() * cols);
+                    sink.rows(b.firstRow(), b.count(), b.values());
+                }
+                free.put(b.values());
+            }
+        } catch (Throwable t) {
+            failure = t;
+            free.offer(new float[0]); // wake a waiting take()
+        }
+    }
+
+    private void write(float[] values, int len) throws IOException {
+        for (int off = 0; off < len; ) {
+            direct.clear();
+            FloatBuffer fb = direct.asFloatBuffer(); // a view of the whole buffer
+            int n = Math.min(fb.capacity(), len - off);
+            fb.put(values, off, n);
+            direct.limit(n * Float.BYTES);
+            writeFully(direct);
+            off += n;
+        }
+    }
+
+    private void writeFully(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            channel.write(b);
+        }
+    }
+
+    private void check() throws IOException {
+        Throwable t = failure;
+        if (t != null) {
+            abort();
+            if (t instanceof IOException io) {
+                throw io;
+            }
+            if (t instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException("writing " + target + " failed: " + t, t);
+        }
+    }
+
+    /** Waits for the writer, syncs the file and moves it into place; all rows must have been submitted. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        put(END);
+        try {
+            writer.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort();
+            throw new IOException("interrupted while writing " + target, e);
+        }
+        check();
+        if (submitted != rows) {
+            abort();
+            throw new IllegalStateException(target + ": " + submitted + " of " + rows + " rows were written");
+        }
+        try {
+            channel.force(true);
+            channel.close();
+            AtomicFiles.commit(tmp, target);
+            closed = true;
+        } catch (IOException | RuntimeException e) {
+            abort();
+            throw e;
+        }
+    }
+
+    /** Stops and discards the file; the target is left as it was. */
+    void abort() {
+        closed = true;
+        if (writer != null && writer.isAlive()) {
+            queue.offer(END);
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // discarding anyway
+        }
+        AtomicFiles.deleteQuietly(tmp);
+    }
+
+    /** The .npy header of a C-ordered array, as numpy.save writes it (format 1.0, padded to 64 bytes). */
+    static byte[] header(String descr, long[] shape) {
+        StringBuilder dims = new StringBuilder("(");
+        for (int i = 0; i < shape.length; i++) {
+            dims.append(i > 0 ? ", " : "").append(shape[i]);
+        }
+        dims.append(shape.length == 1 ? ",)" : ")");
+        StringBuilder dict = new StringBuilder("{'descr': '").append(descr).append("', 'fortran_order': False, 'shape': ")
+                .append(dims).append(", }");
+        if (shape.length > 0) {
+            // numpy leaves room for the first axis to grow to 21 digits
+            dict.append(" ".repeat(Math.max(0, 21 - Long.toString(shape[0]).length())));
+        }
+        byte[] text = dict.toString().getBytes(StandardCharsets.ISO_8859_1);
+        int preamble = 10;
+        int hlen = text.length + 1;
+        int pad = 64 - ((preamble + hlen) % 64);
+        int total = hlen + pad;
+        if (total > 0xffff) {
+            throw new IllegalArgumentException("shape too long for a format 1.0 header");
+        }
+        ByteBuffer b = ByteBuffer.allocate(preamble + total).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+        b.putShort((short) total);
+        b.put(text);
+        while (b.position() < b.capacity() - 1) {
+            b.put((byte) ' ');
+        }
+        b.put((byte) '\n');
+        return b.array();
+    }
+}

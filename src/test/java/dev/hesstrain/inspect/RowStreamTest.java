@@ -1,0 +1,119 @@
+package dev.hesstrain.inspect;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.hesstrain.runs.Npy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RowStreamTest {
+
+    @Test
+    void writesTheSameBytesAsNpyAndShowsEveryRowInOrder(@TempDir Path dir) throws IOException {
+        int rows = 7;
+        int cols = 5;
+        float[] all = new float[rows * cols];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = (float) Math.sin(i) * i;
+        }
+        List<Integer> seen = new ArrayList<>();
+        double[] sum = {0};
+        Path file = dir.resolve("h.npy");
+        try (RowStream out = new RowStream(file, rows, cols, 3, 2, (first, count, values) -> {
+            for (int c = 0; c < count; c++) {
+                seen.add(first + c);
+                for (int j = 0; j < cols; j++) {
+                    sum[0] += values[c * cols + j];
+                }
+            }
+        })) {
+            for (int start = 0; start < rows; start += 3) {
+                int count = Math.min(3, rows - start);
+                float[] b = out.take();
+                System.arraycopy(all, start * cols, b, 0, count * cols);
+                out.submit(b, start, count);
+            }
+        }
+        Path reference = dir.resolve("reference.npy");
+        Npy.writeFloat(reference, all, new long[] {rows, cols});
+        assertArrayEquals(Files.readAllBytes(reference), Files.readAllBytes(file));
+        assertEquals(List.of(0, 1, 2, 3, 4, 5, 6), seen);
+        double expected = 0;
+        for (float v : all) {
+            expected += v;
+        }
+        assertEquals(expected, sum[0], 1e-9);
+        try (var files = Files.list(dir)) {
+            assertEquals(2, files.count(), "no temporary file is left behind");
+        }
+    }
+
+    @Test
+    void headersMatchNpyForManyShapes(@TempDir Path dir) throws IOException {
+        for (long[] shape : new long[][] {{1, 1}, {23365, 23365}, {2000, 23365}, {3}, {4, 1, 5, 5}, {123456789, 2}}) {
+            Path ref = dir.resolve("ref.npy");
+            long count = 1;
+            for (long d : shape) {
+                count *= d;
+            }
+            if (count > 1000) {
+                continue;
+            }
+            Npy.writeFloat(ref, new float[(int) count], shape);
+            byte[] bytes = Files.readAllBytes(ref);
+            byte[] header = RowStream.header("<f4", shape);
+            assertArrayEquals(java.util.Arrays.copyOf(bytes, header.length), header);
+            assertEquals(0, header.length % 64);
+        }
+        // large shapes: the header parses back
+        Path big = dir.resolve("big.npy");
+        Files.write(big, concat(RowStream.header("<f4", new long[] {2, 23365}), new byte[2 * 23365 * 4]));
+        assertArrayEquals(new long[] {2, 23365}, Npy.read(big).shape());
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    @Test
+    void aFailingSinkAbortsAndLeavesNoFile(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("h.npy");
+        RowStream out = new RowStream(file, 4, 2, 1, 2, (first, count, values) -> {
+            if (first == 1) {
+                throw new IllegalStateException("sink failed");
+            }
+        });
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> {
+            for (int r = 0; r < 4; r++) {
+                float[] b = out.take();
+                out.submit(b, r, 1);
+            }
+            out.close();
+        });
+        assertEquals("sink failed", e.getMessage());
+        out.abort();
+        assertFalse(Files.exists(file));
+        try (var files = Files.list(dir)) {
+            assertEquals(0, files.count());
+        }
+    }
+
+    @Test
+    void tooFewRowsIsAnError(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("h.npy");
+        RowStream out = new RowStream(file, 3, 2, 1, 2, (first, count, values) -> { });
+        out.submit(out.take(), 0, 1);
+        assertThrows(IllegalStateException.class, out::close);
+        assertFalse(Files.exists(file));
+    }
+}
