@@ -59,8 +59,9 @@ public final class InspectHessianCommand implements Callable<Integer> {
     @Option(names = "--samples", paramLabel = "N", description = "N fresh points from the spec's generator (seeded by --seed).")
     Integer samples;
 
-    @Option(names = "--of", paramLabel = "output|loss", defaultValue = "loss",
-            description = "The Hessian of the model output or of the loss (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--of", paramLabel = "output|loss",
+            description = "The Hessian of the model output or of the loss (default: output for --wrt input, "
+                    + "loss for --wrt params).")
     String of;
 
     @Option(names = "--wrt", paramLabel = "input|params", defaultValue = "params",

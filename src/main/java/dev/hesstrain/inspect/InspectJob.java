@@ -159,6 +159,7 @@ public final class InspectJob {
         final Map<String, Object> quantities = new LinkedHashMap<>();
         final List<String> files = new ArrayList<>();
         final Map<String, Object> timings = new LinkedHashMap<>();
+        double[] vector;
 
         Run(InspectOptions o, Subject s, Points points, String loss, Progress progress) {
             this.o = o;
@@ -175,6 +176,11 @@ public final class InspectJob {
 
         /** Refuses up front what would not fit on disk or in memory. */
         void check() throws IOException {
+            if (o.vector() != null) {
+                int dim = params() ? (int) net.parameterCount() : net.inputs();
+                vector = readVector(o.vector(), dim, params() ? "the parameter Hessian is " + dim + " x " + dim
+                        : "the input Hessians are " + dim + " x " + dim);
+            }
             Path where = o.out() != null ? o.out() : s.runDir != null ? s.runDir : o.runsRoot();
             long usable = Budget.usableSpace(where);
             long heap = Budget.availableHeap();
@@ -353,7 +359,7 @@ public final class InspectJob {
                 q.put("sum", sum(rs));
             }
             if (r.o.wants("hvp")) {
-                double[] v = vector(p);
+                double[] v = r.vector;
                 long t0 = System.nanoTime();
                 long before = products();
                 double[] hv = single().hvp(v);
@@ -586,9 +592,6 @@ public final class InspectJob {
             q.put("support", new double[] {quad.min(), quad.max()});
         }
 
-        double[] vector(int dim) {
-            return readVector(r.o.vector(), dim, "the parameter Hessian is " + dim + " x " + dim);
-        }
     }
 
     static UnaryOperator<double[][]> batchedOp(ParamHessian h) {
@@ -660,7 +663,7 @@ public final class InspectJob {
                 int mats = n * m;
                 int k = Math.min(o.k(), d);
                 boolean wantEig = o.wants("eigs") || o.wants("density");
-                double[] v = o.wants("hvp") ? readVector(o.vector(), d, "the input Hessians are " + d + " x " + d) : null;
+                double[] v = r.vector;
                 double[] diag = new double[mats * d];
                 double[] rowsum = new double[mats * d];
                 double[] hvp = v == null ? null : new double[mats * d];

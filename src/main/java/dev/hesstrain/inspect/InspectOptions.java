@@ -16,7 +16,7 @@ import java.util.Locale;
  * @param overrides spec overrides, as {@code train --set}
  * @param points a .csv, .npy or .npz file of points, or null (the training split)
  * @param samples points drawn from the spec's generator, or null
- * @param of {@code output} or {@code loss}
+ * @param of {@code output} or {@code loss}; null for output w.r.t. the input and loss w.r.t. the parameters
  * @param wrt {@code input} or {@code params}
  * @param quantities what to compute: full, diag, rowsum, hvp, trace, eigs, density
  * @param vector the vector of {@code hvp}, a .npy file
@@ -70,8 +70,8 @@ public record InspectOptions(
         if (samples != null && samples < 1) {
             throw new InspectException("--samples must be positive, found " + samples);
         }
-        String o = oneOf("--of", of, List.of("output", "loss"));
         String w = oneOf("--wrt", wrt, List.of("input", "params"));
+        String o = of == null ? (w.equals("input") ? "output" : "loss") : oneOf("--of", of, List.of("output", "loss"));
         LinkedHashSet<String> qs = new LinkedHashSet<>();
         for (String q : quantities) {
             for (String part : q.split(",")) {

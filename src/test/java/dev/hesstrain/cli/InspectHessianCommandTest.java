@@ -1,0 +1,178 @@
+package dev.hesstrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.hesstrain.runs.Json;
+import dev.hesstrain.runs.Npy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** inspect-hessian end to end through the real command line, on a short run of the shipped sin2pi config. */
+class InspectHessianCommandTest {
+    static final String CONFIG = "configs/sin2pi.yaml";
+    /** sin2pi's 2-10-11-12-1 MLP. */
+    static final int P = 308;
+
+    @TempDir
+    static Path shared;
+    static Path run;
+
+    @BeforeAll
+    static void train() {
+        run = shared.resolve("run");
+        CliRunner cli = new CliRunner();
+        int code = cli.run("train", "--config", CONFIG, "--out", run.toString(), "--set", "train.epochs=3",
+                "--set", "data.samples=40", "--set", "data.validation=0.25");
+        assertEquals(0, code, cli.err());
+    }
+
+    static long[] shape(Path npy) throws IOException {
+        return Npy.read(npy).shape();
+    }
+
+    static void assertCleanError(CliRunner cli, int code, String... fragments) {
+        assertEquals(ExitCodes.USAGE, code, cli.err());
+        String err = cli.err();
+        assertTrue(err.startsWith("error: "), err);
+        for (String f : fragments) {
+            assertTrue(err.contains(f), "'" + f + "' in: " + err);
+        }
+        assertFalse(err.contains("\tat "), "no stack trace: " + err);
+        assertFalse(err.contains("Exception"), "no exception name: " + err);
+    }
+
+    @Test
+    void inputHessiansOfARunAtCsvPointsGoIntoTheRun() throws IOException {
+        Path points = shared.resolve("points.csv");
+        Files.writeString(points, "x1,x2\n0.1,0.2\n-0.5,0.25\n0.9,-0.9\n");
+        CliRunner cli = new CliRunner();
+        int code = cli.run("inspect-hessian", "--run", run.toString(), "--wrt", "input", "--points", points.toString());
+        assertEquals(0, code, cli.err());
+        Path inspect = run.resolve("inspect");
+        Path dir;
+        try (Stream<Path> s = Files.list(inspect)) {
+            dir = s.filter(p -> p.getFileName().toString().startsWith("input-output-")).findFirst().orElseThrow();
+        }
+        assertArrayEquals(new long[] {3, 1, 2, 2}, shape(dir.resolve("hessian.npy")));
+        assertTrue(Files.isRegularFile(dir.resolve("hessian.png")));
+        assertTrue(Files.isRegularFile(dir.resolve("summary.json")));
+        assertTrue(cli.out().contains("output directory"), cli.out());
+        assertTrue(cli.out().contains(dir.toString()), cli.out());
+        double[] h = Npy.read(dir.resolve("hessian.npy")).values();
+        for (int s = 0; s < 3; s++) {
+            assertEquals(h[s * 4 + 1], h[s * 4 + 2], 1e-12, "symmetric");
+        }
+    }
+
+    @Test
+    void parameterHessianOfARunAsJson() throws IOException {
+        Path out = shared.resolve("params");
+        CliRunner cli = new CliRunner();
+        int code = cli.run("inspect-hessian", "--run", run.toString(), "--wrt", "params", "--of", "loss",
+                "--quantity", "full,diag,rowsum,trace,eigs", "--k", "4", "--probes", "20", "--out", out.toString(), "--json");
+        assertEquals(0, code, cli.err());
+        JsonNode printed = Json.mapper().readTree(cli.out());
+        JsonNode written = Json.readTree(out.resolve("summary.json"));
+        assertEquals(written, printed);
+        assertEquals(P, written.get("dimension").asInt());
+        assertArrayEquals(new long[] {P, P}, shape(out.resolve("hessian.npy")));
+        assertEquals("<f4", Npy.read(out.resolve("hessian.npy")).descr());
+        assertArrayEquals(new long[] {P}, shape(out.resolve("diag.npy")));
+        assertArrayEquals(new long[] {P}, shape(out.resolve("rowsum.npy")));
+        assertArrayEquals(new long[] {4}, shape(out.resolve("eigenvalues.npy")));
+        JsonNode layout = Json.readTree(out.resolve("layout.json"));
+        assertEquals("0.weight", layout.get("blocks").get(0).get("name").asText());
+        assertEquals("6.bias", layout.get("blocks").get(7).get("name").asText());
+        assertEquals(P - 1, layout.get("blocks").get(7).get("offset").asInt());
+        for (String q : List.of("full", "diag", "rowsum", "trace", "eigs")) {
+            assertTrue(written.get("quantities").has(q), q);
+        }
+    }
+
+    @Test
+    void aSpecIsInitialisedAsTrainDoesAndGoesUnderRuns() throws IOException {
+        CliRunner cli = new CliRunner();
+        Path root = shared.resolve("runs-root");
+        int code = cli.run("inspect-hessian", "--config", CONFIG, "--set", "data.samples=20", "--wrt", "params",
+                "--quantity", "rowsum", "--runs", root.toString());
+        assertEquals(0, code, cli.err());
+        try (Stream<Path> s = Files.list(root)) {
+            Path dir = s.findFirst().orElseThrow();
+            assertTrue(dir.getFileName().toString().startsWith("inspect-sin2pi-"), dir.toString());
+            assertArrayEquals(new long[] {P}, shape(dir.resolve("rowsum.npy")));
+        }
+        // the run's weights, loaded from its safetensors, give its own Hessian: not the spec's initial one
+        CliRunner a = new CliRunner();
+        assertEquals(0, a.run("inspect-hessian", "--config", CONFIG, "--set", "train.epochs=3", "--set", "data.samples=40",
+                "--set", "data.validation=0.25", "--weights", run.resolve("model.safetensors").toString(),
+                "--quantity", "rowsum", "--out", shared.resolve("w").toString()), a.err());
+        CliRunner b = new CliRunner();
+        assertEquals(0, b.run("inspect-hessian", "--run", run.toString(), "--quantity", "rowsum", "--out",
+                shared.resolve("r").toString()), b.err());
+        assertArrayEquals(Npy.read(shared.resolve("r/rowsum.npy")).values(),
+                Npy.read(shared.resolve("w/rowsum.npy")).values(), 1e-6);
+    }
+
+    @Test
+    void mismatchedWeightsListEveryMismatch() throws IOException {
+        Path other = shared.resolve("other");
+        CliRunner t = new CliRunner();
+        assertEquals(0, t.run("train", "--config", CONFIG, "--out", other.toString(), "--set", "train.epochs=1",
+                "--set", "data.samples=20", "--set", "model.layers[0].units=4"), t.err());
+        CliRunner cli = new CliRunner();
+        int code = cli.run("inspect-hessian", "--config", CONFIG, "--weights", other.resolve("model.safetensors").toString(),
+                "--quantity", "diag", "--out", shared.resolve("never").toString());
+        assertCleanError(cli, code, "do not match the model", "0.weight has shape (4, 2)", "0.bias has shape (4)",
+                "2.weight has shape (11, 4)");
+        assertFalse(Files.exists(shared.resolve("never")), "nothing is created");
+    }
+
+    @Test
+    void badUsageExitsWithTwoAndAClearMessage(@TempDir Path tmp) throws IOException {
+        CliRunner missing = new CliRunner();
+        assertCleanError(missing, missing.run("inspect-hessian", "--run", tmp.resolve("nope").toString()),
+                "no run directory at");
+
+        CliRunner unknown = new CliRunner();
+        assertCleanError(unknown, unknown.run("inspect-hessian", "--run", run.toString(), "--quantity", "full,spectrum"),
+                "unknown quantity 'spectrum'", "full, diag, rowsum, hvp, trace, eigs, density");
+
+        Path vector = tmp.resolve("v.npy");
+        Npy.write(vector, new double[] {1, 2, 3}, new long[] {3});
+        CliRunner wrongVector = new CliRunner();
+        assertCleanError(wrongVector, wrongVector.run("inspect-hessian", "--run", run.toString(), "--quantity", "hvp",
+                "--vector", vector.toString(), "--out", tmp.resolve("o").toString()), "--vector", "expected [" + P + "]");
+
+        Path wide = tmp.resolve("wide.csv");
+        Files.writeString(wide, "x1,x2,x3,x4\n1,2,3,4\n");
+        CliRunner wrongWidth = new CliRunner();
+        assertCleanError(wrongWidth, wrongWidth.run("inspect-hessian", "--run", run.toString(), "--wrt", "input",
+                "--points", wide.toString(), "--out", tmp.resolve("o").toString()), "points of wrong width", "4 columns",
+                "2 inputs");
+
+        Path npy = tmp.resolve("x.npy");
+        Npy.write(npy, new double[] {1, 2, 3, 4, 5, 6}, new long[] {2, 3});
+        CliRunner wrongNpy = new CliRunner();
+        assertCleanError(wrongNpy, wrongNpy.run("inspect-hessian", "--run", run.toString(), "--wrt", "input",
+                "--points", npy.toString()), "points of wrong width", "[2, 3]");
+
+        CliRunner both = new CliRunner();
+        assertCleanError(both, both.run("inspect-hessian", "--run", run.toString(), "--config", CONFIG),
+                "exactly one of --run DIR and --config SPEC");
+
+        CliRunner rows = new CliRunner();
+        assertCleanError(rows, rows.run("inspect-hessian", "--run", run.toString(), "--wrt", "input", "--rows", "3"),
+                "--rows applies to --wrt params --quantity full");
+        assertFalse(Files.exists(tmp.resolve("o")), "nothing is created");
+    }
+}
