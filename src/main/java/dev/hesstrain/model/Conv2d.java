@@ -2,7 +2,6 @@ package dev.hesstrain.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import java.util.ArrayList;
 import java.util.List;
 
 /** 2-D convolution with square kernel, stride and padding, weight [out, in, k, k], as torch.nn.Conv2d. */
@@ -62,12 +61,7 @@ public final class Conv2d implements Layer {
 
     @Override
     public List<Parameter> parameters() {
-        List<Parameter> p = new ArrayList<>();
-        p.add(new Parameter("weight", weight));
-        if (bias != null) {
-            p.add(new Parameter("bias", bias));
-        }
-        return p;
+        return Parameter.weightAndBias(weight, bias);
     }
 
     @Override

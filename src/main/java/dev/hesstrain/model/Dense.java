@@ -3,7 +3,6 @@ package dev.hesstrain.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
-import java.util.ArrayList;
 import java.util.List;
 
 /** y = x Wᵀ + b with W shaped [out, in], as torch.nn.Linear. */
@@ -40,12 +39,7 @@ public final class Dense implements Layer {
 
     @Override
     public List<Parameter> parameters() {
-        List<Parameter> p = new ArrayList<>();
-        p.add(new Parameter("weight", weight));
-        if (bias != null) {
-            p.add(new Parameter("bias", bias));
-        }
-        return p;
+        return Parameter.weightAndBias(weight, bias);
     }
 
     @Override
