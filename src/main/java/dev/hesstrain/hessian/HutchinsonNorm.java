@@ -30,10 +30,10 @@ import java.util.SplittableRandom;
  *   <li>diagonal: s = xᵀH(x∘y) and s' = x'ᵀH(x'∘y) are independent unbiased estimates of
  *       Σⱼ Hⱼⱼ yⱼ given y, since E[x_j x_k] = δ_jk; so E[s s'] = E[(Σⱼ Hⱼⱼ yⱼ)²] = Σⱼ Hⱼⱼ²
  *       (4 directions, 2 pairs);
- *   <li>offdiagonal: with w = u∘v, a = uᵀHv, b = xᵀH(x∘w), b' = x'ᵀH(x'∘w): E[b | u, v] =
- *       Σⱼ Hⱼⱼ uⱼ vⱼ = uᵀDv, so E[(a − b)(a − b') | u, v] = (uᵀOv)², whose mean is Σⱼ≠ₖ Hⱼₖ²
- *       (6 directions, 3 pairs). With Rademacher probes b = uᵀDv + xᵀO(x∘w) exactly, so the
- *       estimate sees O only and is exactly 0 where H is diagonal.
+ *   <li>offdiagonal: with w = u∘v, a = uᵀHv and b = xᵀH(x∘w): E[b | u, v] = Σⱼ Hⱼⱼ uⱼ vⱼ =
+ *       uᵀDv, so E[a (a − b) | u, v] = (uᵀHv)(uᵀOv), whose mean is Σⱼₖ Hⱼₖ Oⱼₖ = Σⱼ≠ₖ Hⱼₖ²
+ *       (4 directions, 2 pairs). With Rademacher probes b = uᵀDv + xᵀO(x∘w) exactly, so
+ *       a − b = uᵀOv − xᵀO(x∘w) and the estimate is exactly 0 where H is diagonal.
  * </ul>
  * The estimate of {@code probes} probes is their mean (for trace, the U-statistic), summed over
  * the outputs.
@@ -89,7 +89,7 @@ public final class HutchinsonNorm implements AutoCloseable {
             case FROBENIUS -> Pairs.zip(probes);
             case TRACE -> Pairs.diagonal(2 * probes);
             case DIAGONAL -> Pairs.zip(2 * probes);
-            case OFFDIAGONAL -> Pairs.zip(3 * probes);
+            case OFFDIAGONAL -> Pairs.zip(2 * probes);
         };
         this.directions = pairs.directions();
         // made now, so that a step never creates one outside its own manager
@@ -141,7 +141,7 @@ public final class HutchinsonNorm implements AutoCloseable {
         int free = switch (norm) {
             case FROBENIUS, TRACE -> directions;
             case DIAGONAL -> 3; // [x, x', y] and then y becomes x∘y, block 3 x'∘y
-            case OFFDIAGONAL -> 4; // [u, x, x', v], then blocks 4 and 5: x∘w, x'∘w with w = u∘v
+            case OFFDIAGONAL -> 3; // [u, x, v], then block 3: x∘w with w = u∘v
         };
         Shape shape = new Shape(directions, n, d);
         NDArray shared;
@@ -165,9 +165,7 @@ public final class HutchinsonNorm implements AutoCloseable {
                     b.put(3 * block + i, (byte) (b.get(block + i) * y));
                     b.put(2 * block + i, (byte) (b.get(i) * y));
                 } else if (norm == Norm.OFFDIAGONAL) {
-                    byte w = (byte) (b.get(i) * b.get(3 * block + i));
-                    b.put(4 * block + i, (byte) (b.get(block + i) * w));
-                    b.put(5 * block + i, (byte) (b.get(2 * block + i) * w));
+                    b.put(3 * block + i, (byte) (b.get(block + i) * b.get(i) * b.get(2 * block + i)));
                 }
             }
             shared = manager.create(b, shape, DataType.INT8);
@@ -185,9 +183,7 @@ public final class HutchinsonNorm implements AutoCloseable {
                     v[3 * block + i] = v[block + i] * y;
                     v[2 * block + i] = v[i] * y;
                 } else if (norm == Norm.OFFDIAGONAL) {
-                    double w = v[i] * v[3 * block + i];
-                    v[4 * block + i] = v[block + i] * w;
-                    v[5 * block + i] = v[2 * block + i] * w;
+                    v[3 * block + i] = v[block + i] * (v[i] * v[2 * block + i]);
                 }
             }
             if (network.dtype() == DataType.FLOAT64) {
@@ -239,7 +235,7 @@ public final class HutchinsonNorm implements AutoCloseable {
             case DIAGONAL -> h.get(":" + k).mul(h.get(k + ":")).mean(new int[] {0});
             case OFFDIAGONAL -> {
                 NDArray a = h.get(":" + k);
-                yield a.sub(h.get(k + ":" + 2 * k)).mul(a.sub(h.get(2 * k + ":"))).mean(new int[] {0});
+                yield a.mul(a.sub(h.get(k + ":"))).mean(new int[] {0});
             }
         };
         NDArray perSample = perOutput.sum(new int[] {1});
@@ -266,7 +262,7 @@ public final class HutchinsonNorm implements AutoCloseable {
             case DIAGONAL -> h.get(":" + k).mul(h.get(k + ":")).sum();
             case OFFDIAGONAL -> {
                 NDArray a = h.get(":" + k);
-                yield a.sub(h.get(k + ":" + 2 * k)).mul(a.sub(h.get(2 * k + ":"))).sum();
+                yield a.mul(a.sub(h.get(k + ":"))).sum();
             }
         };
         double terms = norm == Norm.TRACE ? 1 / traceScale() : k; // per sample and output
