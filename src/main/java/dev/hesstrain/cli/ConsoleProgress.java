@@ -52,8 +52,11 @@ final class ConsoleProgress implements TrainJob.Progress {
             bar.stepTo(m.epoch());
             bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4g pen %.3g", m.loss(), m.penalty()));
         } else if (m.epoch() % every == 0 || m.epoch() == epochs || m.epoch() == 1) {
-            err.printf(Locale.ROOT, "epoch %d/%d  loss %.6g  val %.6g  penalty %.4g  |H|_F %.4g%n",
-                    m.epoch(), epochs, m.loss(), m.valLoss(), m.penalty(), m.hessianFroMean());
+            String hessian = Double.isFinite(m.hessianFroMean())
+                    ? String.format(Locale.ROOT, "  |H|_F %.4g", m.hessianFroMean())
+                    : ""; // a randomised penalty reports the exact norm only every penalty.exact_every epochs
+            err.printf(Locale.ROOT, "epoch %d/%d  loss %.6g  val %.6g  penalty %.4g%s%n",
+                    m.epoch(), epochs, m.loss(), m.valLoss(), m.penalty(), hessian);
             err.flush();
         }
     }
