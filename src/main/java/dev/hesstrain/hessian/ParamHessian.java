@@ -374,15 +374,23 @@ public final class ParamHessian implements AutoCloseable {
      * {@code out} (length at least count·P): one backward pass per parameter block they touch.
      */
     public void rows(int start, int count, float[] out) {
-        rows(start, count, out, null);
+        rows(start, count, new Target(out, null, null));
     }
 
     /** As {@link #rows(int, int, float[])}, in float64. */
     public void rows(int start, int count, double[] out) {
-        rows(start, count, null, out);
+        rows(start, count, new Target(null, out, null));
     }
 
-    private void rows(int start, int count, float[] f, double[] d) {
+    /**
+     * As {@link #rows(int, int, float[])}, into a buffer at absolute positions from 0 (a direct
+     * buffer takes the gradients' memory in one copy, with no Java array between).
+     */
+    public void rows(int start, int count, FloatBuffer out) {
+        rows(start, count, new Target(null, null, out));
+    }
+
+    private void rows(int start, int count, Target t) {
         if (count < 1 || count > replicas || start < 0 || start + count > dim) {
             throw new IllegalArgumentException("rows " + start + ".." + (start + count - 1) + " of " + dim
                     + " in batches of at most " + replicas);
@@ -400,9 +408,9 @@ public final class ParamHessian implements AutoCloseable {
             try (NDManager step = manager.newSubManager()) {
                 attach(step);
                 if (backward(recorded(() -> g.get(index).sum()))) {
-                    read(first, r1 - r0, f, d);
+                    read(first, r1 - r0, t);
                 } else {
-                    zero(first, r1 - r0, f, d);
+                    t.zero(first * dim, (r1 - r0) * dim);
                 }
             }
             products += r1 - r0;
@@ -443,7 +451,7 @@ public final class ParamHessian implements AutoCloseable {
                 return sum;
             });
             if (backward(s)) {
-                read(0, count, null, out);
+                read(0, count, new Target(null, out, null));
             }
         }
         products += count;
@@ -495,21 +503,11 @@ public final class ParamHessian implements AutoCloseable {
         }
     }
 
-    private void zero(int first, int count, float[] f, double[] d) {
-        for (int c = first; c < first + count; c++) {
-            if (f != null) {
-                java.util.Arrays.fill(f, c * dim, (c + 1) * dim, 0f);
-            } else {
-                java.util.Arrays.fill(d, c * dim, (c + 1) * dim, 0.0);
-            }
-        }
-    }
-
     /**
      * Copies replicas {@code first .. first+count-1}'s gradients to rows first.. of the output,
      * row-major [·, P], and zeroes the gradients.
      */
-    private void read(int first, int count, float[] f, double[] d) {
+    private void read(int first, int count, Target t) {
         for (int b = 0; b < leaves.size(); b++) {
             PtNDArray leaf = leaves.get(b);
             int size = (int) layout.get(b).size();
@@ -517,34 +515,66 @@ public final class ParamHessian implements AutoCloseable {
             // a direct view of the gradient's memory: one copy, straight into the caller's rows
             ByteBuffer bb = leaf.getGradient().toByteBuffer(true).order(ByteOrder.nativeOrder());
             int copies = replicated ? first + count : 1;
-            if (dtype == DataType.FLOAT32) {
-                FloatBuffer fb = bb.asFloatBuffer();
-                for (int c = replicated ? first : 0; c < copies; c++) {
-                    fb.position(c * size);
-                    int at = c * dim + offset;
-                    if (f != null) {
-                        fb.get(f, at, size);
-                    } else {
-                        for (int i = 0; i < size; i++) {
-                            d[at + i] = fb.get();
-                        }
-                    }
-                }
-            } else {
-                DoubleBuffer db = bb.asDoubleBuffer();
-                for (int c = replicated ? first : 0; c < copies; c++) {
-                    db.position(c * size);
-                    int at = c * dim + offset;
-                    if (d != null) {
-                        db.get(d, at, size);
-                    } else {
-                        for (int i = 0; i < size; i++) {
-                            f[at + i] = (float) db.get();
-                        }
-                    }
+            for (int c = replicated ? first : 0; c < copies; c++) {
+                if (dtype == DataType.FLOAT32) {
+                    t.put(bb.asFloatBuffer(), c * size, c * dim + offset, size);
+                } else {
+                    t.put(bb.asDoubleBuffer(), c * size, c * dim + offset, size);
                 }
             }
             JniUtils.zeroGrad(leaf);
+        }
+    }
+
+    /** Where rows go: a float[], a double[] or a FloatBuffer, row-major. */
+    private static final class Target {
+        private final float[] f;
+        private final double[] d;
+        private final FloatBuffer fb;
+
+        Target(float[] f, double[] d, FloatBuffer fb) {
+            this.f = f;
+            this.d = d;
+            this.fb = fb;
+        }
+
+        void put(FloatBuffer src, int from, int at, int len) {
+            if (f != null) {
+                src.get(from, f, at, len);
+            } else if (fb != null) {
+                fb.put(at, src, from, len);
+            } else {
+                for (int i = 0; i < len; i++) {
+                    d[at + i] = src.get(from + i);
+                }
+            }
+        }
+
+        void put(DoubleBuffer src, int from, int at, int len) {
+            if (d != null) {
+                src.get(from, d, at, len);
+            } else {
+                for (int i = 0; i < len; i++) {
+                    double v = src.get(from + i);
+                    if (f != null) {
+                        f[at + i] = (float) v;
+                    } else {
+                        fb.put(at + i, (float) v);
+                    }
+                }
+            }
+        }
+
+        void zero(int at, int len) {
+            for (int i = at; i < at + len; i++) {
+                if (f != null) {
+                    f[i] = 0;
+                } else if (d != null) {
+                    d[i] = 0;
+                } else {
+                    fb.put(i, 0);
+                }
+            }
         }
     }
 

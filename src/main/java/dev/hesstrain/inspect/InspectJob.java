@@ -420,15 +420,8 @@ public final class InspectJob {
             PooledMatrix pooled = new PooledMatrix(rows, p, 1000);
             RowStream.Sink stats = (first, count, values) -> {
                 for (int c = 0; c < count; c++) {
-                    int off = c * p;
-                    double s2 = 0;
-                    for (int j = 0; j < p; j++) {
-                        float v = values[off + j];
-                        s2 += v * v;
-                    }
-                    ss[0] += s2;
-                    d[first + c] = values[off + first + c];
-                    pooled.add(first + c, values, off, p);
+                    ss[0] += pooled.add(first + c, values, c * p, p);
+                    d[first + c] = values.get(c * p + first + c);
                 }
             };
             long before = products();
@@ -436,12 +429,13 @@ public final class InspectJob {
             long lastReport = t0;
             long rowNanos = 0;
             Path file = dir.resolve(HESSIAN);
+            double[] streamSeconds;
             try (RowStream out = new RowStream(file, rows, p, k, 3, stats)) {
                 for (int start = 0, count; start < rows; start += count) {
                     count = Math.min(h.batch(start), rows - start);
-                    float[] buf = out.take();
+                    RowStream.Buffer buf = out.take();
                     long tr = System.nanoTime();
-                    h.rows(start, count, buf);
+                    h.rows(start, count, buf.floats());
                     rowNanos += System.nanoTime() - tr;
                     out.submit(buf, start, count);
                     long now = System.nanoTime();
@@ -453,6 +447,8 @@ public final class InspectJob {
                                 done, rows, 100.0 * done / rows, el, el / done * (rows - done)));
                     }
                 }
+                out.close();
+                streamSeconds = out.seconds();
             }
             double seconds = seconds(t0);
             r.files.add(HESSIAN);
@@ -463,6 +459,8 @@ public final class InspectJob {
             q.put("dtype", "float32");
             q.put("ms_per_row", seconds * 1e3 / rows);
             q.put("backward_seconds", rowNanos / 1e9);
+            q.put("writer_seconds", Map.of("write", streamSeconds[0], "statistics", streamSeconds[1],
+                    "compute_waiting_for_writer", streamSeconds[2], "final_sync", streamSeconds[3]));
             long ts = System.nanoTime();
             double asym = Symmetry.maxAsymmetry(file, rows, p);
             q.put("max_asymmetry_seconds", seconds(ts));
@@ -614,8 +612,11 @@ public final class InspectJob {
         }
         AtomicFiles.writeString(dir.resolve(DENSITY), csv.toString());
         r.files.add(DENSITY);
+        // the plot shows eight decades below the peak; the CSV keeps every value
+        double peak = Arrays.stream(curve[1]).max().orElse(0);
+        double[] shown = Arrays.stream(curve[1]).map(v -> Math.max(v, peak * 1e-8)).toArray();
         LinkedHashMap<String, double[]> series = new LinkedHashMap<>();
-        series.put("density", curve[1]);
+        series.put("density", shown);
         Plots.lineChart(dir.resolve(DENSITY_PLOT), r.s.name() + ": Hessian spectral density (sigma "
                 + String.format(Locale.ROOT, "%.3g", sigma) + ")", "eigenvalue", "density", true, curve[0], series);
         r.files.add(DENSITY_PLOT);

@@ -1,5 +1,6 @@
 package dev.hesstrain.inspect;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -23,25 +24,40 @@ final class PooledMatrix {
         return pool;
     }
 
-    /** Adds row {@code r}, {@code cols} values from {@code values[off]}. */
-    void add(int r, float[] values, int off, int cols) {
+    /**
+     * Adds row {@code r}, {@code cols} values from {@code values.get(off)}, and returns the sum of
+     * their squares (one pass over the row serves both).
+     */
+    double add(int r, FloatBuffer values, int off, int cols) {
         double[] dst = cells[r / pool];
+        double s0 = 0;
+        double s1 = 0;
         for (int c0 = 0, cell = 0; c0 < cols; c0 += pool, cell++) {
             int end = Math.min(cols, c0 + pool);
-            float best = Float.NaN;
-            float bestAbs = -1;
-            for (int c = c0; c < end; c++) {
-                float v = values[off + c];
-                float a = Math.abs(v);
-                if (a > bestAbs) {
-                    bestAbs = a;
-                    best = v;
-                }
+            float max = Float.NEGATIVE_INFINITY;
+            float min = Float.POSITIVE_INFINITY;
+            int c = c0;
+            for (; c + 1 < end; c += 2) {
+                float v = values.get(off + c);
+                float w = values.get(off + c + 1);
+                s0 += (double) v * v;
+                s1 += (double) w * w;
+                max = Math.max(max, Math.max(v, w));
+                min = Math.min(min, Math.min(v, w));
             }
-            if (bestAbs >= 0 && (Double.isNaN(dst[cell]) || bestAbs > Math.abs(dst[cell]))) {
+            if (c < end) {
+                float v = values.get(off + c);
+                s0 += (double) v * v;
+                max = Math.max(max, v);
+                min = Math.min(min, v);
+            }
+            float best = max >= -min ? max : min; // the value of largest magnitude (NaN propagates)
+            double old = dst[cell];
+            if (Double.isNaN(old) || Math.abs(best) > Math.abs(old) || Float.isNaN(best)) {
                 dst[cell] = best;
             }
         }
+        return s0 + s1;
     }
 
     /** The pooled cells (rows of blocks never added are NaN). */

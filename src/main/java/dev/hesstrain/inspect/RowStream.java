@@ -24,12 +24,16 @@ import java.util.concurrent.BlockingQueue;
 final class RowStream implements AutoCloseable {
     /** Sees every batch of rows, on the writer thread, in order. */
     interface Sink {
-        void rows(int firstRow, int count, float[] values);
+        /** Rows firstRow.. of the batch, row-major from index 0 of {@code values}. */
+        void rows(int firstRow, int count, FloatBuffer values);
     }
 
-    private record Batch(float[] values, int firstRow, int count) {}
+    /** A batch buffer: direct memory, little-endian, so that it goes to the file as it is. */
+    record Buffer(ByteBuffer bytes, FloatBuffer floats) {}
 
-    private static final Batch END = new Batch(new float[0], -1, 0);
+    private record Batch(Buffer buffer, int firstRow, int count) {}
+
+    private static final Batch END = new Batch(null, -1, 0);
 
     private final Path target;
     private final Path tmp;
@@ -37,13 +41,16 @@ final class RowStream implements AutoCloseable {
     private final long rows;
     private final int cols;
     private final Sink sink;
-    private final BlockingQueue<float[]> free;
+    private final BlockingQueue<Buffer> free;
     private final BlockingQueue<Batch> queue;
     private final Thread writer;
-    private final ByteBuffer direct;
     private volatile Throwable failure;
     private long submitted;
     private boolean closed;
+    private long writeNanos;
+    private long sinkNanos;
+    private long waitNanos;
+    private long syncNanos;
 
     /**
      * @param rows the rows the file will hold
@@ -61,10 +68,9 @@ final class RowStream implements AutoCloseable {
         this.free = new ArrayBlockingQueue<>(buffers);
         this.queue = new ArrayBlockingQueue<>(buffers + 1);
         for (int i = 0; i < buffers; i++) {
-            free.add(new float[batchRows * cols]);
+            ByteBuffer bytes = ByteBuffer.allocateDirect(batchRows * cols * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            free.add(new Buffer(bytes, bytes.asFloatBuffer()));
         }
-        this.direct = ByteBuffer.allocateDirect(Math.min(batchRows * cols, 1 << 20) * Float.BYTES)
-                .order(ByteOrder.LITTLE_ENDIAN);
         try {
             writeFully(ByteBuffer.wrap(header("<f4", new long[] {rows, cols})));
         } catch (IOException e) {
@@ -76,11 +82,13 @@ final class RowStream implements AutoCloseable {
         writer.start();
     }
 
-    /** A free buffer for the next batch (waits while all are being written). */
-    float[] take() throws IOException {
+    /** A free buffer for the next batch (waits while all are being written); fill its floats from index 0. */
+    Buffer take() throws IOException {
         check();
         try {
-            float[] b = free.take();
+            long t0 = System.nanoTime();
+            Buffer b = free.take();
+            waitNanos += System.nanoTime() - t0;
             check();
             return b;
         } catch (InterruptedException e) {
@@ -89,15 +97,15 @@ final class RowStream implements AutoCloseable {
         }
     }
 
-    /** Queues rows firstRow.. firstRow+count-1, held in {@code values}, for writing. */
-    void submit(float[] values, int firstRow, int count) throws IOException {
+    /** Queues rows firstRow.. firstRow+count-1, held in {@code buffer}, for writing. */
+    void submit(Buffer buffer, int firstRow, int count) throws IOException {
         check();
         if (firstRow != submitted || submitted + count > rows) {
             throw new IllegalStateException("rows must come in order: expected row " + submitted + ", got " + firstRow
                     + " (" + count + " rows of " + rows + ")");
         }
         submitted += count;
-        put(new Batch(values, firstRow, count));
+        put(new Batch(buffer, firstRow, count));
     }
 
     private void put(Batch b) throws IOException {
@@ -117,26 +125,21 @@ final class RowStream implements AutoCloseable {
                     return;
                 }
                 if (failure == null) {
-                    write(b.values(), b.count() * cols);
-                    sink.rows(b.firstRow(), b.count(), b.values());
+                    long t0 = System.nanoTime();
+                    ByteBuffer bytes = b.buffer().bytes();
+                    bytes.clear();
+                    bytes.limit(b.count() * cols * Float.BYTES);
+                    writeFully(bytes);
+                    long t1 = System.nanoTime();
+                    sink.rows(b.firstRow(), b.count(), b.buffer().floats());
+                    writeNanos += t1 - t0;
+                    sinkNanos += System.nanoTime() - t1;
                 }
-                free.put(b.values());
+                free.put(b.buffer());
             }
         } catch (Throwable t) {
             failure = t;
-            free.offer(new float[0]); // wake a waiting take()
-        }
-    }
-
-    private void write(float[] values, int len) throws IOException {
-        for (int off = 0; off < len; ) {
-            direct.clear();
-            FloatBuffer fb = direct.asFloatBuffer(); // a view of the whole buffer
-            int n = Math.min(fb.capacity(), len - off);
-            fb.put(values, off, n);
-            direct.limit(n * Float.BYTES);
-            writeFully(direct);
-            off += n;
+            free.offer(new Buffer(ByteBuffer.allocate(0), FloatBuffer.allocate(0))); // wake a waiting take()
         }
     }
 
@@ -180,7 +183,9 @@ final class RowStream implements AutoCloseable {
             throw new IllegalStateException(target + ": " + submitted + " of " + rows + " rows were written");
         }
         try {
+            long t0 = System.nanoTime();
             channel.force(true);
+            syncNanos = System.nanoTime() - t0;
             channel.close();
             AtomicFiles.commit(tmp, target);
             closed = true;
@@ -188,6 +193,14 @@ final class RowStream implements AutoCloseable {
             abort();
             throw e;
         }
+    }
+
+    /**
+     * Seconds the writer thread spent writing and in the sink, the caller waited for a free buffer,
+     * and the final sync took (valid after {@link #close()}).
+     */
+    double[] seconds() {
+        return new double[] {writeNanos / 1e9, sinkNanos / 1e9, waitNanos / 1e9, syncNanos / 1e9};
     }
 
     /** Stops and discards the file; the target is left as it was. */

@@ -31,14 +31,14 @@ class RowStreamTest {
             for (int c = 0; c < count; c++) {
                 seen.add(first + c);
                 for (int j = 0; j < cols; j++) {
-                    sum[0] += values[c * cols + j];
+                    sum[0] += values.get(c * cols + j);
                 }
             }
         })) {
             for (int start = 0; start < rows; start += 3) {
                 int count = Math.min(3, rows - start);
-                float[] b = out.take();
-                System.arraycopy(all, start * cols, b, 0, count * cols);
+                RowStream.Buffer b = out.take();
+                b.floats().put(0, all, start * cols, count * cols);
                 out.submit(b, start, count);
             }
         }
@@ -95,7 +95,7 @@ class RowStreamTest {
         });
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> {
             for (int r = 0; r < 4; r++) {
-                float[] b = out.take();
+                RowStream.Buffer b = out.take();
                 out.submit(b, r, 1);
             }
             out.close();
