@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 rounds="${1:-3}"; steps="${2:-2000}"; memsteps="${3:-20000}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-peer=../shared/bench/torch_train_step.py
+peer="${PEER_DIR:-../shared/bench}/torch_train_step.py"   # PEER_DIR when run from another checkout
 have_peer=0
 if [[ -f "$peer" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_peer=1; fi
 
