@@ -4,16 +4,18 @@
 # `hesstrain inspect-hessian --quantity full` (rows streamed to hessian.npy) beside the PyTorch peer
 # ../shared/bench/torch_param_hessian.py (one torch.autograd.grad per row, rows kept in memory),
 # alternating the two ROUNDS times so that both see the same machine load.
-#   bench/param-hessian.sh [ROWS] [ROUNDS] [THREADS]    (defaults 2000, 3, 2; ROWS=0: the whole matrix)
+#   bench/param-hessian.sh [ROWS] [ROUNDS] [THREADS] [PEER_THREADS]
+#       defaults 2000, 3, 1 (inspect-hessian's default), 2 (the peer's default); ROWS=0: the whole matrix
 # ROWS > 0 computes only the first ROWS rows on both sides (inspect-hessian --rows, the peer's --rows),
 # a quick estimate. hesstrain's figure is the `full` quantity's seconds in summary.json: the rows'
 # computation and streaming them to disk, without JVM start, model loading, the gradient graph's
 # construction and the symmetry check, which are printed beside it. The peer's figure is its own
-# `seconds` (graph construction included, no file written). Both use THREADS intra-op threads.
+# `seconds` (graph construction included, no file written). hesstrain runs THREADS PyTorch threads
+# plus its writer thread, the peer PEER_THREADS.
 # The peer needs Debian's python3-torch (apt-get install -y python3-torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rows="${1:-2000}"; rounds="${2:-3}"; threads="${3:-2}"
+rows="${1:-2000}"; rounds="${2:-3}"; threads="${3:-1}"; peer_threads="${4:-2}"
 out="$(mktemp -d "${TMPDIR:-/tmp}/param-hessian.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 peer=../shared/bench/torch_param_hessian.py
@@ -39,7 +41,7 @@ for r in $(seq 1 "$rounds"); do
   rm -f "$out/inspect/hessian.npy"
   h_all+=("$h")
   if (( have_peer )); then
-    t=$(/usr/bin/python3 "$peer" --threads "$threads" "${peer_rows[@]}" | awk '/^seconds/ {print $2}')
+    t=$(/usr/bin/python3 "$peer" --threads "$peer_threads" "${peer_rows[@]}" | awk '/^seconds/ {print $2}')
     t_all+=("$t")
     printf 'round %d: %s rows   hesstrain %.3f s   pytorch %.3f s   ratio %.3f   (hesstrain %s)\n' \
       "$r" "$n" "$h" "$t" "$(python3 -c "print($h/$t)")" "$extra"

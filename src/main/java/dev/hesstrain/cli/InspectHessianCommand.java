@@ -104,8 +104,9 @@ public final class InspectHessianCommand implements Callable<Integer> {
                     + "default: automatic).")
     Integer hvpBatch;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "2",
-            description = "PyTorch's intra-op threads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+            description = "PyTorch's intra-op threads (default: ${DEFAULT-VALUE}). Another thread writes hessian.npy while "
+                    + "the next rows are computed; on two cores one PyTorch thread is fastest.")
     int threads;
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR",

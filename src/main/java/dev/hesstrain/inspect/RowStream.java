@@ -14,17 +14,17 @@ import java.util.concurrent.BlockingQueue;
 
 /**
  * A float32 matrix written to a .npy file row batch by row batch, by a background thread, so that
- * the next rows are computed while the last ones go to disk. The caller takes a free buffer,
- * fills whole rows into it and submits it; the writer thread appends them (in order) and shows
- * them to a {@link Sink} for statistics, then returns the buffer. Only a few row batches are ever
- * held, never the matrix. The file is written to a temporary sibling, synced, and renamed over the
+ * the next rows are computed while the last ones go to disk. Callers (one or several threads)
+ * take a free buffer, fill whole rows into it and submit it; the writer thread writes them at
+ * their place in the file, in whatever order they come, shows them to a {@link Sink} for
+ * statistics, and returns the buffer. Only a few row batches are ever held, never the matrix. The file is written to a temporary sibling, synced, and renamed over the
  * target on {@link #close()}, like every file of a run (see {@link AtomicFiles}); the header is
  * byte-for-byte what {@code numpy.save} writes, as {@link dev.hesstrain.runs.Npy} does.
  */
 final class RowStream implements AutoCloseable {
     /** Sees every batch of rows, on the writer thread, in order. */
     interface Sink {
-        /** Rows firstRow.. of the batch, row-major from index 0 of {@code values}. */
+        /** Rows firstRow.. of the batch, row-major from index 0 of {@code values} (batches in any order). */
         void rows(int firstRow, int count, FloatBuffer values);
     }
 
@@ -45,6 +45,8 @@ final class RowStream implements AutoCloseable {
     private final BlockingQueue<Batch> queue;
     private final Thread writer;
     private volatile Throwable failure;
+    private final long dataOffset;
+    private final java.util.BitSet seen = new java.util.BitSet();
     private long submitted;
     private boolean closed;
     private long writeNanos;
@@ -71,8 +73,10 @@ final class RowStream implements AutoCloseable {
             ByteBuffer bytes = ByteBuffer.allocateDirect(batchRows * cols * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
             free.add(new Buffer(bytes, bytes.asFloatBuffer()));
         }
+        byte[] header = header("<f4", new long[] {rows, cols});
+        this.dataOffset = header.length;
         try {
-            writeFully(ByteBuffer.wrap(header("<f4", new long[] {rows, cols})));
+            writeFully(ByteBuffer.wrap(header), 0);
         } catch (IOException e) {
             abort();
             throw e;
@@ -88,7 +92,9 @@ final class RowStream implements AutoCloseable {
         try {
             long t0 = System.nanoTime();
             Buffer b = free.take();
-            waitNanos += System.nanoTime() - t0;
+            synchronized (this) {
+                waitNanos += System.nanoTime() - t0;
+            }
             check();
             return b;
         } catch (InterruptedException e) {
@@ -100,11 +106,15 @@ final class RowStream implements AutoCloseable {
     /** Queues rows firstRow.. firstRow+count-1, held in {@code buffer}, for writing. */
     void submit(Buffer buffer, int firstRow, int count) throws IOException {
         check();
-        if (firstRow != submitted || submitted + count > rows) {
-            throw new IllegalStateException("rows must come in order: expected row " + submitted + ", got " + firstRow
-                    + " (" + count + " rows of " + rows + ")");
+        synchronized (this) {
+            if (firstRow < 0 || count < 1 || firstRow + (long) count > rows
+                    || seen.nextSetBit(firstRow) >= 0 && seen.nextSetBit(firstRow) < firstRow + count) {
+                throw new IllegalStateException("rows " + firstRow + ".." + (firstRow + count - 1) + " of " + rows
+                        + " are out of range or were written already");
+            }
+            seen.set(firstRow, firstRow + count);
+            submitted += count;
         }
-        submitted += count;
         put(new Batch(buffer, firstRow, count));
     }
 
@@ -129,7 +139,7 @@ final class RowStream implements AutoCloseable {
                     ByteBuffer bytes = b.buffer().bytes();
                     bytes.clear();
                     bytes.limit(b.count() * cols * Float.BYTES);
-                    writeFully(bytes);
+                    writeFully(bytes, dataOffset + (long) b.firstRow() * cols * Float.BYTES);
                     long t1 = System.nanoTime();
                     sink.rows(b.firstRow(), b.count(), b.buffer().floats());
                     writeNanos += t1 - t0;
@@ -143,9 +153,10 @@ final class RowStream implements AutoCloseable {
         }
     }
 
-    private void writeFully(ByteBuffer b) throws IOException {
+    private void writeFully(ByteBuffer b, long position) throws IOException {
+        long at = position;
         while (b.hasRemaining()) {
-            channel.write(b);
+            at += channel.write(b, at);
         }
     }
 
@@ -178,7 +189,7 @@ final class RowStream implements AutoCloseable {
             throw new IOException("interrupted while writing " + target, e);
         }
         check();
-        if (submitted != rows) {
+        if (seen.cardinality() != rows) {
             abort();
             throw new IllegalStateException(target + ": " + submitted + " of " + rows + " rows were written");
         }

@@ -109,6 +109,28 @@ class RowStreamTest {
     }
 
     @Test
+    void batchesMayComeInAnyOrderButOnlyOnce(@TempDir Path dir) throws IOException {
+        int cols = 3;
+        Path file = dir.resolve("h.npy");
+        List<Integer> firsts = new ArrayList<>();
+        try (RowStream out = new RowStream(file, 5, cols, 2, 3, (first, count, values) -> firsts.add(first))) {
+            for (int[] b : new int[][] {{2, 2}, {0, 2}, {4, 1}}) {
+                RowStream.Buffer buf = out.take();
+                for (int c = 0; c < b[1] * cols; c++) {
+                    buf.floats().put(c, b[0] * cols + c);
+                }
+                out.submit(buf, b[0], b[1]);
+            }
+            assertThrows(IllegalStateException.class, () -> out.submit(out.take(), 1, 1), "row 1 twice");
+        }
+        double[] v = Npy.read(file).values();
+        for (int i = 0; i < v.length; i++) {
+            assertEquals(i, v[i], 0);
+        }
+        assertEquals(List.of(2, 0, 4), firsts);
+    }
+
+    @Test
     void tooFewRowsIsAnError(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("h.npy");
         RowStream out = new RowStream(file, 3, 2, 1, 2, (first, count, values) -> { });
