@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 rows="${1:-2000}"; rounds="${2:-3}"; threads="${3:-1}"; peer_threads="${4:-2}"
 out="$(mktemp -d "${TMPDIR:-/tmp}/param-hessian.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
-peer=../shared/bench/torch_param_hessian.py
+peer="${PEER_DIR:-../shared/bench}/torch_param_hessian.py"   # PEER_DIR when run from another checkout
 have_peer=0
 if [[ -f "$peer" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_peer=1; fi
 rows_opt=(); peer_rows=()
