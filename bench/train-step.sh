@@ -22,14 +22,16 @@ run_hesstrain() { # $1 = steps, $2 = run dir; prints the summary's ms_per_step
 }
 
 ./hesstrain --version >/dev/null  # build first, outside the timings
-h_all=(); t_all=()
+h_all=(); t_all=(); t1_all=()
 for r in $(seq 1 "$rounds"); do
   h=$(run_hesstrain "$steps" "$out/run-$r")
   h_all+=("$h")
   if (( have_peer )); then
     t=$(/usr/bin/python3 "$peer" --steps "$steps" --warmup 100 | awk '/^ms_per_step/ {print $2}')
-    t_all+=("$t")
-    printf 'round %d: hesstrain %.4f ms/step   pytorch %.4f ms/step   ratio %.3f\n' "$r" "$h" "$t" "$(python3 -c "print($h/$t)")"
+    t1=$(/usr/bin/python3 "$peer" --steps "$steps" --warmup 100 --threads 1 | awk '/^ms_per_step/ {print $2}')
+    t_all+=("$t"); t1_all+=("$t1")
+    printf 'round %d: hesstrain %.4f ms/step   pytorch %.4f ms/step (2 threads, its default), %.4f (1 thread)   ratios %.3f, %.3f\n' \
+      "$r" "$h" "$t" "$t1" "$(python3 -c "print($h/$t)")" "$(python3 -c "print($h/$t1)")"
   else
     printf 'round %d: hesstrain %.4f ms/step\n' "$r" "$h"
   fi
@@ -38,8 +40,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 hm=$(median "${h_all[@]}")
 printf 'median    hesstrain %.4f ms/step' "$hm"
 if (( have_peer )); then
-  tm=$(median "${t_all[@]}")
-  printf '   pytorch %.4f ms/step   ratio hesstrain/pytorch %.3f  (goal <= 1.0, aim 0.5)\n' "$tm" "$(python3 -c "print($hm/$tm)")"
+  tm=$(median "${t_all[@]}"); t1m=$(median "${t1_all[@]}")
+  printf '   pytorch %.4f ms/step (2 threads), %.4f (1 thread)   ratio hesstrain/pytorch %.3f, %.3f  (goal <= 1.0, aim 0.5)\n' \
+    "$tm" "$t1m" "$(python3 -c "print($hm/$tm)")" "$(python3 -c "print($hm/$t1m)")"
 else
   printf '\npytorch peer not run: needs %s and /usr/bin/python3 with torch (apt-get install -y python3-torch)\n' "$peer"
 fi
