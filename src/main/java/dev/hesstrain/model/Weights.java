@@ -35,6 +35,15 @@ public final class Weights {
         }
     }
 
+    /**
+     * Overwrites {@code target}'s values in place with {@code values} (same shape and dtype). An
+     * indexed assignment, not {@code set(Buffer)}: DJL's native set uses a deprecated PyTorch guard
+     * that prints a warning.
+     */
+    private static void copyInto(NDArray target, NDArray values) {
+        target.set(new ai.djl.ndarray.index.NDIndex(":"), values);
+    }
+
     /** A copy of every parameter's values, in float64, for restoring later. */
     public static Map<String, double[]> snapshot(Network net) {
         Map<String, double[]> s = new LinkedHashMap<>();
@@ -49,7 +58,7 @@ public final class Weights {
         try (NDManager m = net.manager().newSubManager()) {
             for (Parameter p : net.parameters()) {
                 NDArray v = m.create(snapshot.get(p.name()), p.array().getShape()).toType(p.array().getDataType(), false);
-                p.array().set(v.toByteBuffer());
+                copyInto(p.array(), v);
             }
         }
     }
@@ -94,7 +103,7 @@ public final class Weights {
             }
             for (Parameter p : net.parameters()) {
                 NDArray v = found.get(p.name()).toType(p.array().getDataType(), false);
-                p.array().set(v.toByteBuffer());
+                copyInto(p.array(), v);
             }
         }
     }
