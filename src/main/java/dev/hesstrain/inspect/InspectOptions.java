@@ -29,6 +29,7 @@ import java.util.Locale;
  * @param out the output directory, or null for the default
  * @param runsRoot where spec inspections go by default
  * @param hvpBatch Hessian-vector products per backward pass, or null for automatic
+ * @param threads workers that compute the rows of full and diag in parallel, or null for the cores
  */
 public record InspectOptions(
         Path run,
@@ -49,7 +50,16 @@ public record InspectOptions(
         Integer rows,
         Path out,
         Path runsRoot,
-        Integer hvpBatch) {
+        Integer hvpBatch,
+        Integer threads) {
+
+    /** Without {@code threads}: as many workers as cores. */
+    public InspectOptions(Path run, Path config, Path weights, List<String> overrides, Path points, Integer samples,
+            String of, String wrt, List<String> quantities, Path vector, int probes, long seed, int k, boolean eigenvectors,
+            Integer steps, Integer rows, Path out, Path runsRoot, Integer hvpBatch) {
+        this(run, config, weights, overrides, points, samples, of, wrt, quantities, vector, probes, seed, k, eigenvectors,
+                steps, rows, out, runsRoot, hvpBatch, null);
+    }
 
     public static final List<String> QUANTITIES = List.of("full", "diag", "rowsum", "hvp", "trace", "eigs", "density");
 
@@ -107,6 +117,9 @@ public record InspectOptions(
         if (hvpBatch != null && hvpBatch < 1) {
             throw new InspectException("--hvp-batch must be positive, found " + hvpBatch);
         }
+        if (threads != null && threads < 1) {
+            throw new InspectException("--threads must be at least 1, found " + threads);
+        }
         if (rows != null) {
             if (rows < 1) {
                 throw new InspectException("--rows must be positive, found " + rows);
@@ -120,7 +133,8 @@ public record InspectOptions(
         }
         return new InspectOptions(run, config, weights, overrides == null ? List.of() : List.copyOf(overrides), points,
                 samples, o, w, List.copyOf(new ArrayList<>(qs)), vector, probes, seed, k, eigenvectors, steps, rows, out,
-                runsRoot == null ? Path.of("runs") : runsRoot, hvpBatch);
+                runsRoot == null ? Path.of("runs") : runsRoot, hvpBatch,
+                threads == null ? Runtime.getRuntime().availableProcessors() : threads);
     }
 
     private static String oneOf(String option, String value, List<String> allowed) {

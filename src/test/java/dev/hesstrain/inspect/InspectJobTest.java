@@ -178,6 +178,23 @@ class InspectJobTest {
     }
 
     @Test
+    void parallelWorkersWriteTheSameMatrix(@TempDir Path dir) throws IOException {
+        Path config = spec(dir, TINY);
+        double[][] results = new double[2][];
+        for (int threads = 1; threads <= 2; threads++) {
+            Path out = dir.resolve("t" + threads);
+            InspectOptions o = options(config, out, "params", "loss", "full,diag");
+            run(new InspectOptions(o.run(), o.config(), o.weights(), o.overrides(), o.points(), o.samples(), o.of(), o.wrt(),
+                    o.quantities(), o.vector(), o.probes(), o.seed(), o.k(), false, o.steps(), null, out, o.runsRoot(), 3,
+                    threads), dir);
+            results[threads - 1] = Npy.read(out.resolve("hessian.npy")).values();
+            JsonNode full = Json.readTree(out.resolve("summary.json")).get("quantities").get("full");
+            assertEquals(threads, full.get("workers").asInt());
+        }
+        assertArrayEquals(results[0], results[1], 0);
+    }
+
+    @Test
     void rowsComputesOnlyTheFirstRows(@TempDir Path dir) throws IOException {
         Path config = spec(dir, TINY);
         Path out = dir.resolve("out");
