@@ -5,23 +5,25 @@
 # ../shared/bench/torch_param_hessian.py (one torch.autograd.grad per row, rows kept in memory),
 # alternating the two ROUNDS times so that both see the same machine load.
 #   bench/param-hessian.sh [ROWS] [ROUNDS] [THREADS] [PEER_THREADS]
-#       defaults 2000, 3, 1 (inspect-hessian's default), 2 (the peer's default); ROWS=0: the whole matrix
+#       defaults 2000, 3, inspect-hessian's default (a row worker per core), 2 (the peer's default);
+#       ROWS=0: the whole matrix
 # ROWS > 0 computes only the first ROWS rows on both sides (inspect-hessian --rows, the peer's --rows),
 # a quick estimate. hesstrain's figure is the `full` quantity's seconds in summary.json: the rows'
 # computation and streaming them to disk, without JVM start, model loading, the gradient graph's
 # construction and the symmetry check, which are printed beside it. The peer's figure is its own
-# `seconds` (graph construction included, no file written). hesstrain runs THREADS PyTorch threads
-# plus its writer thread, the peer PEER_THREADS.
+# `seconds` (graph construction included, no file written). hesstrain runs THREADS row workers
+# (each op on one thread) plus its writer thread, the peer PEER_THREADS intra-op threads.
 # The peer needs Debian's python3-torch (apt-get install -y python3-torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rows="${1:-2000}"; rounds="${2:-3}"; threads="${3:-1}"; peer_threads="${4:-2}"
+rows="${1:-2000}"; rounds="${2:-3}"; threads="${3:-}"; peer_threads="${4:-2}"
 out="$(mktemp -d "${TMPDIR:-/tmp}/param-hessian.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 peer="${PEER_DIR:-../shared/bench}/torch_param_hessian.py"   # PEER_DIR when run from another checkout
 have_peer=0
 if [[ -f "$peer" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_peer=1; fi
-rows_opt=(); peer_rows=()
+rows_opt=(); peer_rows=(); threads_opt=()
+if [[ -n "$threads" ]]; then threads_opt=(--threads "$threads"); fi
 if (( rows > 0 )); then rows_opt=(--rows "$rows"); peer_rows=(--rows "$rows"); fi
 
 json() { # $1 = file, $2 = python expression on s
@@ -33,7 +35,7 @@ h_all=(); t_all=()
 for r in $(seq 1 "$rounds"); do
   start=$(date +%s.%N)
   ./hesstrain inspect-hessian --config configs/conv12.yaml --wrt params --of loss --quantity full "${rows_opt[@]}" \
-    --threads "$threads" --out "$out/inspect" --json >"$out/summary.json" 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
+    "${threads_opt[@]}" --out "$out/inspect" --json >"$out/summary.json" 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
   wall=$(python3 -c "import time; print(time.time() - $start)")
   h=$(json "$out/summary.json" "s['quantities']['full']['seconds']")
   n=$(json "$out/summary.json" "s['quantities']['full']['rows']")
