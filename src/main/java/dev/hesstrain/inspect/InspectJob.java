@@ -19,6 +19,7 @@ import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -534,30 +535,47 @@ public final class InspectJob {
             ParamHessian h = batched();
             int rows = r.o.rows() == null ? p : Math.min(r.o.rows(), p);
             int k = h.replicas();
-            double[] ss = {0};
             double[] d = new double[rows];
-            PooledMatrix pooled = new PooledMatrix(rows, p, 1000);
-            RowStream.Sink stats = (first, count, values) -> {
-                for (int c = 0; c < count; c++) {
-                    ss[0] += pooled.add(first + c, values, c * p, p);
-                    d[first + c] = values.get(c * p + first + c);
-                }
-            };
+            // each worker folds its rows into its own sums and heatmap while they are in its cache
+            record Stats(PooledMatrix pooled, double[] squares) {}
+            List<Stats> partial = java.util.Collections.synchronizedList(new ArrayList<>());
+            ThreadLocal<Stats> mine = ThreadLocal.withInitial(() -> {
+                Stats st = new Stats(new PooledMatrix(rows, p, 1000), new double[1]);
+                partial.add(st);
+                return st;
+            });
             int workers = workers().size(); // graphs are built before the clock starts
             long before = products();
             long t0 = System.nanoTime();
             Path file = dir.resolve(HESSIAN);
             double[] streamSeconds;
             double busy;
-            try (RowStream out = new RowStream(file, rows, p, k, 2 * workers + 1, stats)) {
+            // one worker: a writer thread overlaps writing with computing; several: each writes its own rows
+            try (RowStream out = new RowStream(file, rows, p, k, 2 * workers + 1, (first, count, values) -> { },
+                    workers == 1)) {
                 busy = parallelRows(rows, "full", (hw, start, count) -> {
                     RowStream.Buffer buf = out.take();
-                    hw.rows(start, count, buf.floats());
+                    FloatBuffer values = buf.floats();
+                    hw.rows(start, count, values);
+                    Stats st = mine.get();
+                    for (int c = 0; c < count; c++) {
+                        st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
+                        d[start + c] = values.get(c * p + start + c);
+                    }
                     out.submit(buf, start, count);
                 });
                 out.close();
                 streamSeconds = out.seconds();
             }
+            PooledMatrix pooled = partial.get(0).pooled();
+            double squares = 0;
+            for (Stats st : partial) {
+                squares += st.squares()[0];
+                if (st.pooled() != pooled) {
+                    pooled.merge(st.pooled());
+                }
+            }
+            double[] ss = {squares};
             double seconds = seconds(t0);
             r.files.add(HESSIAN);
             Map<String, Object> q = r.quantity("full", rowsMethod(h) + (workers > 1 ? ", " + workers
@@ -569,8 +587,8 @@ public final class InspectJob {
             q.put("ms_per_row", seconds * 1e3 / rows);
             q.put("workers", workers);
             q.put("worker_seconds", busy);
-            q.put("writer_seconds", Map.of("write", streamSeconds[0], "statistics", streamSeconds[1],
-                    "compute_waiting_for_writer", streamSeconds[2], "final_sync", streamSeconds[3]));
+            q.put("writer_seconds", Map.of("write", streamSeconds[0], "workers_waiting_for_writer", streamSeconds[2],
+                    "final_sync", streamSeconds[3]));
             long ts = System.nanoTime();
             double asym = Symmetry.maxAsymmetry(file, rows, p);
             q.put("max_asymmetry_seconds", seconds(ts));

@@ -60,6 +60,18 @@ final class PooledMatrix {
         return s0 + s1;
     }
 
+    /** Folds in another pooling of the same matrix (other rows of it): the larger magnitude wins. */
+    void merge(PooledMatrix other) {
+        for (int i = 0; i < cells.length; i++) {
+            for (int j = 0; j < cells[i].length; j++) {
+                double v = other.cells[i][j];
+                if (!Double.isNaN(v) && (Double.isNaN(cells[i][j]) || Math.abs(v) > Math.abs(cells[i][j]))) {
+                    cells[i][j] = v;
+                }
+            }
+        }
+    }
+
     /** The pooled cells (rows of blocks never added are NaN). */
     double[][] cells() {
         return cells;

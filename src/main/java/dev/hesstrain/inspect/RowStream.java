@@ -59,8 +59,11 @@ final class RowStream implements AutoCloseable {
      * @param cols floats per row
      * @param batchRows rows per buffer
      * @param buffers how many buffers circulate (at least 2, so that writing overlaps computing)
+     * @param writerThread whether a background thread writes; without it, {@link #submit} writes in
+     *     the caller's thread (several callers write in parallel, at their rows' places)
      */
-    RowStream(Path target, long rows, int cols, int batchRows, int buffers, Sink sink) throws IOException {
+    RowStream(Path target, long rows, int cols, int batchRows, int buffers, Sink sink, boolean writerThread)
+            throws IOException {
         this.target = target;
         this.rows = rows;
         this.cols = cols;
@@ -81,9 +84,17 @@ final class RowStream implements AutoCloseable {
             abort();
             throw e;
         }
-        this.writer = new Thread(this::drain, "hessian-row-writer");
-        writer.setDaemon(true);
-        writer.start();
+        if (writerThread) {
+            this.writer = new Thread(this::drain, "hessian-row-writer");
+            writer.setDaemon(true);
+            writer.start();
+        } else {
+            this.writer = null;
+        }
+    }
+
+    RowStream(Path target, long rows, int cols, int batchRows, int buffers, Sink sink) throws IOException {
+        this(target, rows, cols, batchRows, buffers, sink, true);
     }
 
     /** A free buffer for the next batch (waits while all are being written); fill its floats from index 0. */
@@ -115,6 +126,17 @@ final class RowStream implements AutoCloseable {
             seen.set(firstRow, firstRow + count);
             submitted += count;
         }
+        if (writer == null) {
+            try {
+                writeBatch(new Batch(buffer, firstRow, count));
+            } catch (IOException | RuntimeException e) {
+                failure = e;
+                check();
+            } finally {
+                free.offer(buffer);
+            }
+            return;
+        }
         put(new Batch(buffer, firstRow, count));
     }
 
@@ -135,21 +157,27 @@ final class RowStream implements AutoCloseable {
                     return;
                 }
                 if (failure == null) {
-                    long t0 = System.nanoTime();
-                    ByteBuffer bytes = b.buffer().bytes();
-                    bytes.clear();
-                    bytes.limit(b.count() * cols * Float.BYTES);
-                    writeFully(bytes, dataOffset + (long) b.firstRow() * cols * Float.BYTES);
-                    long t1 = System.nanoTime();
-                    sink.rows(b.firstRow(), b.count(), b.buffer().floats());
-                    writeNanos += t1 - t0;
-                    sinkNanos += System.nanoTime() - t1;
+                    writeBatch(b);
                 }
                 free.put(b.buffer());
             }
         } catch (Throwable t) {
             failure = t;
             free.offer(new Buffer(ByteBuffer.allocate(0), FloatBuffer.allocate(0))); // wake a waiting take()
+        }
+    }
+
+    private void writeBatch(Batch b) throws IOException {
+        long t0 = System.nanoTime();
+        ByteBuffer bytes = b.buffer().bytes().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        bytes.clear();
+        bytes.limit(b.count() * cols * Float.BYTES);
+        writeFully(bytes, dataOffset + (long) b.firstRow() * cols * Float.BYTES);
+        long t1 = System.nanoTime();
+        sink.rows(b.firstRow(), b.count(), b.buffer().floats());
+        synchronized (this) {
+            writeNanos += t1 - t0;
+            sinkNanos += System.nanoTime() - t1;
         }
     }
 
@@ -180,9 +208,11 @@ final class RowStream implements AutoCloseable {
         if (closed) {
             return;
         }
-        put(END);
         try {
-            writer.join();
+            if (writer != null) {
+                put(END);
+                writer.join();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             abort();

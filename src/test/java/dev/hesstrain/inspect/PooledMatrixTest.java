@@ -1,5 +1,6 @@
 package dev.hesstrain.inspect;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +45,26 @@ class PooledMatrixTest {
                     assertEquals(best, cells[br][bc], 0, "the sign is kept, block " + br + "," + bc);
                 }
             }
+        }
+    }
+
+    @Test
+    void mergingPartsEqualsPoolingTheWhole() {
+        int n = 10;
+        PooledMatrix whole = new PooledMatrix(n, n, 4);
+        PooledMatrix a = new PooledMatrix(n, n, 4);
+        PooledMatrix b = new PooledMatrix(n, n, 4);
+        for (int r = 0; r < n; r++) {
+            float[] row = new float[n];
+            for (int c = 0; c < n; c++) {
+                row[c] = (float) Math.sin(r * 7 + c * 3) * (r + 1);
+            }
+            whole.add(r, FloatBuffer.wrap(row), 0, n);
+            (r % 3 == 0 ? a : b).add(r, FloatBuffer.wrap(row), 0, n);
+        }
+        a.merge(b);
+        for (int i = 0; i < whole.cells().length; i++) {
+            assertArrayEquals(whole.cells()[i], a.cells()[i], 0);
         }
     }
 }

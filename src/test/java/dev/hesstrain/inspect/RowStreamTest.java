@@ -131,6 +131,38 @@ class RowStreamTest {
     }
 
     @Test
+    void severalThreadsMayWriteTheirOwnRows(@TempDir Path dir) throws Exception {
+        int rows = 40;
+        int cols = 6;
+        Path file = dir.resolve("h.npy");
+        try (RowStream out = new RowStream(file, rows, cols, 2, 5, (first, count, values) -> { }, false)) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+            List<java.util.concurrent.Future<Void>> fs = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                fs.add(pool.submit(() -> {
+                    for (int start; (start = next.getAndAdd(2)) < rows; ) {
+                        RowStream.Buffer b = out.take();
+                        for (int i = 0; i < 2 * cols; i++) {
+                            b.floats().put(i, start * cols + i);
+                        }
+                        out.submit(b, start, 2);
+                    }
+                    return null;
+                }));
+            }
+            for (var f : fs) {
+                f.get();
+            }
+            pool.shutdown();
+        }
+        double[] v = Npy.read(file).values();
+        for (int i = 0; i < v.length; i++) {
+            assertEquals(i, v[i], 0);
+        }
+    }
+
+    @Test
     void tooFewRowsIsAnError(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("h.npy");
         RowStream out = new RowStream(file, 3, 2, 1, 2, (first, count, values) -> { });
