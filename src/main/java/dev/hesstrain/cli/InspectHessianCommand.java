@@ -23,9 +23,9 @@ import picocli.CommandLine.Option;
         versionProvider = VersionProvider.class,
         sortOptions = false,
         description = {
-            "Compute and export the Hessian of a model's output or loss with respect to its input or all its parameters.",
-            "Writes hessian.npy, diag.npy, rowsum.npy, hvp.npy, eigenvalues.npy, density.csv, layout.json, summary.json",
-            "and plots to the output directory, and prints a table (see docs/inspect-hessian.md)."
+            "Compute and export the Hessian of a model's output or loss with respect to its input or all its",
+            "parameters: hessian.npy, diag.npy, rowsum.npy, hvp.npy, eigenvalues.npy, density.csv, layout.json,",
+            "summary.json and plots in the output directory, and a table on stdout. See docs/inspect-hessian.md."
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -105,9 +105,8 @@ public final class InspectHessianCommand implements Callable<Integer> {
     Integer hvpBatch;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "Workers that compute the rows of full and diag in parallel (default: the cores), while "
-                    + "another thread writes hessian.npy. Every PyTorch op runs on one thread: on a busy 2-core "
-                    + "machine two intra-op threads made it 3x slower.")
+            description = "Workers that compute the rows of full and diag in parallel (default: the cores). Every "
+                    + "PyTorch op runs on one thread: on a busy 2-core machine two intra-op threads made it 3x slower.")
     Integer threads;
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR",

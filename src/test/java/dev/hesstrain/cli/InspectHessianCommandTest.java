@@ -138,6 +138,30 @@ class InspectHessianCommandTest {
     }
 
     @Test
+    void aFullHessianThatCannotFitIsRefusedBeforeAnythingIsWritten(@TempDir Path tmp) throws IOException {
+        // 1,333,333 parameters: a 7 TB full Hessian, and a 1 PB Lanczos basis with --steps 100000
+        Path spec = tmp.resolve("wide.yaml");
+        Files.writeString(spec, """
+                name: wide
+                device: cpu
+                data: {generator: "x1 + x2", inputs: 2, samples: 4, validation: 0}
+                model:
+                  layers:
+                    - {type: linear, units: 333333}
+                    - {type: tanh}
+                    - {type: linear, units: 1}
+                """);
+        CliRunner disk = new CliRunner();
+        assertCleanError(disk, disk.run("inspect-hessian", "--config", spec.toString(), "--quantity", "full",
+                "--out", tmp.resolve("out").toString()), "the full Hessian (1333333 x 1333333 float32) needs 7.11 TB on disk",
+                "diag, trace, eigs or hvp");
+        CliRunner heap = new CliRunner();
+        assertCleanError(heap, heap.run("inspect-hessian", "--config", spec.toString(), "--quantity", "eigs", "--steps",
+                "100000", "--out", tmp.resolve("out").toString()), "in memory", "diag, trace, eigs or hvp");
+        assertFalse(Files.exists(tmp.resolve("out")), "nothing is created");
+    }
+
+    @Test
     void badUsageExitsWithTwoAndAClearMessage(@TempDir Path tmp) throws IOException {
         CliRunner missing = new CliRunner();
         assertCleanError(missing, missing.run("inspect-hessian", "--run", tmp.resolve("nope").toString()),
