@@ -56,8 +56,10 @@ public final class DoubleBackward {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             PtNDArray y = (PtNDArray) f.apply(x);
             JniUtils.backward(y, (PtNDArray) y.onesLike(), true, true);
-            // duplicate() clones without the graph: a differentiable copy keeps it, so x.grad can be zeroed
-            NDArray g = x.getGradient().mul(1);
+            // duplicate() clones without the graph: a differentiable copy keeps it, so x.grad can be
+            // zeroed. add(0), not mul(1): mul saves its scalar operand for the backward pass, and DJL
+            // frees that Java-made scalar at the next GC, after which the products read garbage.
+            NDArray g = x.getGradient().add(0);
             JniUtils.zeroGrad(x);
             for (int j = 0; j < d; j++) {
                 PtNDArray gj = (PtNDArray) g.get(":, " + j).sum();
