@@ -46,6 +46,7 @@ public final class Objective {
         this.hessian = hessian;
         this.estimator = estimator;
         this.probes = probes;
+        network.constants().of(lambda); // made now, outside any step
     }
 
     /**
@@ -83,7 +84,9 @@ public final class Objective {
             Taylor t = hessian.taylor(x);
             out = t.value();
             NDArray perSample = hessian.norm(t, norm);
-            penalty = perSample.mean().mul(scalar(lambda));
+            // a persistent constant, never a Java number: DJL closes the scalar it makes for a
+            // number right after the op, while the graph still holds it for the backward pass
+            penalty = perSample.mean().mul(network.constants().of(lambda));
             fro = norm == Norm.FROBENIUS ? perSample : hessian.norm(t, Norm.FROBENIUS);
         } else {
             network.attach(x.getManager());
@@ -93,14 +96,6 @@ public final class Objective {
         NDArray data = dataLoss(out, y);
         NDArray total = lambda > 0 && curvature ? data.add(penalty) : data;
         return new Values(total, data, penalty, fro);
-    }
-
-    /**
-     * A number for NDArray ops in the network's dtype: a double would make PyTorch promote a
-     * float32 scalar result to float64.
-     */
-    private Number scalar(double v) {
-        return network.dtype() == ai.djl.ndarray.types.DataType.FLOAT64 ? (Number) v : (Number) (float) v;
     }
 
     /** The data loss of outputs against targets, see {@link Loss}. */
