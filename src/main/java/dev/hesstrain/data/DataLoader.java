@@ -8,20 +8,15 @@ import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.spec.DataSpec;
 import dev.hesstrain.spec.SpecException;
 import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * Turns a {@link DataSpec} into a {@link Dataset}: samples a generator, or reads a CSV file (with
@@ -29,10 +24,6 @@ import java.util.regex.Pattern;
  * {@link SpecException} naming the spec field ({@code data.file}, {@code data.targets}, ...).
  */
 public final class DataLoader {
-    /** A plain decimal number; rejects NaN, Infinity, hex and Java's 'd'/'f' suffixes. */
-    private static final Pattern NUMBER =
-            Pattern.compile("[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?");
-
     private DataLoader() {}
 
     /**
@@ -103,76 +94,33 @@ public final class DataLoader {
      * column); all other columns are inputs, in file order.
      */
     static Dataset readCsv(Path path, List<String> targets) {
-        try (BufferedReader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            List<String> columns = null;
-            int[] inputCols = null;
-            int[] targetCols = null;
-            Doubles xs = new Doubles();
-            Doubles ys = new Doubles();
-            int n = 0;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
-                if (lineNo == 1 && line.startsWith("\uFEFF")) {
-                    line = line.substring(1);
-                }
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] fields = line.split(",", -1);
-                if (columns == null) {
-                    columns = header(path, lineNo, fields);
-                    targetCols = targetColumns(path, columns, targets);
-                    inputCols = inputColumns(columns, targetCols);
-                    if (inputCols.length == 0) {
-                        throw new SpecException("data.targets", path + " has no input columns left once the "
-                                + "targets (" + String.join(", ", names(columns, targetCols)) + ") are taken");
-                    }
-                    continue;
-                }
-                if (fields.length != columns.size()) {
-                    throw new SpecException("data.file", path + ":" + lineNo + ": expected " + columns.size()
-                            + " comma-separated fields as in the header, found " + fields.length);
-                }
-                for (int c : inputCols) {
-                    xs.add(number(path, lineNo, c, fields[c]));
-                }
-                for (int c : targetCols) {
-                    ys.add(number(path, lineNo, c, fields[c]));
-                }
-                n++;
-            }
-            if (columns == null) {
-                throw new SpecException("data.file", path + " is empty; expected a header row of column names");
-            }
-            if (n == 0) {
-                throw new SpecException("data.file", path + " has a header but no data rows");
-            }
-            return new Dataset(xs.toArray(), ys.toArray(), n, inputCols.length, targetCols.length,
-                    names(columns, inputCols), names(columns, targetCols), path.toString());
-        } catch (IOException e) {
-            throw new SpecException("data.file", "cannot read " + path + ": " + e.getMessage());
+        CsvTable table;
+        try {
+            table = CsvTable.read(path);
+        } catch (CsvTable.Problem e) {
+            throw new SpecException("data.file", e.getMessage());
         }
-    }
-
-    private static List<String> header(Path path, int lineNo, String[] fields) {
-        List<String> columns = new ArrayList<>();
-        Map<String, Integer> seen = new HashMap<>();
-        for (int c = 0; c < fields.length; c++) {
-            String name = fields[c].trim();
-            if (name.isEmpty()) {
-                throw new SpecException("data.file",
-                        path + ":" + lineNo + ":" + (c + 1) + ": empty column name in the header");
-            }
-            Integer before = seen.put(name, c);
-            if (before != null) {
-                throw new SpecException("data.file", path + ":" + lineNo + ":" + (c + 1)
-                        + ": column '" + name + "' appears twice in the header (also column " + (before + 1) + ")");
-            }
-            columns.add(name);
+        List<String> columns = table.columns();
+        int[] targetCols = targetColumns(path, columns, targets);
+        int[] inputCols = inputColumns(columns, targetCols);
+        if (inputCols.length == 0) {
+            throw new SpecException("data.targets", path + " has no input columns left once the "
+                    + "targets (" + String.join(", ", names(columns, targetCols)) + ") are taken");
         }
-        return columns;
+        int n = table.rows().size();
+        double[] x = new double[n * inputCols.length];
+        double[] y = new double[n * targetCols.length];
+        for (int r = 0; r < n; r++) {
+            double[] row = table.rows().get(r);
+            for (int i = 0; i < inputCols.length; i++) {
+                x[r * inputCols.length + i] = row[inputCols[i]];
+            }
+            for (int i = 0; i < targetCols.length; i++) {
+                y[r * targetCols.length + i] = row[targetCols[i]];
+            }
+        }
+        return new Dataset(x, y, n, inputCols.length, targetCols.length,
+                names(columns, inputCols), names(columns, targetCols), path.toString());
     }
 
     private static int[] targetColumns(Path path, List<String> columns, List<String> targets) {
@@ -210,20 +158,6 @@ public final class DataLoader {
             out.add(columns.get(c));
         }
         return out;
-    }
-
-    private static double number(Path path, int lineNo, int col, String field) {
-        String s = field.trim();
-        if (!NUMBER.matcher(s).matches()) {
-            throw new SpecException("data.file",
-                    path + ":" + lineNo + ":" + (col + 1) + ": not a number: '" + s + "'");
-        }
-        double v = Double.parseDouble(s);
-        if (!Double.isFinite(v)) {
-            throw new SpecException("data.file",
-                    path + ":" + lineNo + ":" + (col + 1) + ": number out of range: '" + s + "'");
-        }
-        return v;
     }
 
     // ---------------------------------------------------------------- NPZ
@@ -321,23 +255,6 @@ public final class DataLoader {
                         + "class labels, but '" + data.targetNames().get(0) + "' is " + v + " in row " + i
                         + " (rows count from 0) of " + data.source());
             }
-        }
-    }
-
-    /** A growable array of doubles. */
-    private static final class Doubles {
-        private double[] values = new double[1024];
-        private int size;
-
-        void add(double v) {
-            if (size == values.length) {
-                values = Arrays.copyOf(values, size * 2);
-            }
-            values[size++] = v;
-        }
-
-        double[] toArray() {
-            return Arrays.copyOf(values, size);
         }
     }
 }

@@ -4,27 +4,23 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.hesstrain.data.CsvTable;
 import dev.hesstrain.runs.Npy;
 import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * The points a Hessian is taken at: inputs x (row-major [n, d]) and, for a loss, targets y
  * ([n, o] values for mse, [n] labels for cross_entropy and nll), with where they came from.
  */
 public record Points(double[] x, int n, int d, double[] y, String source) {
-    private static final Pattern NUMBER = Pattern.compile("[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?");
-
     /** Whether targets are present. */
     public boolean hasTargets() {
         return y != null;
@@ -62,54 +58,20 @@ public record Points(double[] x, int n, int d, double[] y, String source) {
     }
 
     private static Points csv(Path file, int d, int t) {
-        List<double[]> rows = new ArrayList<>();
-        int columns = -1;
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
-                if (lineNo == 1 && line.startsWith("\uFEFF")) {
-                    line = line.substring(1);
-                }
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] fields = line.split(",", -1);
-                if (columns < 0) {
-                    columns = fields.length;
-                    if (columns != d && columns != d + t) {
-                        throw new InspectException("--points: points of wrong width: " + file + " has " + columns
-                                + " columns (" + String.join(",", fields).trim() + ") but the model takes " + d
-                                + " inputs: give " + d + " input columns, or " + (d + t) + " with the "
-                                + t + " target column(s) last");
-                    }
-                    continue;
-                }
-                if (fields.length != columns) {
-                    throw new InspectException("--points: " + file + ":" + lineNo + ": expected " + columns
-                            + " comma-separated fields as in the header, found " + fields.length);
-                }
-                double[] row = new double[columns];
-                for (int c = 0; c < columns; c++) {
-                    String s = fields[c].trim();
-                    if (!NUMBER.matcher(s).matches()) {
-                        throw new InspectException("--points: " + file + ":" + lineNo + ":" + (c + 1)
-                                + ": not a number: '" + s + "'");
-                    }
-                    row[c] = Double.parseDouble(s);
-                }
-                rows.add(row);
-            }
-        } catch (IOException e) {
-            throw new InspectException("--points: cannot read " + file + ": " + e.getMessage(), e);
+        CsvTable table;
+        try {
+            table = CsvTable.read(file);
+        } catch (CsvTable.Problem e) {
+            throw new InspectException("--points: " + e.getMessage(), e);
         }
-        if (columns < 0) {
-            throw new InspectException("--points: " + file + " is empty; expected a header row of column names");
+        int columns = table.columns().size();
+        if (columns != d && columns != d + t) {
+            throw new InspectException("--points: points of wrong width: " + file + " has " + columns
+                    + " columns (" + String.join(",", table.columns()) + ") but the model takes " + d
+                    + " inputs: give " + d + " input columns, or " + (d + t) + " with the "
+                    + t + " target column(s) last");
         }
-        if (rows.isEmpty()) {
-            throw new InspectException("--points: " + file + " has a header but no data rows");
-        }
+        List<double[]> rows = table.rows();
         int n = rows.size();
         double[] x = new double[n * d];
         double[] y = columns > d ? new double[n * t] : null;
