@@ -70,9 +70,4 @@ public final class DoubleBackward {
         }
         return rows;
     }
-
-    /** Shape helper for callers that want an NDArray. */
-    public static NDArray asArray(NDManager m, double[] values, long n, int o, int d) {
-        return m.create(values, new Shape(n, o, d, d));
-    }
 }

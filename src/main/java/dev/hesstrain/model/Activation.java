@@ -27,10 +27,6 @@ public final class Activation implements Layer {
         }
     }
 
-    public String kind() {
-        return kind;
-    }
-
     @Override
     public NDArray forward(NDArray z) {
         return derivatives(z, false)[0];

@@ -333,8 +333,4 @@ public final class Trainer {
         }
         return r;
     }
-
-    public Network network() {
-        return network;
-    }
 }
