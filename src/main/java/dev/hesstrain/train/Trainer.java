@@ -117,7 +117,7 @@ public final class Trainer {
                 double sumFro = 0;
                 double maxFro = 0;
                 long froCount = 0;
-                int batches = 0;
+                int seen = 0; // rows stepped on this epoch: all of them unless the run is stopped mid-epoch
                 for (int start = 0; start < train.n(); start += batch) {
                     int end = Math.min(train.n(), start + batch);
                     long t0 = System.nanoTime();
@@ -162,10 +162,11 @@ public final class Trainer {
                         maxFro = Math.max(maxFro, scalars[4]);
                         froCount += rowsInBatch;
                     }
-                    batches++;
+                    seen += rowsInBatch;
                     listener.onStep(steps, scalars[0]);
                     if (stop.getAsBoolean()) {
                         reason = StopReason.INTERRUPTED;
+                        break; // after this step, even mid-epoch
                     }
                 }
                 double froMean;
@@ -189,8 +190,8 @@ public final class Trainer {
                     maxFro = fro[1];
                 }
                 double valLoss = evaluate(validation, false).data();
-                EpochMetrics m = new EpochMetrics(epoch, sumData / train.n(), valLoss, sumPenalty / train.n(),
-                        penaltyExact, sumLoss / train.n(), froMean, maxFro, (System.nanoTime() - epochStart) / 1e9);
+                EpochMetrics m = new EpochMetrics(epoch, sumData / seen, valLoss, sumPenalty / seen,
+                        penaltyExact, sumLoss / seen, froMean, maxFro, (System.nanoTime() - epochStart) / 1e9);
                 rows.add(m);
                 listener.onEpoch(m);
                 boolean last = epoch == epochs || reason == StopReason.INTERRUPTED;

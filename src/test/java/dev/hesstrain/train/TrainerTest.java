@@ -76,6 +76,31 @@ class TrainerTest {
     }
 
     @Test
+    void aStopRequestMidEpochStopsAfterThatStep() {
+        Spec spec = spec("train.epochs=5", "train.batch_size=64"); // 400 rows: 7 steps an epoch
+        try (NDManager m = NDManager.newBaseManager()) {
+            long[] steps = {0};
+            Trainer.Result r = trainer(spec, m).run(new Trainer.Listener() {
+                @Override
+                public void onEpoch(EpochMetrics metrics) {}
+
+                @Override
+                public void onCheckpoint(int epoch) {}
+
+                @Override
+                public void onStep(long step, double loss) {
+                    steps[0] = step;
+                }
+            }, () -> steps[0] >= 3);
+            assertEquals(StopReason.INTERRUPTED, r.reason());
+            assertEquals(3, r.steps());
+            assertEquals(1, r.epochs().size());
+            EpochMetrics e = r.epochs().get(0);
+            assertTrue(e.finite() && e.trainLoss() > 0.05, "averaged over the rows stepped on: " + e);
+        }
+    }
+
+    @Test
     void aNanLossStopsTheRunAsDiverged() {
         Spec spec = spec("train.epochs=100", "train.lr=1e30", "train.optimizer=sgd", "train.checkpoint_every=1");
         try (NDManager m = NDManager.newBaseManager()) {
