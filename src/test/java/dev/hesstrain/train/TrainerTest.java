@@ -96,7 +96,7 @@ class TrainerTest {
             assertEquals(3, r.steps());
             assertEquals(1, r.epochs().size());
             EpochMetrics e = r.epochs().get(0);
-            assertTrue(e.finite() && e.trainLoss() > 0.05, "averaged over the rows stepped on: " + e);
+            assertTrue(e.finite() && e.trainLoss() > 0.3, "averaged over the 192 rows stepped on, not all 400: " + e);
         }
     }
 
