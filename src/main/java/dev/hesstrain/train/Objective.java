@@ -50,10 +50,11 @@ public final class Objective {
     }
 
     /**
-     * Values of one evaluation. Arrays are scalars except {@code fro}, the per-sample squared
-     * Frobenius norm of the input Hessian (summed over outputs), or null when not computed.
+     * Values of one evaluation. Arrays are scalars except {@code output}, the model's output
+     * [N, o], and {@code fro}, the per-sample squared Frobenius norm of the input Hessian (summed
+     * over outputs), or null when not computed.
      */
-    public record Values(NDArray total, NDArray data, NDArray penalty, NDArray fro) {}
+    public record Values(NDArray total, NDArray data, NDArray penalty, NDArray fro, NDArray output) {}
 
     /**
      * Evaluates the objective on x [N, d], y [N, o] (or labels [N]). With {@code curvature}, the
@@ -66,7 +67,7 @@ public final class Objective {
             NDArray out = t.value();
             NDArray penalty = estimator.scaledMean(t, lambda);
             NDArray data = dataLoss(out, y);
-            return new Values(lambda > 0 ? data.add(penalty) : data, data, penalty, null);
+            return new Values(lambda > 0 ? data.add(penalty) : data, data, penalty, null, out);
         }
         return exactly(x, y, curvature);
     }
@@ -95,7 +96,7 @@ public final class Objective {
         }
         NDArray data = dataLoss(out, y);
         NDArray total = lambda > 0 && curvature ? data.add(penalty) : data;
-        return new Values(total, data, penalty, fro);
+        return new Values(total, data, penalty, fro, out);
     }
 
     /** The data loss of outputs against targets, see {@link Loss}. */

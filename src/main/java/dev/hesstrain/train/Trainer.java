@@ -211,18 +211,20 @@ public final class Trainer {
         return new Result(rows, reason, lastGood, steps, ms);
     }
 
-    /** loss, data loss, penalty and, when computed, the mean and max Frobenius norm: one read. */
+    /**
+     * Loss, data loss, penalty and, when computed, the mean and max Frobenius norm, read from
+     * 0-d arrays after the backward pass, outside the gradient collector: no graph is recorded.
+     */
     private static double[] scalars(Objective.Values v) {
-        List<NDArray> parts = new ArrayList<>(List.of(v.total().reshape(1), v.data().reshape(1), v.penalty().reshape(1)));
-        // read after the backward pass, outside the gradient collector: no graph is recorded
+        List<NDArray> parts = new ArrayList<>(List.of(v.total(), v.data(), v.penalty()));
         if (v.fro() != null) {
             NDArray fro = v.fro().sqrt();
-            parts.add(fro.mean().reshape(1));
-            parts.add(fro.max().reshape(1));
+            parts.add(fro.mean());
+            parts.add(fro.max());
         }
         double[] out = new double[parts.size()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = parts.get(i).toType(DataType.FLOAT64, false).getDouble(0);
+            out[i] = parts.get(i).toType(DataType.FLOAT64, false).getDouble();
         }
         return out;
     }
@@ -311,7 +313,7 @@ public final class Trainer {
                     froSum += s[3] * rows;
                     froMax = Math.max(froMax, s[4]);
                     if (spec.isClassification()) {
-                        correct += network.forward(x).argMax(1).eq(y).sum().toType(DataType.INT64, false).getLong();
+                        correct += v.output().argMax(1).eq(y).sum().toType(DataType.INT64, false).getLong();
                     }
                 }
             }
