@@ -141,17 +141,28 @@ public final class Dataset {
      * little-endian float64 bytes of x and then y. Names and source are not included.
      */
     public String sha256() {
+        return sha256(new long[] {n, d, o}, x, y);
+    }
+
+    /**
+     * SHA-256 (lower-case hex) of {@code dims} as little-endian int64 followed by the raw
+     * little-endian float64 bytes of each array in turn: how data are hashed for provenance.
+     */
+    public static String sha256(long[] dims, double[]... arrays) {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is not available", e);
         }
-        ByteBuffer shape = ByteBuffer.allocate(3 * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        shape.putLong(n).putLong(d).putLong(o);
+        ByteBuffer shape = ByteBuffer.allocate(dims.length * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (long dim : dims) {
+            shape.putLong(dim);
+        }
         md.update(shape.array());
-        update(md, x);
-        update(md, y);
+        for (double[] a : arrays) {
+            update(md, a);
+        }
         return HexFormat.of().formatHex(md.digest());
     }
 

@@ -1,6 +1,7 @@
 package dev.hesstrain.inspect;
 
 import ai.djl.engine.Engine;
+import dev.hesstrain.data.Dataset;
 import dev.hesstrain.hessian.Hutchinson;
 import dev.hesstrain.hessian.Lanczos;
 import dev.hesstrain.hessian.ParamHessian;
@@ -17,15 +18,10 @@ import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -1065,20 +1061,9 @@ public final class InspectJob {
         return s;
     }
 
-    /** SHA-256 of the points' inputs and targets as little-endian float64. */
+    /** SHA-256 of the points' shape, inputs and targets, hashed as datasets are ({@link Dataset#sha256}). */
     static String sha(Points p) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (double[] a : new double[][] {p.x(), p.y() == null ? new double[0] : p.y()}) {
-                ByteBuffer b = ByteBuffer.allocate(a.length * Double.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                for (double v : a) {
-                    b.putDouble(v);
-                }
-                md.update(b.array());
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        double[] y = p.y() == null ? new double[0] : p.y();
+        return Dataset.sha256(new long[] {p.n(), p.d(), y.length}, p.x(), y);
     }
 }
