@@ -45,7 +45,7 @@ public final class Cli {
         @Override
         public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
             PrintWriter err = cmd.getErr();
-            boolean trace = parseResult.hasMatchedOption("-x") || hasTraceInParents(parseResult);
+            boolean trace = stacktraceRequested(parseResult);
             String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
             if (ex instanceof UserException || ex instanceof SpecException) {
                 err.println("error: " + msg);
@@ -59,7 +59,8 @@ public final class Cli {
             return exitCodes().getExitCode(ex);
         }
 
-        private static boolean hasTraceInParents(ParseResult pr) {
+        /** Whether -x was given on any command of the line (it is inherited by subcommands). */
+        private static boolean stacktraceRequested(ParseResult pr) {
             for (ParseResult p = pr; p != null; p = p.subcommand()) {
                 if (p.hasMatchedOption("-x")) {
                     return true;
