@@ -189,9 +189,11 @@ public final class TrainJob {
         Split split = loadData();
         Device device = device(spec);
         AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
-        String dataSha = split.train().sha256() + ":" + split.validation().sha256();
+        Dataset tr = split.train();
+        Dataset va = split.validation();
+        String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
         Provenance provenance = Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(),
-                device.toString(), spec.seed(), SpecLoader.hash(spec), sha(dataSha));
+                device.toString(), spec.seed(), SpecLoader.hash(spec), dataSha);
         try (NDManager manager = NDManager.newBaseManager(device)) {
             writeData(run, split, manager);
             Dataset train = split.train();
@@ -334,14 +336,5 @@ public final class TrainJob {
         NDArray a = m.create(values, new Shape(rows, cols));
         a.setName(name);
         return a;
-    }
-
-    private static String sha(String text) {
-        try {
-            return java.util.HexFormat.of().formatHex(
-                    java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
