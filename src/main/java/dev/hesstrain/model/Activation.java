@@ -124,9 +124,4 @@ public final class Activation implements Layer {
     public Shape outputShape(Shape in) {
         return in;
     }
-
-    @Override
-    public boolean isAffine() {
-        return kind.equals("identity");
-    }
 }

@@ -63,9 +63,4 @@ public final class Conv2d implements Layer {
     public List<Parameter> parameters() {
         return Parameter.weightAndBias(weight, bias);
     }
-
-    @Override
-    public boolean isAffine() {
-        return true;
-    }
 }

@@ -41,9 +41,4 @@ public final class Dense implements Layer {
     public List<Parameter> parameters() {
         return Parameter.weightAndBias(weight, bias);
     }
-
-    @Override
-    public boolean isAffine() {
-        return true;
-    }
 }

@@ -25,9 +25,4 @@ public final class Flatten implements Layer {
     public Shape outputShape(Shape in) {
         return new Shape(in.size());
     }
-
-    @Override
-    public boolean isAffine() {
-        return true;
-    }
 }

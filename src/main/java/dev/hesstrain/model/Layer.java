@@ -20,9 +20,4 @@ public interface Layer {
     default List<Parameter> parameters() {
         return List.of();
     }
-
-    /** Whether the layer's second derivative vanishes (a Taylor pass keeps a zero Hessian zero). */
-    default boolean isAffine() {
-        return false;
-    }
 }
