@@ -1,5 +1,6 @@
 package dev.hesstrain.hessian;
 
+import dev.hesstrain.model.Ops;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -227,10 +228,10 @@ public final class HutchinsonNorm implements AutoCloseable {
         }
         int k = probes;
         NDArray perOutput = switch (norm) {
-            case FROBENIUS -> h.square().mean(new int[] {0});
+            case FROBENIUS -> Ops.square(h).mean(new int[] {0});
             case TRACE -> {
                 NDArray s = h.sum(new int[] {0});
-                yield s.square().sub(h.square().sum(new int[] {0})).mul(constants().of(traceScale()));
+                yield Ops.square(s).sub(Ops.square(h).sum(new int[] {0})).mul(constants().of(traceScale()));
             }
             case DIAGONAL -> h.get(":" + k).mul(h.get(k + ":")).mean(new int[] {0});
             case OFFDIAGONAL -> {
@@ -257,8 +258,8 @@ public final class HutchinsonNorm implements AutoCloseable {
         }
         int k = probes;
         NDArray total = switch (norm) {
-            case FROBENIUS -> h.square().sum();
-            case TRACE -> h.sum(new int[] {0}).square().sub(h.square().sum(new int[] {0})).sum();
+            case FROBENIUS -> Ops.square(h).sum();
+            case TRACE -> Ops.square(h.sum(new int[] {0})).sub(Ops.square(h).sum(new int[] {0})).sum();
             case DIAGONAL -> h.get(":" + k).mul(h.get(k + ":")).sum();
             case OFFDIAGONAL -> {
                 NDArray a = h.get(":" + k);

@@ -1,5 +1,6 @@
 package dev.hesstrain.hessian;
 
+import dev.hesstrain.model.Ops;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -89,10 +90,10 @@ public final class InputHessian implements AutoCloseable {
         }
         // reductions over the leading (pair) axis first: they run along contiguous memory
         NDArray perSample = switch (norm) {
-            case FROBENIUS -> (unitWeights ? h.square() : h.square().mul(weights)).sum(new int[] {0}).sum(new int[] {1});
-            case DIAGONAL -> h.square().mul(diagonalMask).sum(new int[] {0}).sum(new int[] {1});
-            case OFFDIAGONAL -> h.square().mul(weights.sub(diagonalMask)).sum(new int[] {0}).sum(new int[] {1});
-            case TRACE -> h.mul(diagonalMask).sum(new int[] {0}).square().sum(new int[] {1});
+            case FROBENIUS -> (unitWeights ? Ops.square(h) : Ops.square(h).mul(weights)).sum(new int[] {0}).sum(new int[] {1});
+            case DIAGONAL -> Ops.square(h).mul(diagonalMask).sum(new int[] {0}).sum(new int[] {1});
+            case OFFDIAGONAL -> Ops.square(h).mul(weights.sub(diagonalMask)).sum(new int[] {0}).sum(new int[] {1});
+            case TRACE -> Ops.square(h.mul(diagonalMask).sum(new int[] {0})).sum(new int[] {1});
         };
         if (perSample.getShape().get(0) != n) {
             perSample = perSample.broadcast(new Shape(n));

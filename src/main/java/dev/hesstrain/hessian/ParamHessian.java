@@ -1,5 +1,6 @@
 package dev.hesstrain.hessian;
 
+import dev.hesstrain.model.Ops;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -301,7 +302,7 @@ public final class ParamHessian implements AutoCloseable {
             return out.reshape(replicas, -1).mean(new int[] {1}).sum();
         }
         return switch (loss) {
-            case "mse" -> out.sub(y).square().reshape(replicas, -1).mean(new int[] {1}).sum();
+            case "mse" -> Ops.square(out.sub(y)).reshape(replicas, -1).mean(new int[] {1}).sum();
             case "cross_entropy" -> picked(out.logSoftmax(-1), y).mean(new int[] {1}).sum().neg();
             case "nll" -> picked(out, y).mean(new int[] {1}).sum().neg();
             default -> throw new IllegalArgumentException("unknown loss " + loss);

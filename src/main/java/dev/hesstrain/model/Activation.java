@@ -59,14 +59,14 @@ public final class Activation implements Layer {
             case "tanh" -> {
                 y = z.tanh();
                 if (withDerivatives) {
-                    d1 = c.of(1).sub(y.square());
+                    d1 = c.of(1).sub(Ops.square(y));
                     d2 = y.mul(d1).mul(c.of(-2));
                 }
             }
             case "sigmoid" -> {
                 y = z.getNDArrayInternal().sigmoid();
                 if (withDerivatives) {
-                    d1 = y.sub(y.square());
+                    d1 = y.sub(Ops.square(y));
                     d2 = d1.sub(d1.mul(y).mul(c.of(2)));
                 }
             }
@@ -75,23 +75,23 @@ public final class Activation implements Layer {
                 if (withDerivatives) {
                     NDArray s = z.getNDArrayInternal().sigmoid();
                     d1 = s;
-                    d2 = s.sub(s.square());
+                    d2 = s.sub(Ops.square(s));
                 }
             }
             case "gelu" -> {
                 NDArray cdf = z.mul(c.of(SQRT_HALF)).erf().add(c.of(1)).mul(c.of(0.5));
                 y = z.mul(cdf);
                 if (withDerivatives) {
-                    NDArray pdf = z.square().mul(c.of(-0.5)).exp().mul(c.of(INV_SQRT_2PI));
+                    NDArray pdf = Ops.square(z).mul(c.of(-0.5)).exp().mul(c.of(INV_SQRT_2PI));
                     d1 = cdf.add(z.mul(pdf));
-                    d2 = pdf.mul(c.of(2).sub(z.square()));
+                    d2 = pdf.mul(c.of(2).sub(Ops.square(z)));
                 }
             }
             case "silu" -> {
                 NDArray s = z.getNDArrayInternal().sigmoid();
                 y = z.mul(s);
                 if (withDerivatives) {
-                    NDArray ds = s.sub(s.square());
+                    NDArray ds = s.sub(Ops.square(s));
                     d1 = s.add(z.mul(ds));
                     d2 = ds.mul(z.mul(c.of(1).sub(s.mul(c.of(2)))).add(c.of(2)));
                 }

@@ -13,7 +13,7 @@ public final class Loss {
      */
     public static NDArray of(String loss, NDArray out, NDArray y) {
         return switch (loss) {
-            case "mse" -> out.sub(y).square().mean();
+            case "mse" -> Ops.square(out.sub(y)).mean();
             case "cross_entropy" -> picked(out.logSoftmax(1), y).mean().neg();
             case "nll" -> picked(out, y).mean().neg();
             default -> throw new IllegalArgumentException("unknown loss " + loss);

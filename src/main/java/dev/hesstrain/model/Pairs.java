@@ -132,7 +132,7 @@ public final class Pairs implements AutoCloseable {
                 int k = a.length;
                 yield jac.get(":" + k).mul(jac.get(k + ":"));
             }
-            case DIAGONAL -> jac.square();
+            case DIAGONAL -> Ops.square(jac);
             case INDEXED -> jac.get(indexA).mul(jac.get(indexB));
         };
     }
