@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
  * Elementwise activations with their first and second derivatives, so that a Taylor pass carries
  * exact input derivatives: for y = σ(z), ∂y = σ'(z)∂z and ∂²y = σ''(z) ∂z∂z + σ'(z) ∂²z.
  */
-public final class Activation implements Layer {
+public final class Activation implements Layer, Columns.Layer {
     private static final double SQRT_HALF = Math.sqrt(0.5);
     private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2 * Math.PI);
 
@@ -38,16 +38,32 @@ public final class Activation implements Layer {
             return t;
         }
         NDArray[] s = derivatives(t.value(), true);
-        NDArray jac = t.jac().mul(s[1]);
-        NDArray hess = null;
-        if (t.hess() != null) {
-            hess = t.hess().mul(s[1]);
+        NDArray[] d = chain(t.jac(), t.hess(), s[1], s[2], pairs, 0);
+        return new Taylor(s[0], d[0], d[1]);
+    }
+
+    @Override
+    public Columns forward(Columns c, Pairs pairs) {
+        if (kind.equals("identity")) {
+            return c;
         }
-        if (s[2] != null) {
-            NDArray curv = pairs.outer(t.jac()).mul(s[2]);
-            hess = hess == null ? curv : hess.add(curv);
+        NDArray[] s = derivatives(c.value(), true);
+        NDArray[] d = chain(c.jac(), c.hess(), s[1].expandDims(1), s[2] == null ? null : s[2].expandDims(1), pairs, 1);
+        return new Columns(s[0], d[0], d[1]);
+    }
+
+    /**
+     * The chain rule for derivatives with directions on {@code axis}: σ'·jac and σ'·hess +
+     * σ''·(jac ⊗ jac), with σ' and σ'' shaped to broadcast over the directions.
+     */
+    private static NDArray[] chain(NDArray jac, NDArray hess, NDArray d1, NDArray d2, Pairs pairs, int axis) {
+        NDArray j = jac.mul(d1);
+        NDArray h = hess == null ? null : hess.mul(d1);
+        if (d2 != null) {
+            NDArray curv = pairs.outer(jac, axis).mul(d2);
+            h = h == null ? curv : h.add(curv);
         }
-        return new Taylor(s[0], jac, hess);
+        return new NDArray[] {j, h};
     }
 
     /** σ(z), σ'(z) and σ''(z) (the latter null where identically zero); derivatives only if asked. */

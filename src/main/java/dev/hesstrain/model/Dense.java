@@ -6,7 +6,7 @@ import ai.djl.nn.core.Linear;
 import java.util.List;
 
 /** y = x Wᵀ + b with W shaped [out, in], as torch.nn.Linear. */
-public final class Dense implements Layer {
+public final class Dense implements Layer, Columns.Layer {
     private final NDArray weight;
     private final NDArray bias;
 
@@ -26,6 +26,22 @@ public final class Dense implements Layer {
         NDArray jac = Linear.linear(t.jac(), weight).singletonOrThrow();
         NDArray hess = t.hess() == null ? null : Linear.linear(t.hess(), weight).singletonOrThrow();
         return new Taylor(value, jac, hess);
+    }
+
+    @Override
+    public Columns forward(Columns c, Pairs pairs) {
+        NDArray value = weight.matMul(c.value());
+        if (bias != null) {
+            value = value.add(bias.expandDims(1));
+        }
+        return new Columns(value, times(c.jac()), c.hess() == null ? null : times(c.hess()));
+    }
+
+    /** W d for derivatives d [in, K, N]: one product over all directions and samples. */
+    private NDArray times(NDArray d) {
+        Shape s = d.getShape();
+        NDArray y = weight.matMul(d.reshape(s.get(0), -1));
+        return y.reshape(weight.getShape().get(0), s.get(1), s.get(2));
     }
 
     @Override

@@ -150,10 +150,19 @@ public final class Network implements AutoCloseable {
      */
     public Taylor taylor(NDArray x, NDArray directions, Pairs pairs) {
         Taylor t = new Taylor(shaped(x, 1), shaped(directions, 2), null);
+        Columns c = null; // runs of dense layers and activations on flat features go feature-major
         for (Layer l : layers) {
-            t = l.forward(t, pairs);
+            if (l instanceof Columns.Layer cl && (c != null || t.value().getShape().dimension() == 2)) {
+                c = cl.forward(c == null ? Columns.of(t) : c, pairs);
+            } else {
+                if (c != null) {
+                    t = c.toTaylor();
+                    c = null;
+                }
+                t = l.forward(t, pairs);
+            }
         }
-        return t;
+        return c == null ? t : c.toTaylor();
     }
 
     /** Reshapes flat features [.., inputs] to [.., sampleShape] after {@code lead} leading axes. */

@@ -2,6 +2,7 @@ package dev.hesstrain.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -120,20 +121,27 @@ public final class Pairs implements AutoCloseable {
 
     /** The products jac[a_p] * jac[b_p] for every pair: [P, N or 1, ...] from [K, N or 1, ...]. */
     public NDArray outer(NDArray jac) {
+        return outer(jac, 0);
+    }
+
+    /** {@link #outer(NDArray)} with the directions on {@code axis} instead of the first. */
+    public NDArray outer(NDArray jac, int axis) {
         Shape s = jac.getShape();
+        String lead = ":, ".repeat(axis);
         return switch (layout) {
             case FULL -> {
-                NDArray prod = jac.expandDims(1).mul(jac.expandDims(0));
+                NDArray prod = jac.expandDims(axis + 1).mul(jac.expandDims(axis));
                 long[] out = s.getShape().clone();
-                out[0] = (long) directions * directions;
+                out[axis] = (long) directions * directions;
                 yield prod.reshape(new Shape(out));
             }
             case ZIP -> {
                 int k = a.length;
-                yield jac.get(":" + k).mul(jac.get(k + ":"));
+                yield jac.get(lead + ":" + k).mul(jac.get(lead + k + ":"));
             }
             case DIAGONAL -> Ops.square(jac);
-            case INDEXED -> jac.get(indexA).mul(jac.get(indexB));
+            case INDEXED -> axis == 0 ? jac.get(indexA).mul(jac.get(indexB))
+                    : jac.get(new NDIndex(lead + "{}", indexA)).mul(jac.get(new NDIndex(lead + "{}", indexB)));
         };
     }
 
