@@ -2,6 +2,8 @@ package dev.hesstrain.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -222,11 +224,8 @@ public final class Trainer {
             parts.add(fro.mean());
             parts.add(fro.max());
         }
-        double[] out = new double[parts.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = parts.get(i).toType(DataType.FLOAT64, false).getDouble();
-        }
-        return out;
+        // one array, one copy to Java: each read of a 0-d array is a JNI round trip and a copy
+        return NDArrays.stack(new NDList(parts)).toType(DataType.FLOAT64, false).toDoubleArray();
     }
 
     private void zeroGradients() {
