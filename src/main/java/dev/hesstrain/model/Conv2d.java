@@ -63,4 +63,9 @@ public final class Conv2d implements Layer {
     public List<Parameter> parameters() {
         return Parameter.weightAndBias(weight, bias);
     }
+
+    @Override
+    public Layer withParameters(List<NDArray> arrays) {
+        return new Conv2d(arrays.get(0), bias == null ? null : arrays.get(1), stride, padding);
+    }
 }

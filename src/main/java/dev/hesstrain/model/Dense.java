@@ -57,4 +57,9 @@ public final class Dense implements Layer, Columns.Layer {
     public List<Parameter> parameters() {
         return Parameter.weightAndBias(weight, bias);
     }
+
+    @Override
+    public Layer withParameters(List<NDArray> arrays) {
+        return new Dense(arrays.get(0), bias == null ? null : arrays.get(1));
+    }
 }

@@ -20,4 +20,9 @@ public interface Layer {
     default List<Parameter> parameters() {
         return List.of();
     }
+
+    /** The same layer with other arrays (same shapes, in {@link #parameters()} order) as parameters. */
+    default Layer withParameters(List<NDArray> arrays) {
+        return this;
+    }
 }

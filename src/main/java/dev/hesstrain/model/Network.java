@@ -1,7 +1,10 @@
 package dev.hesstrain.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.spec.LayerSpec;
@@ -26,10 +29,12 @@ public final class Network implements AutoCloseable {
     private final DataType dtype;
 
     private final Constants constants;
+    private final NDArray flat;
 
     private Network(NDManager manager, List<Layer> layers, List<Parameter> parameters, Shape sampleShape,
-            int outputs, DataType dtype, Constants constants) {
+            int outputs, DataType dtype, Constants constants, NDArray flat) {
         this.constants = constants;
+        this.flat = flat;
         this.manager = manager;
         this.layers = layers;
         this.parameters = parameters;
@@ -106,8 +111,45 @@ public final class Network implements AutoCloseable {
             manager.close();
             throw new IllegalArgumentException("the model's output is shaped " + current + "; add a flatten layer");
         }
+        NDArray flat = flatten(manager, layers, params);
         return new Network(manager, List.copyOf(layers), List.copyOf(params), shape, (int) current.get(0), dtype,
-                constants);
+                constants, flat);
+    }
+
+    /**
+     * Moves every parameter into one flat array, replacing the layers by ones whose parameters
+     * are views of it (in {@code named_parameters()} order), so that an optimizer updates all of
+     * them with one fused call instead of one per parameter; returns the flat array, or null when
+     * there are no parameters.
+     */
+    private static NDArray flatten(NDManager manager, List<Layer> layers, List<Parameter> params) {
+        if (params.isEmpty()) {
+            return null;
+        }
+        NDList parts = new NDList();
+        for (Parameter p : params) {
+            parts.add(p.array().reshape(-1));
+        }
+        NDArray flat = NDArrays.concat(parts);
+        params.clear();
+        long offset = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            List<NDArray> views = new ArrayList<>();
+            for (Parameter p : layers.get(i).parameters()) {
+                Shape shape = p.array().getShape();
+                NDArray view = flat.get(new NDIndex(offset + ":" + (offset + shape.size()))).reshape(shape);
+                offset += shape.size();
+                view.setName(i + "." + p.name());
+                params.add(new Parameter(i + "." + p.name(), view));
+                views.add(view);
+                p.array().close();
+            }
+            if (!views.isEmpty()) {
+                layers.set(i, layers.get(i).withParameters(views));
+            }
+        }
+        parts.close();
+        return flat;
     }
 
     /**
@@ -122,7 +164,7 @@ public final class Network implements AutoCloseable {
             }
         }
         return new Network(manager, List.copyOf(layers), List.copyOf(params), sampleShape, outputs, dtype,
-                new Constants(manager, dtype));
+                new Constants(manager, dtype), null);
     }
 
     /** PyTorch's default: U(−1/√fan_in, 1/√fan_in) for weights and biases of Linear and Conv2d. */
@@ -212,6 +254,14 @@ public final class Network implements AutoCloseable {
     /** Scalar constants in the network's dtype, attached to each step with the parameters. */
     public Constants constants() {
         return constants;
+    }
+
+    /**
+     * The one array whose views are all the parameters, in {@link #parameters()} order, or null
+     * (a network made by {@link #of}, or one without parameters).
+     */
+    public NDArray flatParameters() {
+        return flat;
     }
 
     public NDManager manager() {

@@ -90,7 +90,8 @@ public final class Trainer {
             this.objective = new Objective(network, spec.loss(), p.lambda(), norm, hessian);
         }
         this.optimizer = new Optimizer(spec.train().optimizer(), spec.train().lr(),
-                spec.train().momentum() == null ? 0 : spec.train().momentum(), network.parameters());
+                spec.train().momentum() == null ? 0 : spec.train().momentum(), network.parameters(),
+                network.flatParameters());
     }
 
     /** Runs the epochs of the spec; {@code stop} is polled after every step. */

@@ -13,6 +13,7 @@ import dev.hesstrain.spec.ModelSpec;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -70,6 +71,32 @@ class NetworkTest {
                 double[] h = columns.hess().toDoubleArray();
                 assertArrayEquals(rows.hess().toDoubleArray(), h, 1e-14);
                 assertTrue(Arrays.stream(h).map(Math::abs).max().orElse(0) > 1e-3, "second derivatives vanish");
+            }
+        }
+    }
+
+    @Test
+    void parametersAreViewsOfOneFlatArrayInNamedOrder() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = net(m);
+            NDArray flat = net.flatParameters();
+            assertEquals(net.parameterCount(), flat.size());
+            assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"),
+                    net.parameters().stream().map(Parameter::name).toList());
+            double[] all = flat.toDoubleArray();
+            double[][] before = new double[net.parameters().size()][];
+            int offset = 0;
+            for (int i = 0; i < before.length; i++) {
+                before[i] = net.parameters().get(i).array().toDoubleArray();
+                assertArrayEquals(Arrays.copyOfRange(all, offset, offset + before[i].length), before[i]);
+                offset += before[i].length;
+            }
+            flat.muli(2); // one write to the flat array changes every parameter
+            for (int i = 0; i < before.length; i++) {
+                double[] after = net.parameters().get(i).array().toDoubleArray();
+                for (int j = 0; j < after.length; j++) {
+                    assertEquals(2 * before[i][j], after[j], 0);
+                }
             }
         }
     }
