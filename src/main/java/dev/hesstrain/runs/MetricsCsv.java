@@ -23,6 +23,8 @@ public final class MetricsCsv {
 
     private final List<String> columns;
     private final List<Map<String, Object>> rows = new ArrayList<>();
+    /** The rendered lines of every row so far: each row is formatted once, when added. */
+    private final StringBuilder body = new StringBuilder();
 
     /** @param columns the column names, in output order; must be distinct */
     public MetricsCsv(List<String> columns) {
@@ -59,6 +61,11 @@ public final class MetricsCsv {
             }
         }
         rows.add(Collections.unmodifiableMap(copy));
+        List<String> fields = new ArrayList<>(columns.size());
+        for (String c : columns) {
+            fields.add(format(copy.get(c)));
+        }
+        appendLine(body, fields);
     }
 
     /** The rows added so far (read-only views, columns in order). */
@@ -68,16 +75,9 @@ public final class MetricsCsv {
 
     /** Header line followed by one line per row. */
     public String render() {
-        StringBuilder sb = new StringBuilder();
+        StringBuilder sb = new StringBuilder(body.length() + 256);
         appendLine(sb, columns);
-        for (Map<String, Object> row : rows) {
-            List<String> fields = new ArrayList<>(columns.size());
-            for (String c : columns) {
-                fields.add(format(row.get(c)));
-            }
-            appendLine(sb, fields);
-        }
-        return sb.toString();
+        return sb.append(body).toString();
     }
 
     /** Writes {@link #render()} to {@code file} atomically. */
