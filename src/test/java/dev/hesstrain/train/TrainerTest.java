@@ -21,9 +21,55 @@ class TrainerTest {
     }
 
     static Trainer trainer(Spec spec, NDManager m) {
+        return trainer(spec, m, Trainer.MIN_CHECKPOINT_SECONDS);
+    }
+
+    static Trainer trainer(Spec spec, NDManager m, double minCheckpointSeconds) {
         Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(), Seeds.split(spec.seed()));
         Network net = Network.build(spec.model(), 2, DataType.FLOAT32, m, Seeds.init(spec.seed()));
-        return new Trainer(spec, net, split.train(), split.validation());
+        return new Trainer(spec, net, split.train(), split.validation(), minCheckpointSeconds);
+    }
+
+    /** Epochs checkpointed, with the time of each. */
+    private static List<long[]> checkpoints(Trainer t) {
+        List<long[]> out = new ArrayList<>();
+        t.run(new Trainer.Listener() {
+            @Override
+            public void onEpoch(EpochMetrics metrics) {}
+
+            @Override
+            public void onCheckpoint(int epoch) {
+                out.add(new long[] {epoch, System.nanoTime()});
+            }
+        }, () -> false);
+        return out;
+    }
+
+    @Test
+    void everyDueCheckpointIsWrittenWithoutAMinimumInterval() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<long[]> c = checkpoints(trainer(spec("train.epochs=9", "train.checkpoint_every=2"), m, 0));
+            assertEquals(List.of(0L, 2L, 4L, 6L, 8L, 9L), c.stream().map(e -> e[0]).toList());
+        }
+    }
+
+    /**
+     * Checkpoints due less than {@link Trainer#MIN_CHECKPOINT_SECONDS} after the previous one are
+     * skipped, all but the last: with epochs of a few milliseconds, checkpointing every one would
+     * spend the run in fsync.
+     */
+    @Test
+    void checkpointsDueSoonerThanTheMinimumIntervalAreSkippedButTheLastIsKept() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<long[]> c = checkpoints(trainer(spec("train.epochs=40", "train.checkpoint_every=1"), m));
+            assertEquals(0L, c.get(0)[0]);
+            assertEquals(40L, c.get(c.size() - 1)[0]);
+            for (int i = 1; i < c.size() - 1; i++) {
+                assertTrue(c.get(i)[1] - c.get(i - 1)[1] >= Trainer.MIN_CHECKPOINT_SECONDS * 1e9,
+                        "checkpoints at epochs " + c.get(i - 1)[0] + " and " + c.get(i)[0] + " are too close");
+            }
+            assertTrue(c.size() < 41, "every epoch was checkpointed");
+        }
     }
 
     /** Every array a step creates is freed with it: the count of live arrays does not grow. */
