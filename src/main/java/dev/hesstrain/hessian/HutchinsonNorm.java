@@ -1,12 +1,12 @@
 package dev.hesstrain.hessian;
 
-import dev.hesstrain.model.Ops;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.model.Constants;
 import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Taylor;
 import java.nio.ByteBuffer;

@@ -1,11 +1,11 @@
 package dev.hesstrain.hessian;
 
-import dev.hesstrain.model.Ops;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Taylor;

@@ -1,6 +1,5 @@
 package dev.hesstrain.hessian;
 
-import dev.hesstrain.model.Ops;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -17,6 +16,7 @@ import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.LogSoftmax;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.spec.LayerSpec;

@@ -137,7 +137,9 @@ public final class Network implements AutoCloseable {
             List<NDArray> views = new ArrayList<>();
             for (Parameter p : layers.get(i).parameters()) {
                 Shape shape = p.array().getShape();
-                NDArray view = flat.get(new NDIndex(offset + ":" + (offset + shape.size()))).reshape(shape);
+                NDArray slice = flat.get(new NDIndex(offset + ":" + (offset + shape.size())));
+                NDArray view = slice.reshape(shape);
+                slice.close(); // the view keeps the flat array's memory
                 offset += shape.size();
                 view.setName(i + "." + p.name());
                 params.add(new Parameter(i + "." + p.name(), view));
