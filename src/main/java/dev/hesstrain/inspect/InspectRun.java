@@ -1,0 +1,213 @@
+package dev.hesstrain.inspect;
+
+import static dev.hesstrain.inspect.InspectJob.DENSITY;
+import static dev.hesstrain.inspect.InspectJob.DENSITY_GRID;
+import static dev.hesstrain.inspect.InspectJob.DENSITY_PLOT;
+import static dev.hesstrain.inspect.InspectJob.DENSITY_STEPS;
+import static dev.hesstrain.inspect.InspectJob.SUMMARY;
+
+import ai.djl.engine.Engine;
+import dev.hesstrain.data.Dataset;
+import dev.hesstrain.hessian.SpectralDensity;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.runs.AtomicFiles;
+import dev.hesstrain.runs.Npy;
+import dev.hesstrain.runs.Plots;
+import dev.hesstrain.runs.Provenance;
+import dev.hesstrain.spec.SpecLoader;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** One inspection's execution, with its state, and what both of its parts share. */
+final class InspectRun {
+    final InspectOptions o;
+    final Subject s;
+    final Network net;
+    final Points points;
+    final String loss;
+    final InspectJob.Progress progress;
+    final Map<String, Object> summary = new LinkedHashMap<>();
+    final Map<String, Object> quantities = new LinkedHashMap<>();
+    final List<String> files = new ArrayList<>();
+    final Map<String, Object> timings = new LinkedHashMap<>();
+    double[] vector;
+
+    InspectRun(InspectOptions o, Subject s, Points points, String loss, InspectJob.Progress progress) {
+        this.o = o;
+        this.s = s;
+        this.net = s.net;
+        this.points = points;
+        this.loss = loss;
+        this.progress = progress;
+    }
+
+    boolean params() {
+        return o.wrt().equals("params");
+    }
+
+    /** Refuses up front what would not fit on disk or in memory. */
+    void check() throws IOException {
+        if (o.vector() != null) {
+            int dim = params() ? (int) net.parameterCount() : net.inputs();
+            vector = readVector(o.vector(), dim, params() ? "the parameter Hessian is " + dim + " x " + dim
+                    : "the input Hessians are " + dim + " x " + dim);
+        }
+        Path where = o.out() != null ? o.out() : s.runDir != null ? s.runDir : o.runsRoot();
+        long usable = Budget.usableSpace(where);
+        long heap = Budget.availableHeap();
+        if (params()) {
+            long p = net.parameterCount();
+            if (o.wants("full")) {
+                long rows = o.rows() == null ? p : Math.min(o.rows(), p);
+                Budget.disk(String.format(Locale.ROOT, "the full Hessian (%d x %d float32)", rows, p),
+                        rows * p * Float.BYTES + 128, usable, where);
+            }
+            if (o.wants("eigs")) {
+                long steps = eigSteps(p);
+                Budget.heap(String.format(Locale.ROOT, "eigs (a Lanczos basis of %d vectors of %d float64)", steps, p),
+                        (steps + o.k() + 2) * p * Double.BYTES, heap);
+                if (o.eigenvectors()) {
+                    Budget.disk("the eigenvectors", (long) o.k() * p * Double.BYTES, usable, where);
+                }
+            }
+            if (o.wants("density")) {
+                Budget.heap(String.format(Locale.ROOT, "density (a Lanczos basis of %d vectors of %d float64)",
+                        densitySteps(p), p), (densitySteps(p) + 2) * p * Double.BYTES, heap);
+            }
+        } else {
+            long d = net.inputs();
+            long m = loss == null ? net.outputs() : 1;
+            long matrices = (long) points.n() * m;
+            if (o.wants("full")) {
+                Budget.disk(String.format(Locale.ROOT, "the input Hessians (%d x %d x %d x %d float64)", points.n(), m,
+                        d, d), matrices * d * d * Double.BYTES + 128, usable, where);
+            }
+            Budget.heap(String.format(Locale.ROOT, "the input Hessians of one point (%d x %d x %d float64)", m, d, d),
+                    3 * m * d * d * Double.BYTES, heap);
+            if (o.wants("eigs") && o.eigenvectors()) {
+                Budget.disk("the eigenvectors", matrices * Math.min(o.k(), d) * d * Double.BYTES, usable, where);
+            }
+        }
+    }
+
+    int eigSteps(long dim) {
+        long dflt = Math.max(100, 4L * o.k() + 20);
+        return (int) Math.min(dim, o.steps() != null ? o.steps() : dflt);
+    }
+
+    int densitySteps(long dim) {
+        return (int) Math.min(dim, o.steps() != null ? o.steps() : DENSITY_STEPS);
+    }
+
+    Map<String, Object> execute(Path dir, double loadSeconds) throws IOException {
+        summary.put("name", s.name());
+        summary.put("source", source());
+        summary.put("wrt", o.wrt());
+        summary.put("of", o.of());
+        summary.put("loss", loss);
+        summary.put("points", points.n());
+        summary.put("points_source", points.source());
+        timings.put("load_seconds", loadSeconds);
+        if (params()) {
+            new ParamsInspection(this, dir).run();
+        } else {
+            new InputInspection(this, dir).run();
+        }
+        summary.put("quantities", quantities);
+        summary.put("files", files);
+        summary.put("timings", timings);
+        summary.put("provenance", Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), s.device,
+                o.seed(), SpecLoader.hash(s.spec), sha(points)));
+        files.add(SUMMARY);
+        return summary;
+    }
+
+    private Map<String, Object> source() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(s.runDir != null ? "run" : "config", s.runDir != null ? s.runDir.toString() : o.config().toString());
+        m.put("spec", s.specSource);
+        m.put("weights", s.weights == null ? "initialised from the spec's seed, as train does" : s.weights.toString());
+        if (!o.overrides().isEmpty()) {
+            m.put("overrides", o.overrides());
+        }
+        return m;
+    }
+
+    Map<String, Object> quantity(String name, String method, long products, double seconds) {
+        Map<String, Object> q = new LinkedHashMap<>();
+        q.put("method", method);
+        q.put("hvps", products);
+        q.put("seconds", seconds);
+        quantities.put(name, q);
+        return q;
+    }
+
+    static void writeDensity(InspectRun r, Path dir, SpectralDensity.Quadrature quad, double sigma) throws IOException {
+        double[][] curve = quad.curve(DENSITY_GRID, sigma);
+        StringBuilder csv = new StringBuilder("grid,density\n");
+        for (int i = 0; i < curve[0].length; i++) {
+            csv.append(curve[0][i]).append(',').append(curve[1][i]).append('\n');
+        }
+        AtomicFiles.writeString(dir.resolve(DENSITY), csv.toString());
+        r.files.add(DENSITY);
+        // the plot shows eight decades below the peak; the CSV keeps every value
+        double peak = Arrays.stream(curve[1]).max().orElse(0);
+        double[] shown = Arrays.stream(curve[1]).map(v -> Math.max(v, peak * 1e-8)).toArray();
+        LinkedHashMap<String, double[]> series = new LinkedHashMap<>();
+        series.put("density", shown);
+        Plots.lineChart(dir.resolve(DENSITY_PLOT), r.s.name() + ": Hessian spectral density (sigma "
+                + String.format(Locale.ROOT, "%.3g", sigma) + ")", "eigenvalue", "density", true, curve[0], series);
+        r.files.add(DENSITY_PLOT);
+    }
+
+    static double[] readVector(Path file, int dim, String why) {
+        Npy.Array a;
+        try {
+            a = Npy.read(file);
+        } catch (IOException e) {
+            throw new InspectException("--vector: " + e.getMessage(), e);
+        }
+        if (a.size() != dim || (a.shape().length == 2 && a.shape()[0] != 1) || a.shape().length > 2) {
+            throw new InspectException("--vector: " + file + " holds an array of shape " + Arrays.toString(a.shape())
+                    + " (" + a.size() + " values) but " + why + ": expected [" + dim + "]");
+        }
+        for (double v : a.values()) {
+            if (!Double.isFinite(v)) {
+                throw new InspectException("--vector: " + file + " holds " + v);
+            }
+        }
+        return a.values();
+    }
+
+    static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    static double sum(double[] a) {
+        double s = 0;
+        for (double v : a) {
+            s += v;
+        }
+        return s;
+    }
+
+    static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    /** SHA-256 of the points' shape, inputs and targets, hashed as datasets are ({@link Dataset#sha256}). */
+    static String sha(Points p) {
+        double[] y = p.y() == null ? new double[0] : p.y();
+        return Dataset.sha256(new long[] {p.n(), p.d(), y.length}, p.x(), y);
+    }
+}

@@ -1,0 +1,509 @@
+package dev.hesstrain.inspect;
+
+import static dev.hesstrain.inspect.InspectJob.BASIS_SHARE;
+import static dev.hesstrain.inspect.InspectJob.DIAG;
+import static dev.hesstrain.inspect.InspectJob.EIGENVALUES;
+import static dev.hesstrain.inspect.InspectJob.EIGENVALUES_PLOT;
+import static dev.hesstrain.inspect.InspectJob.EIGENVECTORS;
+import static dev.hesstrain.inspect.InspectJob.HESSIAN;
+import static dev.hesstrain.inspect.InspectJob.HESSIAN_PLOT;
+import static dev.hesstrain.inspect.InspectJob.HVP;
+import static dev.hesstrain.inspect.InspectJob.LANCZOS_TOL;
+import static dev.hesstrain.inspect.InspectJob.LAYOUT;
+import static dev.hesstrain.inspect.InspectJob.ROWSUM;
+import static dev.hesstrain.inspect.InspectRun.dot;
+import static dev.hesstrain.inspect.InspectRun.seconds;
+import static dev.hesstrain.inspect.InspectRun.sum;
+import static dev.hesstrain.inspect.InspectRun.writeDensity;
+
+import dev.hesstrain.hessian.Hutchinson;
+import dev.hesstrain.hessian.Lanczos;
+import dev.hesstrain.hessian.ParamHessian;
+import dev.hesstrain.hessian.SpectralDensity;
+import dev.hesstrain.model.Layer;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.runs.Json;
+import dev.hesstrain.runs.Npy;
+import dev.hesstrain.runs.Plots;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/** Hessians of the loss (or the single output) with respect to all parameters. */
+final class ParamsInspection {
+    final InspectRun r;
+    final Path dir;
+    final int p;
+    ParamHessian batched;
+    ParamHessian single;
+    final List<ParamHessian> extraWorkers = new ArrayList<>();
+    double[] diag;
+    double frobenius = Double.NaN;
+
+    ParamsInspection(InspectRun r, Path dir) {
+        this.r = r;
+        this.dir = dir;
+        this.p = (int) r.net.parameterCount();
+    }
+
+    /**
+     * Replicas per backward pass: enough to share its fixed cost, few enough that a pass's
+     * activations (K replicas x points x the widest layer) stay about the size of a core's cache,
+     * which measured fastest (K = 4 to 8 for conv12; 64 took 0.3-0.45 ms a row against 0.17).
+     */
+    int autoBatch() {
+        long perReplica = Math.max(1, widest(r.net) * r.points.n() * 4L);
+        long byCache = (1L << 20) / perReplica;
+        long byParams = (64L << 20) / ((long) p * Double.BYTES);
+        return (int) Math.max(1, Math.min(64, Math.min(byParams, byCache)));
+    }
+
+    ParamHessian batched() {
+        if (batched == null) {
+            int k = r.o.hvpBatch() != null ? r.o.hvpBatch() : autoBatch();
+            long t0 = System.nanoTime();
+            batched = new ParamHessian(r.net, r.s.spec.model(), r.points.x(), r.points.n(), r.points.y(), r.loss, k);
+            r.timings.put("graph_seconds_" + batched.replicas(), (System.nanoTime() - t0) / 1e9);
+        }
+        return batched;
+    }
+
+    ParamHessian single() {
+        if (single == null) {
+            if (batched != null && batched.replicas() == 1) {
+                single = batched;
+            } else {
+                long t0 = System.nanoTime();
+                single = new ParamHessian(r.net, r.s.spec.model(), r.points.x(), r.points.n(), r.points.y(), r.loss, 1);
+                r.timings.put("graph_seconds_1", (System.nanoTime() - t0) / 1e9);
+            }
+        }
+        return single;
+    }
+
+    long products() {
+        long n = (batched == null ? 0 : batched.products()) + (single == null || single == batched ? 0 : single.products());
+        for (ParamHessian w : extraWorkers) {
+            n += w.products();
+        }
+        return n;
+    }
+
+    /** The graphs that compute rows in parallel: the batched one and, when replicated, one more per thread. */
+    List<ParamHessian> workers() {
+        ParamHessian first = batched();
+        int n = first.replicated() ? r.o.threads() : 1;
+        while (1 + extraWorkers.size() < n) {
+            long t0 = System.nanoTime();
+            extraWorkers.add(new ParamHessian(r.net, r.s.spec.model(), r.points.x(), r.points.n(), r.points.y(), r.loss,
+                    first.replicas()));
+            r.timings.merge("graph_seconds_" + first.replicas(), (System.nanoTime() - t0) / 1e9,
+                    (a, b) -> (Double) a + (Double) b);
+        }
+        List<ParamHessian> all = new ArrayList<>();
+        all.add(first);
+        all.addAll(extraWorkers);
+        return all;
+    }
+
+    interface BatchTask {
+        void run(ParamHessian h, int start, int count) throws IOException;
+    }
+
+    /**
+     * Runs the row batches of rows 0..rows-1 on the workers in parallel, each PyTorch op on one
+     * thread (the workers are the parallelism); returns the seconds the workers spent in it, summed.
+     */
+    double parallelRows(int rows, String what, BatchTask task) throws IOException {
+        List<ParamHessian> hs = workers();
+        List<int[]> batches = new ArrayList<>();
+        for (int start = 0, count; start < rows; start += count) {
+            count = Math.min(hs.get(0).batch(start), rows - start);
+            batches.add(new int[] {start, count});
+        }
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong busy = new java.util.concurrent.atomic.AtomicLong();
+        long t0 = System.nanoTime();
+        long[] lastReport = {t0};
+        List<java.util.concurrent.Callable<Void>> loops = new ArrayList<>();
+        for (ParamHessian h : hs) {
+            loops.add(() -> {
+                for (int i; (i = next.getAndIncrement()) < batches.size(); ) {
+                    int[] b = batches.get(i);
+                    long tb = System.nanoTime();
+                    task.run(h, b[0], b[1]);
+                    busy.addAndGet(System.nanoTime() - tb);
+                    int finished = done.addAndGet(b[1]);
+                    synchronized (lastReport) {
+                        long now = System.nanoTime();
+                        if (now - lastReport[0] > 10_000_000_000L) {
+                            lastReport[0] = now;
+                            double el = (now - t0) / 1e9;
+                            r.progress.line(String.format(Locale.ROOT, "%s: %d / %d rows (%.0f%%), %.1f s, about %.0f s left",
+                                    what, finished, rows, 100.0 * finished / rows, el, el / finished * (rows - finished)));
+                        }
+                    }
+                }
+                return null;
+            });
+        }
+        if (hs.size() == 1) {
+            try {
+                loops.get(0).call();
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            return busy.get() / 1e9;
+        }
+        int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(hs.size(), run -> {
+            Thread t = new Thread(run, "hessian-rows");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<Void>> futures = new ArrayList<>();
+            for (java.util.concurrent.Callable<Void> l : loops) {
+                futures.add(pool.submit(l));
+            }
+            for (java.util.concurrent.Future<Void> f : futures) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    next.set(batches.size());
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IllegalStateException(c);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted", e);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+            ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+        }
+        return busy.get() / 1e9;
+    }
+
+    String rowsMethod(ParamHessian h) {
+        return h.replicated()
+                ? "reverse-over-reverse: one backward pass through the gradient graph per " + h.replicas()
+                        + " rows, the network evaluated on " + h.replicas() + " replicas of its parameters"
+                : "reverse-over-reverse: one backward pass through the gradient graph per row";
+    }
+
+    void run() throws IOException {
+        writeLayout();
+        ParamHessian any = r.o.wants("full") || r.o.wants("diag") || r.o.wants("trace") || r.o.wants("density")
+                ? batched() : single();
+        r.summary.put("dimension", p);
+        r.summary.put("value", any.value());
+        double[] g = any.gradient();
+        r.summary.put("gradient_norm", Math.sqrt(dot(g, g)));
+        r.summary.put("hvp_batch", batched == null ? 1 : batched.replicas());
+        if (r.o.wants("full")) {
+            full();
+        }
+        if (r.o.wants("diag") || r.o.wants("trace")) {
+            diagonal();
+        }
+        if (r.o.wants("rowsum")) {
+            long t0 = System.nanoTime();
+            long before = products();
+            double[] ones = new double[p];
+            Arrays.fill(ones, 1);
+            double[] rs = single().hvp(ones);
+            Npy.write(dir.resolve(ROWSUM), rs, new long[] {p});
+            r.files.add(ROWSUM);
+            Map<String, Object> q = r.quantity("rowsum", "one Hessian-vector product H·1", products() - before,
+                    seconds(t0));
+            q.put("sum", sum(rs));
+        }
+        if (r.o.wants("hvp")) {
+            double[] v = r.vector;
+            long t0 = System.nanoTime();
+            long before = products();
+            double[] hv = single().hvp(v);
+            Npy.write(dir.resolve(HVP), hv, new long[] {p});
+            r.files.add(HVP);
+            Map<String, Object> q = r.quantity("hvp", "one Hessian-vector product H·v, v from " + r.o.vector(),
+                    products() - before, seconds(t0));
+            q.put("norm", Math.sqrt(dot(hv, hv)));
+            q.put("v_dot_hv", dot(v, hv));
+        }
+        if (r.o.wants("trace")) {
+            trace();
+        }
+        if (r.o.wants("eigs")) {
+            eigs();
+        }
+        if (r.o.wants("density")) {
+            density();
+        }
+        r.summary.put("frobenius_norm", frobenius);
+        r.summary.put("hvps", products());
+        if (batched != null) {
+            batched.close();
+        }
+        if (single != null && single != batched) {
+            single.close();
+        }
+        for (ParamHessian w : extraWorkers) {
+            w.close();
+        }
+    }
+
+    void writeLayout() throws IOException {
+        List<Map<String, Object>> blocks = new ArrayList<>();
+        for (ParamHessian.Block b : ParamHessian.layout(r.net)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", b.name());
+            m.put("shape", b.shape());
+            m.put("offset", b.offset());
+            m.put("size", b.size());
+            blocks.add(m);
+        }
+        Map<String, Object> layout = new LinkedHashMap<>();
+        layout.put("parameters", p);
+        layout.put("order", "torch.nn.Sequential named_parameters() order; each block flattened row-major");
+        layout.put("blocks", blocks);
+        Json.write(dir.resolve(LAYOUT), layout);
+        r.files.add(LAYOUT);
+    }
+
+    int[] boundaries() {
+        return ParamHessian.layout(r.net).stream().mapToInt(b -> (int) b.offset()).filter(v -> v > 0).toArray();
+    }
+
+    void full() throws IOException {
+        ParamHessian h = batched();
+        int rows = r.o.rows() == null ? p : Math.min(r.o.rows(), p);
+        int k = h.replicas();
+        double[] d = new double[rows];
+        // each worker folds its rows into its own sums and heatmap while they are in its cache
+        record Stats(PooledMatrix pooled, double[] squares) {}
+        List<Stats> partial = java.util.Collections.synchronizedList(new ArrayList<>());
+        ThreadLocal<Stats> mine = ThreadLocal.withInitial(() -> {
+            Stats st = new Stats(new PooledMatrix(rows, p, 1000), new double[1]);
+            partial.add(st);
+            return st;
+        });
+        int workers = workers().size(); // graphs are built before the clock starts
+        long before = products();
+        long t0 = System.nanoTime();
+        Path file = dir.resolve(HESSIAN);
+        double[] streamSeconds;
+        double busy;
+        // one worker: a writer thread overlaps writing with computing; several: each writes its own rows
+        try (RowStream out = new RowStream(file, rows, p, k, 2 * workers + 1, (first, count, values) -> { },
+                workers == 1)) {
+            busy = parallelRows(rows, "full", (hw, start, count) -> {
+                RowStream.Buffer buf = out.take();
+                FloatBuffer values = buf.floats();
+                hw.rows(start, count, values);
+                Stats st = mine.get();
+                for (int c = 0; c < count; c++) {
+                    st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
+                    d[start + c] = values.get(c * p + start + c);
+                }
+                out.submit(buf, start, count);
+            });
+            out.close();
+            streamSeconds = out.seconds();
+        }
+        PooledMatrix pooled = partial.get(0).pooled();
+        double squares = 0;
+        for (Stats st : partial) {
+            squares += st.squares()[0];
+            if (st.pooled() != pooled) {
+                pooled.merge(st.pooled());
+            }
+        }
+        double[] ss = {squares};
+        double seconds = seconds(t0);
+        r.files.add(HESSIAN);
+        Map<String, Object> q = r.quantity("full", rowsMethod(h) + (workers > 1 ? ", " + workers
+                + " workers in parallel" : "") + "; rows streamed to " + HESSIAN
+                + " by a writer thread while the next are computed", products() - before, seconds);
+        q.put("rows", rows);
+        q.put("shape", new long[] {rows, p});
+        q.put("dtype", "float32");
+        q.put("ms_per_row", seconds * 1e3 / rows);
+        q.put("workers", workers);
+        q.put("worker_seconds", busy);
+        q.put("writer_seconds", Map.of("write", streamSeconds[0], "workers_waiting_for_writer", streamSeconds[2],
+                "final_sync", streamSeconds[3]));
+        long ts = System.nanoTime();
+        double asym = Symmetry.maxAsymmetry(file, rows, p);
+        q.put("max_asymmetry_seconds", seconds(ts));
+        r.summary.put("max_asymmetry", asym);
+        if (rows < p) {
+            q.put("note", "--rows " + rows + ": only the first rows (a benchmarking aid); max_asymmetry is over the "
+                    + "leading " + rows + " x " + rows + " block");
+        } else {
+            frobenius = Math.sqrt(ss[0]);
+            diag = d;
+        }
+        Plots.heatmap(dir.resolve(HESSIAN_PLOT), String.format(Locale.ROOT, "%s: %s Hessian w.r.t. parameters%s",
+                r.s.name(), r.loss == null ? "output" : r.loss, pooled.pool() > 1 ? " (max-|v| pooled " + pooled.pool()
+                        + "x, " + rows + "x" + p + ")" : ""), pooled.cells(), scaled(boundaries(), pooled.pool()));
+        r.files.add(HESSIAN_PLOT);
+    }
+
+    static int[] scaled(int[] b, int pool) {
+        return Arrays.stream(b).map(v -> (v + pool - 1) / pool).toArray();
+    }
+
+    void diagonal() throws IOException {
+        long t0 = System.nanoTime();
+        long before = products();
+        String method;
+        if (diag != null) {
+            method = "the diagonal of the full Hessian's rows (no extra products)";
+        } else {
+            ParamHessian h = batched();
+            int k = h.replicas();
+            double[] d = new double[p];
+            double[] sums = new double[1];
+            ThreadLocal<float[]> buffers = ThreadLocal.withInitial(() -> new float[k * p]);
+            parallelRows(p, "diag", (hw, start, count) -> {
+                float[] buf = buffers.get();
+                hw.rows(start, count, buf);
+                double s2 = 0;
+                for (int c = 0; c < count; c++) {
+                    d[start + c] = buf[c * p + start + c];
+                    for (int j = 0; j < p; j++) {
+                        s2 += (double) buf[c * p + j] * buf[c * p + j];
+                    }
+                }
+                synchronized (sums) {
+                    sums[0] += s2;
+                }
+            });
+            double ss = sums[0];
+            diag = d;
+            frobenius = Math.sqrt(ss);
+            method = "exact: every row of H by " + rowsMethod(h) + (workers().size() > 1 ? ", " + workers().size()
+                    + " workers in parallel" : "") + ", keeping its diagonal entry";
+        }
+        if (r.o.wants("diag")) {
+            Npy.write(dir.resolve(DIAG), diag, new long[] {p});
+            r.files.add(DIAG);
+            Map<String, Object> q = r.quantity("diag", method, products() - before, seconds(t0));
+            q.put("sum", sum(diag));
+            q.put("min", Arrays.stream(diag).min().orElse(Double.NaN));
+            q.put("max", Arrays.stream(diag).max().orElse(Double.NaN));
+        } else {
+            r.timings.put("diagonal_for_trace_seconds", seconds(t0));
+            r.timings.put("diagonal_for_trace_hvps", products() - before);
+        }
+    }
+
+    void trace() {
+        double exact = sum(diag);
+        long t0 = System.nanoTime();
+        long before = products();
+        ParamHessian h = batched();
+        Hutchinson.Estimate e = Hutchinson.estimate(batchedOp(h), p, r.o.probes(), h.replicas(), r.o.seed());
+        Map<String, Object> q = r.quantity("trace", "exact: the sum of the exact diagonal; estimate: Hutchinson with "
+                + r.o.probes() + " Rademacher probes (seed " + r.o.seed() + ")", products() - before, seconds(t0));
+        q.put("exact", exact);
+        q.put("hutchinson", e.trace());
+        q.put("hutchinson_standard_error", e.standardError());
+        q.put("probes", r.o.probes());
+        q.put("deviation_in_standard_errors", (e.trace() - exact) / e.standardError());
+        r.summary.put("trace", exact);
+    }
+
+    void eigs() throws IOException {
+        long t0 = System.nanoTime();
+        long before = products();
+        ParamHessian h = single();
+        int k = Math.min(r.o.k(), p);
+        Lanczos.Eigs e = Lanczos.topK(h::hvp, p, k, r.eigSteps(p), LANCZOS_TOL, r.o.seed(), r.o.eigenvectors());
+        Npy.write(dir.resolve(EIGENVALUES), e.values(), new long[] {e.values().length});
+        r.files.add(EIGENVALUES);
+        if (r.o.eigenvectors()) {
+            double[] all = new double[e.values().length * p];
+            for (int i = 0; i < e.values().length; i++) {
+                System.arraycopy(e.vectors()[i], 0, all, i * p, p);
+            }
+            Npy.write(dir.resolve(EIGENVECTORS), all, new long[] {e.values().length, p});
+            r.files.add(EIGENVECTORS);
+        }
+        Map<String, Object> q = r.quantity("eigs", "Lanczos with full reorthogonalisation in float64 over "
+                + "Hessian-vector products, from a seeded Gaussian start (seed " + r.o.seed() + ")", products() - before,
+                seconds(t0));
+        q.put("k", k);
+        q.put("values", e.values());
+        q.put("residuals", e.residuals());
+        q.put("lambda_max", e.lambdaMax());
+        q.put("lambda_min", e.lambdaMin());
+        q.put("steps", e.steps());
+        q.put("converged", e.converged());
+        r.summary.put("eigenvalues", e.values());
+        r.summary.put("lambda_max", e.lambdaMax());
+        r.summary.put("lambda_min", e.lambdaMin());
+        Plots.bars(dir.resolve(EIGENVALUES_PLOT), r.s.name() + ": top " + k + " Hessian eigenvalues by magnitude",
+                "rank", "eigenvalue", e.values());
+        r.files.add(EIGENVALUES_PLOT);
+    }
+
+    void density() throws IOException {
+        long t0 = System.nanoTime();
+        long before = products();
+        ParamHessian h = batched();
+        int steps = r.densitySteps(p);
+        long perChain = (steps + 2L) * p * Double.BYTES;
+        int fit = (int) Math.max(1, Math.min(h.replicas(), (long) (Budget.availableHeap() * BASIS_SHARE) / perChain));
+        SpectralDensity.Quadrature quad = SpectralDensity.estimate(batchedOp(h), p, r.o.probes(), steps, fit,
+                r.o.seed() ^ 0x5DEECE66DL);
+        writeDensity(r, dir, quad, quad.defaultSigma());
+        Map<String, Object> q = r.quantity("density", "stochastic Lanczos quadrature: " + r.o.probes()
+                + " Rademacher probes x " + steps + " Lanczos steps, Gaussian broadening", products() - before,
+                seconds(t0));
+        q.put("probes", r.o.probes());
+        q.put("steps", steps);
+        q.put("sigma", quad.defaultSigma());
+        q.put("support", new double[] {quad.min(), quad.max()});
+    }
+
+    static UnaryOperator<double[][]> batchedOp(ParamHessian h) {
+        return vs -> {
+            double[][] out = new double[vs.length][];
+            for (int start = 0; start < vs.length; start += h.replicas()) {
+                int count = Math.min(h.replicas(), vs.length - start);
+                double[][] part = h.hvp(Arrays.copyOfRange(vs, start, start + count));
+                System.arraycopy(part, 0, out, start, count);
+            }
+            return out;
+        };
+    }
+
+    static long widest(Network net) {
+        ai.djl.ndarray.types.Shape s = net.sampleShape();
+        long w = s.size();
+        for (Layer l : net.layers()) {
+            s = l.outputShape(s);
+            w = Math.max(w, s.size());
+        }
+        return w;
+    }
+}
