@@ -1,15 +1,9 @@
 package dev.hesstrain.data;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.spec.DataSpec;
 import dev.hesstrain.spec.SpecException;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -17,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Turns a {@link DataSpec} into a {@link Dataset}: samples a generator, or reads a CSV file (with
@@ -167,66 +162,49 @@ public final class DataLoader {
      * and {@code y} ([n] or [n, o]). Inputs are named x1..xd; targets y1..yo, or "y" when o = 1.
      */
     static Dataset readNpz(Path path) {
-        try (NDManager manager = NDManager.newBaseManager()) {
-            NDList list;
-            try (InputStream in = new BufferedInputStream(Files.newInputStream(path))) {
-                list = NDList.decode(manager, in);
-            } catch (IOException | RuntimeException e) {
-                throw new SpecException("data.file", "cannot read " + path + " as .npz: " + e.getMessage());
-            }
-            NDArray xa = null;
-            NDArray ya = null;
-            List<String> found = new ArrayList<>();
-            for (NDArray a : list) {
-                String name = a.getName() == null ? "" : a.getName();
-                if (name.endsWith(".npy")) {
-                    name = name.substring(0, name.length() - 4);
-                }
-                found.add(name);
-                if (name.equals("x")) {
-                    xa = a;
-                } else if (name.equals("y")) {
-                    ya = a;
-                }
-            }
-            if (xa == null || ya == null) {
-                throw new SpecException("data.file", path + " must hold arrays 'x' and 'y', found " + found);
-            }
-            Shape xs = xa.getShape();
-            Shape ys = ya.getShape();
-            if (xs.dimension() == 0 || ys.dimension() == 0) {
-                throw new SpecException("data.file", path + ": 'x' and 'y' must have a first axis of rows, found shapes "
-                        + xs + " and " + ys);
-            }
-            long n = xs.get(0);
-            if (ys.get(0) != n) {
-                throw new SpecException("data.file", path + ": 'x' has " + n + " rows but 'y' has " + ys.get(0)
-                        + " (shapes " + xs + " and " + ys + ")");
-            }
-            if (n == 0 || xs.size() == 0 || ys.size() == 0) {
-                throw new SpecException("data.file", path + ": empty arrays, shapes " + xs + " and " + ys);
-            }
-            if (xs.size() > Integer.MAX_VALUE || ys.size() > Integer.MAX_VALUE) {
-                throw new SpecException("data.file", path + ": arrays too large, shapes " + xs + " and " + ys);
-            }
-            int d = (int) (xs.size() / n);
-            int o = (int) (ys.size() / n);
-            double[] x = finite(path, "x", d, xa.toType(DataType.FLOAT64, false).toDoubleArray());
-            double[] y = finite(path, "y", o, ya.toType(DataType.FLOAT64, false).toDoubleArray());
-            List<String> inputNames = new ArrayList<>(d);
-            for (int j = 1; j <= d; j++) {
-                inputNames.add("x" + j);
-            }
-            List<String> targetNames = new ArrayList<>(o);
-            if (o == 1) {
-                targetNames.add("y");
-            } else {
-                for (int k = 1; k <= o; k++) {
-                    targetNames.add("y" + k);
-                }
-            }
-            return new Dataset(x, y, (int) n, d, o, inputNames, targetNames, path.toString());
+        Map<String, Npz.Array> arrays;
+        try {
+            arrays = Npz.read(path);
+        } catch (IOException | RuntimeException e) {
+            throw new SpecException("data.file", "cannot read " + path + " as .npz: " + e.getMessage());
         }
+        Npz.Array xa = arrays.get("x");
+        Npz.Array ya = arrays.get("y");
+        if (xa == null || ya == null) {
+            throw new SpecException("data.file", path + " must hold arrays 'x' and 'y', found "
+                    + new ArrayList<>(arrays.keySet()));
+        }
+        Shape xs = new Shape(xa.shape());
+        Shape ys = new Shape(ya.shape());
+        if (xs.dimension() == 0 || ys.dimension() == 0) {
+            throw new SpecException("data.file", path + ": 'x' and 'y' must have a first axis of rows, found shapes "
+                    + xs + " and " + ys);
+        }
+        long n = xs.get(0);
+        if (ys.get(0) != n) {
+            throw new SpecException("data.file", path + ": 'x' has " + n + " rows but 'y' has " + ys.get(0)
+                    + " (shapes " + xs + " and " + ys + ")");
+        }
+        if (n == 0 || xs.size() == 0 || ys.size() == 0) {
+            throw new SpecException("data.file", path + ": empty arrays, shapes " + xs + " and " + ys);
+        }
+        int d = (int) (xs.size() / n);
+        int o = (int) (ys.size() / n);
+        double[] x = finite(path, "x", d, xa.values());
+        double[] y = finite(path, "y", o, ya.values());
+        List<String> inputNames = new ArrayList<>(d);
+        for (int j = 1; j <= d; j++) {
+            inputNames.add("x" + j);
+        }
+        List<String> targetNames = new ArrayList<>(o);
+        if (o == 1) {
+            targetNames.add("y");
+        } else {
+            for (int k = 1; k <= o; k++) {
+                targetNames.add("y" + k);
+            }
+        }
+        return new Dataset(x, y, (int) n, d, o, inputNames, targetNames, path.toString());
     }
 
     private static double[] finite(Path path, String array, int width, double[] values) {

@@ -1,20 +1,16 @@
 package dev.hesstrain.inspect;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.data.CsvTable;
+import dev.hesstrain.data.Npz;
 import dev.hesstrain.runs.Npy;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The points a Hessian is taken at: inputs x (row-major [n, d]) and, for a loss, targets y
@@ -105,48 +101,34 @@ public record Points(double[] x, int n, int d, double[] y, String source) {
     }
 
     private static Points npz(Path file, int d, int t) {
-        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu());
-                InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-            NDList list;
-            try {
-                list = NDList.decode(m, in);
-            } catch (RuntimeException e) {
-                throw new InspectException("--points: cannot read " + file + " as .npz: " + e.getMessage(), e);
-            }
-            NDArray xa = null;
-            NDArray ya = null;
-            List<String> found = new ArrayList<>();
-            for (NDArray a : list) {
-                String name = a.getName() == null ? "" : a.getName().replaceAll("\\.npy$", "");
-                found.add(name);
-                if (name.equals("x")) {
-                    xa = a;
-                } else if (name.equals("y")) {
-                    ya = a;
-                }
-            }
-            if (xa == null) {
-                throw new InspectException("--points: " + file + " must hold an array 'x' (and 'y' for a loss), found "
-                        + found);
-            }
-            long n = xa.getShape().dimension() == 0 ? 0 : xa.getShape().get(0);
-            if (n == 0 || xa.size() / n != d) {
-                throw new InspectException("--points: points of wrong width: 'x' in " + file + " has shape "
-                        + xa.getShape() + " but the model takes " + d + " inputs per point: expected [points, " + d + "]");
-            }
-            double[] x = xa.toType(DataType.FLOAT64, false).toDoubleArray();
-            double[] y = null;
-            if (ya != null) {
-                if (ya.getShape().dimension() == 0 || ya.getShape().get(0) != n || ya.size() != n * t) {
-                    throw new InspectException("--points: 'y' in " + file + " has shape " + ya.getShape() + "; expected "
-                            + n + " rows of " + t + " target(s), matching 'x'");
-                }
-                y = ya.toType(DataType.FLOAT64, false).toDoubleArray();
-            }
-            return new Points(x, (int) n, d, y, file.toString());
+        Map<String, Npz.Array> arrays;
+        try {
+            arrays = Npz.read(file);
         } catch (IOException e) {
             throw new InspectException("--points: cannot read " + file + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new InspectException("--points: cannot read " + file + " as .npz: " + e.getMessage(), e);
         }
+        Npz.Array xa = arrays.get("x");
+        Npz.Array ya = arrays.get("y");
+        if (xa == null) {
+            throw new InspectException("--points: " + file + " must hold an array 'x' (and 'y' for a loss), found "
+                    + new ArrayList<>(arrays.keySet()));
+        }
+        long n = xa.rows();
+        if (n == 0 || xa.size() / n != d) {
+            throw new InspectException("--points: points of wrong width: 'x' in " + file + " has shape "
+                    + xa.shapeString() + " but the model takes " + d + " inputs per point: expected [points, " + d + "]");
+        }
+        double[] y = null;
+        if (ya != null) {
+            if (ya.rows() != n || ya.size() != n * t) {
+                throw new InspectException("--points: 'y' in " + file + " has shape " + ya.shapeString() + "; expected "
+                        + n + " rows of " + t + " target(s), matching 'x'");
+            }
+            y = ya.values();
+        }
+        return new Points(xa.values(), (int) n, d, y, file.toString());
     }
 
     private static void check(double[] values, String what) {

@@ -1,12 +1,10 @@
 package dev.hesstrain.inspect;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Generator;
+import dev.hesstrain.data.Npz;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
@@ -16,13 +14,11 @@ import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.TrainJob;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.List;
+import java.util.Map;
 
 /**
  * The network to inspect, with its spec and its training points: from a run directory (spec.yaml,
@@ -122,33 +118,20 @@ final class Subject implements AutoCloseable {
             throw new InspectException("--run: " + file.getParent() + " has no " + file.getFileName()
                     + " (the training data); give --points FILE or --samples N");
         }
-        try (NDManager m = NDManager.newBaseManager(Device.cpu());
-                InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-            NDList list = NDList.decode(m, in);
-            NDArray x = null;
-            NDArray y = null;
-            List<String> found = new ArrayList<>();
-            for (NDArray a : list) {
-                String name = a.getName() == null ? "" : a.getName().replaceAll("\\.npy$", "");
-                found.add(name);
-                if (name.equals("x_train")) {
-                    x = a;
-                } else if (name.equals("y_train")) {
-                    y = a;
-                }
-            }
-            if (x == null || y == null || x.getShape().dimension() != 2) {
-                throw new InspectException("--run: " + file + " must hold x_train [n, d] and y_train, found " + found);
-            }
-            int n = (int) x.getShape().get(0);
-            return new Points(x.toType(DataType.FLOAT64, false).toDoubleArray(), n, (int) x.getShape().get(1),
-                    y.toType(DataType.FLOAT64, false).toDoubleArray(), "x_train and y_train of " + file);
+        Map<String, Npz.Array> arrays;
+        try {
+            arrays = Npz.read(file);
         } catch (IOException | RuntimeException e) {
-            if (e instanceof InspectException ie) {
-                throw ie;
-            }
             throw new InspectException("--run: cannot read " + file + ": " + e.getMessage(), e);
         }
+        Npz.Array x = arrays.get("x_train");
+        Npz.Array y = arrays.get("y_train");
+        if (x == null || y == null || x.shape().length != 2) {
+            throw new InspectException("--run: " + file + " must hold x_train [n, d] and y_train, found "
+                    + new ArrayList<>(arrays.keySet()));
+        }
+        return new Points(x.values(), (int) x.shape()[0], (int) x.shape()[1], y.values(),
+                "x_train and y_train of " + file);
     }
 
     /** Fresh points from the spec's generator, drawn with {@code seed}. */

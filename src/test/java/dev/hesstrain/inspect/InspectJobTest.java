@@ -298,4 +298,35 @@ class InspectJobTest {
         Budget.disk("small", 10, 11, Path.of("/x"));
         Budget.heap("small", 10, 11);
     }
+
+    /** --points reads an .npz archive's 'x' (and 'y'), and names its shape when it does not fit. */
+    @Test
+    void pointsFromAnNpzArchive(@TempDir Path dir) throws IOException {
+        Path config = spec(dir, TINY);
+        Path good = dir.resolve("good.npz");
+        Path wide = dir.resolve("wide.npz");
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            for (Object[] f : new Object[][] {{good, 2}, {wide, 3}}) {
+                ai.djl.ndarray.NDArray x = m.create(new double[(int) f[1] * 3], new ai.djl.ndarray.types.Shape(3, (int) f[1]));
+                x.setName("x");
+                ai.djl.ndarray.NDArray y = m.create(new double[] {1, 2, 3}, new ai.djl.ndarray.types.Shape(3, 1));
+                y.setName("y");
+                try (var os = Files.newOutputStream((Path) f[0])) {
+                    new ai.djl.ndarray.NDList(x, y).encode(os, ai.djl.ndarray.NDList.Encoding.NPZ);
+                }
+            }
+        }
+        InspectOptions base = options(config, dir.resolve("out"), "input", "loss", "diag");
+        InspectOptions o = new InspectOptions(null, config, null, List.of(), good, null, "loss", "input", List.of("diag"),
+                null, base.probes(), base.seed(), base.k(), false, null, null, dir.resolve("out"), dir, null);
+        InspectJob.Outcome outcome = run(o, dir);
+        assertEquals(3, outcome.summary().get("points"));
+        assertEquals(good.toString(), outcome.summary().get("points_source"));
+        InspectOptions bad = new InspectOptions(null, config, null, List.of(), wide, null, "loss", "input",
+                List.of("diag"), null, base.probes(), base.seed(), base.k(), false, null, null, dir.resolve("out2"), dir,
+                null);
+        InspectException e = assertThrows(InspectException.class, () -> run(bad, dir));
+        assertTrue(e.getMessage().contains("'x' in " + wide + " has shape (3, 3) but the model takes 2 inputs"),
+                e.getMessage());
+    }
 }
