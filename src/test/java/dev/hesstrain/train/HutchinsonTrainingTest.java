@@ -29,6 +29,18 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Training with the randomised (Hutchinson) penalty: it works, it is reproducible, it reports honestly. */
 class HutchinsonTrainingTest {
+    /** Progress of a TrainJob that prints nothing. */
+    private static final TrainJob.Progress SILENT = new TrainJob.Progress() {
+        @Override
+        public void start(Spec s, RunDirectory r, int trainSamples, int validationSamples, long parameters, String device) {}
+
+        @Override
+        public void epoch(EpochMetrics m, int epochs) {}
+
+        @Override
+        public void finish() {}
+    };
+
 
     /** The sin2pi model on four inputs (sin(2π x1 x2) + x3 x4), small enough for a test. */
     static Spec spec(String... overrides) {
@@ -88,16 +100,7 @@ class HutchinsonTrainingTest {
     /** Runs the whole job into a fresh run directory and returns the lines of metrics.csv. */
     static List<String> metrics(Spec spec, Path root, String name) throws IOException {
         RunDirectory run = RunDirectory.create(root, spec.name(), root.resolve(name));
-        new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, new TrainJob.Progress() {
-            @Override
-            public void start(Spec s, RunDirectory r, int trainSamples, int validationSamples, long parameters, String device) {}
-
-            @Override
-            public void epoch(EpochMetrics m, int epochs) {}
-
-            @Override
-            public void finish() {}
-        }, () -> false);
+        new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> false);
         return Files.readAllLines(run.file(RunDirectory.METRICS));
     }
 
@@ -160,16 +163,8 @@ class HutchinsonTrainingTest {
                 Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
                         Seeds.split(spec.seed()));
                 Network net = TrainJob.buildNetwork(spec, "test", 4, 1, 0, m);
-                List<Integer> live = new ArrayList<>();
-                new Trainer(spec, net, split.train(), split.validation()).run(new Trainer.Listener() {
-                    @Override
-                    public void onEpoch(EpochMetrics metrics) {
-                        live.add(m.getManagedArrays().size());
-                    }
-
-                    @Override
-                    public void onCheckpoint(int epoch) {}
-                }, () -> false);
+                List<Integer> live = TrainerTest.liveArraysAfterEachEpoch(
+                        new Trainer(spec, net, split.train(), split.validation()), m);
                 assertEquals(live.get(3), live.get(11), norm + ": live arrays after epochs 4 and 12: " + live);
             }
         }
@@ -186,16 +181,7 @@ class HutchinsonTrainingTest {
                 "penalty: {lambda: 0.001, method: hutchinson, probes: 2, exact_every: 0}",
                 "train: {lr: 0.01, epochs: 20, batch_size: 64}"), List.of());
         RunDirectory run = RunDirectory.create(root, spec.name(), root.resolve("nll"));
-        TrainJob.Outcome out = new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, new TrainJob.Progress() {
-            @Override
-            public void start(Spec s, RunDirectory r, int trainSamples, int validationSamples, long parameters, String device) {}
-
-            @Override
-            public void epoch(EpochMetrics m, int epochs) {}
-
-            @Override
-            public void finish() {}
-        }, () -> false);
+        TrainJob.Outcome out = new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> false);
         Map<String, Object> s = out.summary();
         double acc = (Double) s.get("val_accuracy");
         assertTrue(acc >= 0 && acc <= 1, "val_accuracy " + acc);

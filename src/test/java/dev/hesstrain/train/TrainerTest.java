@@ -30,6 +30,21 @@ class TrainerTest {
         return new Trainer(spec, net, split.train(), split.validation(), minCheckpointSeconds);
     }
 
+    /** The arrays alive in {@code m} after each epoch of a whole run of {@code t}. */
+    static List<Integer> liveArraysAfterEachEpoch(Trainer t, NDManager m) {
+        List<Integer> live = new ArrayList<>();
+        t.run(new Trainer.Listener() {
+            @Override
+            public void onEpoch(EpochMetrics metrics) {
+                live.add(m.getManagedArrays().size());
+            }
+
+            @Override
+            public void onCheckpoint(int epoch) {}
+        }, () -> false);
+        return live;
+    }
+
     /** Epochs checkpointed, with the time of each. */
     private static List<long[]> checkpoints(Trainer t) {
         List<long[]> out = new ArrayList<>();
@@ -78,17 +93,7 @@ class TrainerTest {
         for (String batch : new String[] {"500", "64"}) {
             Spec spec = spec("train.epochs=30", "train.batch_size=" + batch);
             try (NDManager m = NDManager.newBaseManager()) {
-                Trainer t = trainer(spec, m);
-                List<Integer> live = new ArrayList<>();
-                t.run(new Trainer.Listener() {
-                    @Override
-                    public void onEpoch(EpochMetrics metrics) {
-                        live.add(m.getManagedArrays().size());
-                    }
-
-                    @Override
-                    public void onCheckpoint(int epoch) {}
-                }, () -> false);
+                List<Integer> live = liveArraysAfterEachEpoch(trainer(spec, m), m);
                 assertEquals(live.get(4), live.get(29), "live arrays after epoch 5 and 30, batch " + batch + ": " + live);
             }
         }
