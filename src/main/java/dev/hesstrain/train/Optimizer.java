@@ -86,14 +86,19 @@ public final class Optimizer {
                 JniUtils.sgdUpdate(w, g, (PtNDArray) state1.get(i), (float) lr, 0f, 1f, -1f, (float) momentum);
             }
         }
-        for (int i = 0; i < params.size(); i++) {
-            JniUtils.zeroGrad((PtNDArray) params.get(i));
-        }
+        zeroGradients();
         if (joined != null) {
             joined.close();
         }
         for (NDArray g : grads) {
             g.close();
+        }
+    }
+
+    /** Zeroes the parameters' gradients in place (after an update, or when a step is abandoned). */
+    public void zeroGradients() {
+        for (NDArray w : params) {
+            JniUtils.zeroGrad((PtNDArray) w);
         }
     }
 }

@@ -165,7 +165,7 @@ public final class Trainer {
                             LOG.warn("epoch {}: the loss is {}; stopping and keeping the checkpoint of epoch {}",
                                     epoch, scalars[0], lastGood);
                             reason = StopReason.DIVERGED;
-                            zeroGradients();
+                            optimizer.zeroGradients();
                             break epochLoop;
                         }
                         optimizer.step();
@@ -246,12 +246,6 @@ public final class Trainer {
         }
         // one array, one copy to Java: each read of a 0-d array is a JNI round trip and a copy
         return NDArrays.stack(new NDList(parts)).toType(DataType.FLOAT64, false).toDoubleArray();
-    }
-
-    private void zeroGradients() {
-        for (Parameter p : network.parameters()) {
-            ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p.array());
-        }
     }
 
     private boolean finiteParameters() {
