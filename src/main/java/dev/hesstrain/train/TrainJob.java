@@ -196,12 +196,11 @@ public final class TrainJob {
                 device.toString(), spec.seed(), SpecLoader.hash(spec), dataSha);
         try (NDManager manager = NDManager.newBaseManager(device)) {
             writeData(run, split, manager);
-            Dataset train = split.train();
-            Network net = buildNetwork(spec, specSource, train.d(), train.o(), classes(split), manager);
+            Network net = buildNetwork(spec, specSource, tr.d(), tr.o(), classes(split), manager);
             LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
-                    run.path(), train.n(), split.validation().n(), net.parameterCount(), device);
-            progress.start(spec, run, train.n(), split.validation().n(), net.parameterCount(), device.toString());
-            Trainer trainer = new Trainer(spec, net, train, split.validation());
+                    run.path(), tr.n(), va.n(), net.parameterCount(), device);
+            progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
+            Trainer trainer = new Trainer(spec, net, tr, va);
             String lossName = spec.loss();
             boolean estimated = spec.penalty().method().equals("hutchinson");
             List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName,
