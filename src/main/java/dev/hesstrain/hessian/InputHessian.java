@@ -3,7 +3,6 @@ package dev.hesstrain.hessian;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Pairs;
@@ -71,13 +70,7 @@ public final class InputHessian implements AutoCloseable {
      * the caches cost more per sample (page faults, memory traffic) than more, smaller passes.
      */
     public int rowsPerPass(long elements, int max) {
-        long width = 1;
-        Shape s = network.sampleShape();
-        for (Layer l : network.layers()) {
-            s = l.outputShape(s);
-            width = Math.max(width, s.size());
-        }
-        long rows = elements / ((long) pairs.size() * width);
+        long rows = elements / ((long) pairs.size() * network.widestOutput());
         return (int) Math.max(1, Math.min(max, rows));
     }
 

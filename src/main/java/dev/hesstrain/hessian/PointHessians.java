@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.Network;
 
 /**
@@ -37,19 +36,8 @@ public final class PointHessians implements AutoCloseable {
         this.hessian = new InputHessian(network);
         this.d = network.inputs();
         long pairs = (long) d * (d + 1) / 2;
-        long width = widest(network);
+        long width = network.widest();
         this.chunk = (int) Math.max(1, Math.min(4096, CHUNK_ELEMENTS / Math.max(1, Math.max(pairs, d) * width)));
-    }
-
-    /** The largest number of features of one sample between layers. */
-    private static long widest(Network net) {
-        Shape s = net.sampleShape();
-        long w = s.size();
-        for (Layer l : net.layers()) {
-            s = l.outputShape(s);
-            w = Math.max(w, s.size());
-        }
-        return w;
     }
 
     /** Points per Taylor pass, chosen to bound its memory. */

@@ -20,8 +20,6 @@ import dev.hesstrain.hessian.Hutchinson;
 import dev.hesstrain.hessian.Lanczos;
 import dev.hesstrain.hessian.ParamHessian;
 import dev.hesstrain.hessian.SpectralDensity;
-import dev.hesstrain.model.Layer;
-import dev.hesstrain.model.Network;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.Npy;
 import dev.hesstrain.runs.Plots;
@@ -59,7 +57,7 @@ final class ParamsInspection {
      * which measured fastest (K = 4 to 8 for conv12; 64 took 0.3-0.45 ms a row against 0.17).
      */
     int autoBatch() {
-        long perReplica = Math.max(1, widest(r.net) * r.points.n() * 4L);
+        long perReplica = Math.max(1, r.net.widest() * r.points.n() * 4L);
         long byCache = (1L << 20) / perReplica;
         long byParams = (64L << 20) / ((long) p * Double.BYTES);
         return (int) Math.max(1, Math.min(64, Math.min(byParams, byCache)));
@@ -495,15 +493,5 @@ final class ParamsInspection {
             }
             return out;
         };
-    }
-
-    static long widest(Network net) {
-        ai.djl.ndarray.types.Shape s = net.sampleShape();
-        long w = s.size();
-        for (Layer l : net.layers()) {
-            s = l.outputShape(s);
-            w = Math.max(w, s.size());
-        }
-        return w;
     }
 }

@@ -233,6 +233,22 @@ public final class Network implements AutoCloseable {
         return Collections.unmodifiableList(layers);
     }
 
+    /** The largest number of features of one sample after any layer. */
+    public long widestOutput() {
+        long width = 1;
+        Shape s = sampleShape;
+        for (Layer l : layers) {
+            s = l.outputShape(s);
+            width = Math.max(width, s.size());
+        }
+        return width;
+    }
+
+    /** The largest number of features of one sample between layers, the input included. */
+    public long widest() {
+        return Math.max(sampleShape.size(), widestOutput());
+    }
+
     public long parameterCount() {
         return parameters.stream().mapToLong(p -> p.array().size()).sum();
     }
