@@ -303,16 +303,10 @@ public final class ParamHessian implements AutoCloseable {
         }
         return switch (loss) {
             case "mse" -> Ops.square(out.sub(y)).reshape(replicas, -1).mean(new int[] {1}).sum();
-            case "cross_entropy" -> picked(out.logSoftmax(-1), y).mean(new int[] {1}).sum().neg();
-            case "nll" -> picked(out, y).mean(new int[] {1}).sum().neg();
+            case "cross_entropy" -> Loss.picked(out.logSoftmax(-1), y).mean(new int[] {1}).sum().neg();
+            case "nll" -> Loss.picked(out, y).mean(new int[] {1}).sum().neg();
             default -> throw new IllegalArgumentException("unknown loss " + loss);
         };
-    }
-
-    private static NDArray picked(NDArray logp, NDArray labels) {
-        int classes = (int) logp.getShape().get(2);
-        NDArray onehot = labels.oneHot(classes, logp.getDataType());
-        return logp.mul(onehot).sum(new int[] {2});
     }
 
     // ---- products ----------------------------------------------------------------------------

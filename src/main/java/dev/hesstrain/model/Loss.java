@@ -20,10 +20,14 @@ public final class Loss {
         };
     }
 
-    /** logp[n, y_n] for every sample n. */
-    private static NDArray picked(NDArray logp, NDArray labels) {
-        int classes = (int) logp.getShape().get(1);
+    /**
+     * logp[..., n, y_n] for every sample n: log-probabilities [..., N, classes] (classes last, any
+     * leading axes, such as replicas) picked by the labels [N].
+     */
+    public static NDArray picked(NDArray logp, NDArray labels) {
+        int last = logp.getShape().dimension() - 1;
+        int classes = (int) logp.getShape().get(last);
         NDArray onehot = labels.reshape(-1).toType(DataType.INT64, false).oneHot(classes, logp.getDataType());
-        return logp.mul(onehot).sum(new int[] {1});
+        return logp.mul(onehot).sum(new int[] {last});
     }
 }
