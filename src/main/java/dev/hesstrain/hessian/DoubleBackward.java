@@ -5,10 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Torch;
 import java.util.function.Function;
 
 /**
@@ -50,22 +49,21 @@ public final class DoubleBackward {
      * j < d: entry [j][s*d + k] is ∂²f/∂x_{s,j}∂x_{s,k}.
      */
     private static double[][] hvpRows(NDArray leaf, int d, Function<NDArray, NDArray> f) {
-        PtNDArray x = (PtNDArray) leaf;
+        NDArray x = leaf;
         x.setRequiresGradient(true);
         double[][] rows = new double[d][];
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            PtNDArray y = (PtNDArray) f.apply(x);
-            JniUtils.backward(y, (PtNDArray) y.onesLike(), true, true);
+            NDArray y = f.apply(x);
+            Torch.backward(y, true);
             // duplicate() clones without the graph: a differentiable copy keeps it, so x.grad can be
-            // zeroed. add(0), not mul(1): mul saves its scalar operand for the backward pass, and DJL
-            // frees that Java-made scalar at the next GC, after which the products read garbage.
+            // zeroed. add(0), not mul(1): see Constants.
             NDArray g = x.getGradient().add(0);
-            JniUtils.zeroGrad(x);
+            Torch.zeroGrad(x);
             for (int j = 0; j < d; j++) {
-                PtNDArray gj = (PtNDArray) g.get(":, " + j).sum();
-                JniUtils.backward(gj, (PtNDArray) gj.onesLike(), true, false);
+                NDArray gj = g.get(":, " + j).sum();
+                Torch.backward(gj, false);
                 rows[j] = x.getGradient().toType(DataType.FLOAT64, true).toDoubleArray();
-                JniUtils.zeroGrad(x);
+                Torch.zeroGrad(x);
             }
         }
         return rows;

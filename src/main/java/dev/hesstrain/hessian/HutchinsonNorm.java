@@ -269,8 +269,6 @@ public final class HutchinsonNorm implements AutoCloseable {
         double terms = norm == Norm.TRACE ? 1 / traceScale() : k; // per sample and output
         double samples = h.getShape().get(1) == n ? n : 1; // a broadcast batch axis holds every sample's value
         double c = scale / (terms * samples);
-        // a persistent constant, never a Java number: DJL frees the scalar it makes for a number
-        // while the graph still holds it for the backward pass
         return total.mul(constants().of(c));
     }
 

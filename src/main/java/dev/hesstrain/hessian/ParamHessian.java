@@ -6,8 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.model.Activation;
 import dev.hesstrain.model.Conv2d;
@@ -19,6 +17,7 @@ import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
+import dev.hesstrain.model.Torch;
 import dev.hesstrain.spec.LayerSpec;
 import dev.hesstrain.spec.ModelSpec;
 import java.nio.ByteBuffer;
@@ -61,7 +60,7 @@ public final class ParamHessian implements AutoCloseable {
     private final int dim;
     private final List<Block> layout;
     private final boolean replicated;
-    private final List<PtNDArray> leaves;
+    private final List<NDArray> leaves;
     /** Per block, the gradient g_b with its graph, flat [K·size_b]. */
     private final List<NDArray> gradients;
     private final double value;
@@ -110,14 +109,14 @@ public final class ParamHessian implements AutoCloseable {
                     for (int r = 0; r < this.replicas; r++) {
                         System.arraycopy(tiled, r * dim + (int) b.offset(), values, r * (int) b.size(), (int) b.size());
                     }
-                    PtNDArray leaf = (PtNDArray) manager.create(values, new Shape(this.replicas, b.size())).toType(dtype, true);
+                    NDArray leaf = manager.create(values, new Shape(this.replicas, b.size())).toType(dtype, true);
                     leaf.setRequiresGradient(true);
                     leaves.add(leaf);
                 }
             } else {
                 net.attach(manager);
                 for (Parameter p : net.parameters()) {
-                    PtNDArray leaf = (PtNDArray) p.array();
+                    NDArray leaf = p.array();
                     leaf.setRequiresGradient(true);
                     leaves.add(leaf);
                 }
@@ -129,13 +128,13 @@ public final class ParamHessian implements AutoCloseable {
                     NDArray out = net.forward(xs);
                     total = loss == null ? out.mean() : Loss.of(loss, out, targets);
                 }
-                JniUtils.backward((PtNDArray) total, (PtNDArray) total.onesLike(), true, true);
+                Torch.backward(total, true);
                 this.gradients = new ArrayList<>();
-                for (PtNDArray leaf : leaves) {
+                for (NDArray leaf : leaves) {
                     gradients.add(graphCopy(leaf.getGradient()).reshape(-1));
                 }
-                for (PtNDArray leaf : leaves) {
-                    JniUtils.zeroGrad(leaf);
+                for (NDArray leaf : leaves) {
+                    Torch.zeroGrad(leaf);
                 }
             }
             this.value = total.toType(DataType.FLOAT64, false).getDouble() / this.replicas;
@@ -153,9 +152,8 @@ public final class ParamHessian implements AutoCloseable {
 
     /**
      * A copy of a gradient that keeps its graph, so that the leaf's own gradient can be zeroed and
-     * reused. duplicate() would clone without the graph. Not mul(1): its backward node saves the
-     * scalar operand, a 0-d array DJL makes from a Java buffer and closes at once, so after a
-     * garbage collection the saved scalar reads freed memory. add(0) saves nothing.
+     * reused (duplicate() would clone without the graph). add(0), not mul(1): see {@link
+     * dev.hesstrain.model.Constants}.
      */
     private static NDArray graphCopy(NDArray g) {
         return g.add(0);
@@ -466,20 +464,14 @@ public final class ParamHessian implements AutoCloseable {
         for (NDArray g : gradients) {
             Scopes.tempAttach(step, g);
         }
-        for (PtNDArray leaf : leaves) {
+        for (NDArray leaf : leaves) {
             Scopes.tempAttach(step, leaf);
         }
     }
 
     /** The index op must be recorded in the graph: grad mode on for it (no collector is needed). */
     private static NDArray recorded(java.util.function.Supplier<NDArray> op) {
-        boolean before = JniUtils.isGradMode();
-        JniUtils.setGradMode(true);
-        try {
-            return op.get();
-        } finally {
-            JniUtils.setGradMode(before);
-        }
+        return Torch.recorded(op);
     }
 
     /**
@@ -487,15 +479,7 @@ public final class ParamHessian implements AutoCloseable {
      * gradients it picks do not depend on the parameters (the bias of a linear output): zero rows.
      */
     private static boolean backward(NDArray s) {
-        try {
-            JniUtils.backward((PtNDArray) s, (PtNDArray) s.onesLike(), true, false);
-            return true;
-        } catch (ai.djl.engine.EngineException e) {
-            if (String.valueOf(e.getMessage()).contains("does not require grad")) {
-                return false;
-            }
-            throw e;
-        }
+        return Torch.backwardIfDependent(s);
     }
 
     /**
@@ -504,7 +488,7 @@ public final class ParamHessian implements AutoCloseable {
      */
     private void read(int first, int count, Target t) {
         for (int b = 0; b < leaves.size(); b++) {
-            PtNDArray leaf = leaves.get(b);
+            NDArray leaf = leaves.get(b);
             int size = (int) layout.get(b).size();
             int offset = (int) layout.get(b).offset();
             // a direct view of the gradient's memory: one copy, straight into the caller's rows
@@ -517,7 +501,7 @@ public final class ParamHessian implements AutoCloseable {
                     t.put(bb.asDoubleBuffer(), c * size, c * dim + offset, size);
                 }
             }
-            JniUtils.zeroGrad(leaf);
+            Torch.zeroGrad(leaf);
         }
     }
 
@@ -576,8 +560,8 @@ public final class ParamHessian implements AutoCloseable {
     @Override
     public void close() {
         if (!replicated) {
-            for (PtNDArray leaf : leaves) {
-                JniUtils.zeroGrad(leaf);
+            for (NDArray leaf : leaves) {
+                Torch.zeroGrad(leaf);
             }
         }
         manager.close();

@@ -5,10 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Torch;
 
 /**
  * Exact Hessians with respect to the input at given points, from one Taylor-mode pass (see
@@ -124,19 +123,19 @@ public final class PointHessians implements AutoCloseable {
         int o = network.outputs();
         int n = (int) xs.getShape().get(0);
         network.attach(step);
-        PtNDArray leaf = (PtNDArray) xs.duplicate();
+        NDArray leaf = xs.duplicate();
         leaf.setRequiresGradient(true);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray out = network.forward(leaf);
             System.arraycopy(out.toType(DataType.FLOAT64, false).toDoubleArray(), 0, value, 0, n * o);
             for (int q = 0; q < o; q++) {
-                PtNDArray yq = (PtNDArray) out.get(":, " + q).sum();
-                JniUtils.backward(yq, (PtNDArray) yq.onesLike(), true, false);
+                NDArray yq = out.get(":, " + q).sum();
+                Torch.backward(yq, false);
                 double[] g = leaf.getGradient().toType(DataType.FLOAT64, false).toDoubleArray();
                 for (int s = 0; s < n; s++) {
                     System.arraycopy(g, s * d, jac, (s * o + q) * d, d);
                 }
-                JniUtils.zeroGrad(leaf);
+                Torch.zeroGrad(leaf);
             }
         }
     }

@@ -163,8 +163,8 @@ final class ParamsInspection {
             }
             return busy.get() / 1e9;
         }
-        int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
-        ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+        int threads = dev.hesstrain.model.Torch.threads();
+        dev.hesstrain.model.Torch.setThreads(1);
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(hs.size(), run -> {
             Thread t = new Thread(run, "hessian-rows");
             t.setDaemon(true);
@@ -195,7 +195,7 @@ final class ParamsInspection {
             }
         } finally {
             pool.shutdownNow();
-            ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+            dev.hesstrain.model.Torch.setThreads(threads);
         }
         return busy.get() / 1e9;
     }

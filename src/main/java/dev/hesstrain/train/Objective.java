@@ -85,8 +85,6 @@ public final class Objective {
             Taylor t = hessian.taylor(x);
             out = t.value();
             NDArray perSample = hessian.norm(t, norm);
-            // a persistent constant, never a Java number: DJL closes the scalar it makes for a
-            // number right after the op, while the graph still holds it for the backward pass
             penalty = perSample.mean().mul(network.constants().of(lambda));
             fro = norm == Norm.FROBENIUS ? perSample : hessian.norm(t, Norm.FROBENIUS);
         } else {

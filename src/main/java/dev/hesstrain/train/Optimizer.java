@@ -3,9 +3,8 @@ package dev.hesstrain.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.hesstrain.model.Parameter;
+import dev.hesstrain.model.Torch;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,14 +75,12 @@ public final class Optimizer {
         double bc2 = Math.sqrt(1 - Math.pow(BETA2, t));
         double lrCorrected = lr * bc2 / (1 - Math.pow(BETA1, t));
         for (int i = 0; i < targets.size(); i++) {
-            PtNDArray w = (PtNDArray) targets.get(i);
-            PtNDArray g = (PtNDArray) (flat == null ? grads.get(i) : joined);
+            NDArray w = targets.get(i);
+            NDArray g = flat == null ? grads.get(i) : joined;
             if (kind.equals("adam")) {
-                JniUtils.adamUpdate(w, g, (PtNDArray) state1.get(i), (PtNDArray) state2.get(i),
-                        (float) lr, (float) lrCorrected, 0f, 1f, -1f,
-                        (float) BETA1, (float) BETA2, (float) (EPS * bc2), false);
+                Torch.adamUpdate(w, g, state1.get(i), state2.get(i), lr, lrCorrected, BETA1, BETA2, EPS * bc2);
             } else {
-                JniUtils.sgdUpdate(w, g, (PtNDArray) state1.get(i), (float) lr, 0f, 1f, -1f, (float) momentum);
+                Torch.sgdUpdate(w, g, state1.get(i), lr, momentum);
             }
         }
         zeroGradients();
@@ -98,7 +95,7 @@ public final class Optimizer {
     /** Zeroes the parameters' gradients in place (after an update, or when a step is abandoned). */
     public void zeroGradients() {
         for (NDArray w : params) {
-            JniUtils.zeroGrad((PtNDArray) w);
+            Torch.zeroGrad(w);
         }
     }
 }

@@ -153,8 +153,7 @@ public final class TrainJob {
 
     /** Sets PyTorch's intra-op thread count for this process. */
     public static void setThreads(int threads) {
-        Engine.getInstance(); // loads PyTorch first
-        ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+        dev.hesstrain.model.Torch.setThreads(threads);
     }
 
     /** The device the spec asks for, on this machine. */
