@@ -7,19 +7,12 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import dev.hesstrain.model.Activation;
-import dev.hesstrain.model.Conv2d;
-import dev.hesstrain.model.Dense;
 import dev.hesstrain.model.Layer;
-import dev.hesstrain.model.LogSoftmax;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
-import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Torch;
-import dev.hesstrain.spec.LayerSpec;
-import dev.hesstrain.spec.ModelSpec;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -37,14 +30,15 @@ import java.util.Map;
  * pass with {@code create_graph} gives the gradient g(θ) with its graph, then each product is one
  * more backward pass through that graph. To share the fixed cost of a backward pass between many
  * products, the network is evaluated on {@code K} replicas of its parameters stacked in one leaf
- * Θ [K, P] (a grouped convolution and a batched matrix product evaluate all replicas at once):
+ * Θ [K, P] (the network's replicated pass, {@link Network#forward(NDArray, List)}, evaluates all
+ * replicas at once):
  * the replicas' gradients are independent, so one backward pass of Σₖ g_k · v_k gives K products,
  * H v_k in row k of Θ's gradient. Rows of H are the products with unit vectors, picked by one
  * strided index of the flat gradient.
  *
- * <p>Replicas need layers whose parameters can be replaced: {@link Dense} and {@link Conv2d} (with
- * the stride and padding of the {@link ModelSpec}), and any layer without parameters. Other
- * networks use the network's own parameters as leaves (one product per pass).
+ * <p>Replicas need layers with a replicated pass (every layer of hesstrain's own; see {@link
+ * Layer#replicable()}). Other networks use the network's own parameters as leaves (one product
+ * per pass).
  *
  * <p>A leaf whose gradient carries a graph forms a reference cycle with it (PyTorch warns about
  * this), so a little memory stays allocated after {@link #close()}: fine for inspection, not for
@@ -71,14 +65,13 @@ public final class ParamHessian implements AutoCloseable {
      * Builds the gradient graph.
      *
      * @param net the network (its parameters are read, never changed)
-     * @param spec the model spec the network was built from (for conv2d stride and padding), or null
      * @param x inputs, row-major [n, d]
      * @param y targets: [n, o] values for mse, [n] labels for cross_entropy and nll; null for the output
      * @param loss mse, cross_entropy or nll; null for the mean over the points of the single output
      * @param replicas products per backward pass; 0 evaluates the network itself (its parameters
      *     are the leaves, one product per pass), as networks that cannot be replicated always are
      */
-    public ParamHessian(Network net, ModelSpec spec, double[] x, int n, double[] y, String loss, int replicas) {
+    public ParamHessian(Network net, double[] x, int n, double[] y, String loss, int replicas) {
         if (loss == null && net.outputs() != 1) {
             throw new IllegalArgumentException("the Hessian of the output needs a model with one output, this one has "
                     + net.outputs());
@@ -92,7 +85,7 @@ public final class ParamHessian implements AutoCloseable {
         this.dtype = net.dtype();
         this.dim = (int) net.parameterCount();
         this.layout = layout(net);
-        boolean replicable = replicas > 0 && replicable(net, spec);
+        boolean replicable = replicas > 0 && net.replicable();
         this.replicas = replicable ? replicas : 1;
         this.manager = net.manager().newSubManager();
         try {
@@ -123,7 +116,7 @@ public final class ParamHessian implements AutoCloseable {
             }
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 if (replicable) {
-                    total = replicatedLoss(replicatedForward(net, spec, xs), targets, loss);
+                    total = replicatedTotal(net, xs, targets, loss);
                 } else {
                     NDArray out = net.forward(xs);
                     total = loss == null ? out.mean() : Loss.of(loss, out, targets);
@@ -159,21 +152,6 @@ public final class ParamHessian implements AutoCloseable {
         return g.add(0);
     }
 
-    /** Whether every layer with parameters can be evaluated on replicas of them. */
-    public static boolean replicable(Network net, ModelSpec spec) {
-        List<Layer> layers = net.layers();
-        for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            if (l instanceof Conv2d) {
-                if (spec == null || spec.layers().size() != layers.size() || !spec.layers().get(i).type().equals("conv2d")) {
-                    return false;
-                }
-            } else if (!(l instanceof Dense) && !l.parameters().isEmpty()) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     /** The blocks of the flat parameter vector, in order. */
     public static List<Block> layout(Network net) {
@@ -230,81 +208,17 @@ public final class ParamHessian implements AutoCloseable {
         return leaves.get(layout.indexOf(b)).reshape(new Shape(replicas).addAll(new Shape(b.shape())));
     }
 
-    /** Outputs [K, n, o] of the K replicas; inputs are shared until the first layer with parameters. */
-    private NDArray replicatedForward(Network net, ModelSpec spec, NDArray x) {
-        int k = replicas;
-        long n = x.getShape().get(0);
-        NDArray h = x.reshape(new Shape(n).addAll(net.sampleShape()));
-        boolean shared = true;
-        int next = 0;
-        List<Layer> layers = net.layers();
-        for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            int count = l.parameters().size();
-            List<Block> mine = layout.subList(next, next + count);
-            next += count;
-            if (l instanceof Dense) {
-                Block wb = mine.get(0);
-                long out = wb.shape()[0];
-                long in = wb.shape()[1];
-                NDArray w = view(wb);
-                NDArray b = count > 1 ? view(mine.get(1)).reshape(k, 1, out) : null;
-                if (shared) {
-                    h = h.matMul(w.reshape(k * out, in).transpose()).reshape(n, k, out).transpose(1, 0, 2);
-                } else {
-                    h = h.batchMatMul(w.transpose(0, 2, 1));
-                }
-                if (b != null) {
-                    h = h.add(b);
-                }
-                shared = false;
-            } else if (l instanceof Conv2d) {
-                LayerSpec ls = spec.layers().get(i);
-                Block wb = mine.get(0);
-                long f = wb.shape()[0];
-                long c = wb.shape()[1];
-                long kh = wb.shape()[2];
-                long kw = wb.shape()[3];
-                NDArray w = view(wb).reshape(k * f, c, kh, kw);
-                NDArray b = count > 1 ? view(mine.get(1)).reshape(k * f) : null;
-                NDArray in = shared ? h : merge(h.swapAxes(0, 1), 1);
-                Shape stride = new Shape(ls.stride(), ls.stride());
-                Shape padding = new Shape(ls.padding(), ls.padding());
-                NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(in, w, b, stride, padding, new Shape(1, 1),
-                        shared ? 1 : k).singletonOrThrow();
-                Shape s = y.getShape();
-                h = y.reshape(new Shape(n, k, f).addAll(s.slice(2))).swapAxes(0, 1);
-                shared = false;
-            } else if (shared) {
-                h = l.forward(h);
-            } else if (l instanceof Activation || l instanceof LogSoftmax) {
-                h = l.forward(h); // elementwise, or over the last axis: any leading axes will do
-            } else {
-                NDArray y = l.forward(merge(h, 0));
-                h = y.reshape(new Shape(k, n).addAll(y.getShape().slice(1)));
-            }
+    /** Σ over the K replicas of the loss, or of the mean output, from the network's replicated pass. */
+    private NDArray replicatedTotal(Network net, NDArray x, NDArray y, String loss) {
+        List<NDArray> params = new ArrayList<>();
+        for (Block b : layout) {
+            params.add(view(b));
         }
-        return h;
-    }
-
-    /** Merges axes {@code axis} and {@code axis+1}. */
-    private static NDArray merge(NDArray h, int axis) {
-        Shape s = h.getShape();
-        Shape merged = s.slice(0, axis).add(s.get(axis) * s.get(axis + 1)).addAll(s.slice(axis + 2));
-        return h.reshape(merged);
-    }
-
-    /** Σ over replicas of the loss (as {@link Loss#of}) or of the mean output. */
-    private NDArray replicatedLoss(NDArray out, NDArray y, String loss) {
+        NDArray out = net.forward(x.expandDims(0), params); // [K, n, o]; the input is shared
         if (loss == null) {
             return out.reshape(replicas, -1).mean(new int[] {1}).sum();
         }
-        return switch (loss) {
-            case "mse" -> Ops.square(out.sub(y)).reshape(replicas, -1).mean(new int[] {1}).sum();
-            case "cross_entropy" -> Loss.picked(out.logSoftmax(-1), y).mean(new int[] {1}).sum().neg();
-            case "nll" -> Loss.picked(out, y).mean(new int[] {1}).sum().neg();
-            default -> throw new IllegalArgumentException("unknown loss " + loss);
-        };
+        return Loss.perReplica(loss, out, y).sum();
     }
 
     // ---- products ----------------------------------------------------------------------------

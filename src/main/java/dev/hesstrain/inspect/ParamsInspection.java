@@ -67,7 +67,7 @@ final class ParamsInspection {
         if (batched == null) {
             int k = r.o.hvpBatch() != null ? r.o.hvpBatch() : autoBatch();
             long t0 = System.nanoTime();
-            batched = new ParamHessian(r.net, r.s.spec.model(), r.points.x(), r.points.n(), r.points.y(), r.loss, k);
+            batched = new ParamHessian(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss, k);
             r.timings.put("graph_seconds_" + batched.replicas(), (System.nanoTime() - t0) / 1e9);
         }
         return batched;
@@ -79,7 +79,7 @@ final class ParamsInspection {
                 single = batched;
             } else {
                 long t0 = System.nanoTime();
-                single = new ParamHessian(r.net, r.s.spec.model(), r.points.x(), r.points.n(), r.points.y(), r.loss, 1);
+                single = new ParamHessian(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss, 1);
                 r.timings.put("graph_seconds_1", (System.nanoTime() - t0) / 1e9);
             }
         }
@@ -100,7 +100,7 @@ final class ParamsInspection {
         int n = first.replicated() ? r.o.threads() : 1;
         while (1 + extraWorkers.size() < n) {
             long t0 = System.nanoTime();
-            extraWorkers.add(new ParamHessian(r.net, r.s.spec.model(), r.points.x(), r.points.n(), r.points.y(), r.loss,
+            extraWorkers.add(new ParamHessian(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss,
                     first.replicas()));
             r.timings.merge("graph_seconds_" + first.replicas(), (System.nanoTime() - t0) / 1e9,
                     (a, b) -> (Double) a + (Double) b);

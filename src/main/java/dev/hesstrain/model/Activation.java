@@ -44,11 +44,22 @@ public final class Activation implements Layer, Columns.Layer {
 
     @Override
     public Columns forward(Columns c, Pairs pairs) {
+        return columns(c, pairs, 1);
+    }
+
+    /** On a replica axis the directions sit on axis 2; σ' and σ'' broadcast over the replicas as over the rest. */
+    @Override
+    public Columns forward(Columns c, Pairs pairs, java.util.List<NDArray> params) {
+        return columns(c, pairs, 2);
+    }
+
+    private Columns columns(Columns c, Pairs pairs, int axis) {
         if (kind.equals("identity")) {
             return c;
         }
         NDArray[] s = derivatives(c.value(), true);
-        NDArray[] d = chain(c.jac(), c.hess(), s[1].expandDims(1), s[2] == null ? null : s[2].expandDims(1), pairs, 1);
+        NDArray[] d = chain(c.jac(), c.hess(), s[1].expandDims(axis), s[2] == null ? null : s[2].expandDims(axis), pairs,
+                axis);
         return new Columns(s[0], d[0], d[1]);
     }
 

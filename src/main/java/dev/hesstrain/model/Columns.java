@@ -5,7 +5,11 @@ import ai.djl.ndarray.NDArray;
 /**
  * A Taylor pass with the features leading: {@code value} [F, N], {@code jac} [F, K, N or 1],
  * {@code hess} [F, P, N or 1] (null when zero), for runs of dense layers and elementwise
- * activations. It carries the same numbers as a {@link Taylor}, in another order.
+ * activations. It carries the same numbers as a {@link Taylor}, in another order. On a replica
+ * axis (see {@link Network#taylor(NDArray, NDArray, Pairs, java.util.List)}) each array has one
+ * more leading axis, R (or 1 for derivatives shared by all replicas): value [R, F, N], jac
+ * [R or 1, F, K, N or 1], hess [R or 1, F, P, N or 1]; the directions sit on the axis before the
+ * last in either case.
  *
  * <p>Why: a dense layer on this layout is one product W [out, in] × [in, rows] with thousands of
  * rows as its wide side. The same product in the row-major layout of {@link Taylor},
@@ -29,8 +33,29 @@ record Columns(NDArray value, NDArray jac, NDArray hess) {
         return new Taylor(value.transpose(), jac.transpose(1, 2, 0), hess == null ? null : hess.transpose(1, 2, 0));
     }
 
+    /** The replicated layout for a replicated Taylor pass of flat features: value [R, N, F] etc. */
+    static Columns ofReplicated(Taylor t) {
+        return new Columns(t.value().transpose(0, 2, 1), t.jac().transpose(0, 3, 1, 2),
+                t.hess() == null ? null : t.hess().transpose(0, 3, 1, 2));
+    }
+
+    /** Back to the replicated row-major layout: value [R, N, F], jac [R, K, N, F], hess [R, P, N, F]. */
+    Taylor toReplicatedTaylor() {
+        return new Taylor(value.transpose(0, 2, 1), jac.transpose(0, 2, 3, 1),
+                hess == null ? null : hess.transpose(0, 2, 3, 1));
+    }
+
     /** A layer that can run on this layout. */
     interface Layer {
         Columns forward(Columns c, Pairs pairs);
+
+        /**
+         * The same on a replica axis, with this layer's parameters each [R, shape...] (see {@link
+         * dev.hesstrain.model.Layer#forward(NDArray, java.util.List)}); for a layer without
+         * parameters the pass above, which works on either layout.
+         */
+        default Columns forward(Columns c, Pairs pairs, java.util.List<NDArray> params) {
+            return forward(c, pairs);
+        }
     }
 }

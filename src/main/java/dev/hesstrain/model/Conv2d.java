@@ -24,10 +24,48 @@ public final class Conv2d implements Layer {
     }
 
     private NDArray conv(NDArray x, NDArray b) {
+        return conv(x, weight, b, 1);
+    }
+
+    private NDArray conv(NDArray x, NDArray w, NDArray b, int groups) {
         Shape s = new Shape(stride, stride);
         Shape p = new Shape(padding, padding);
         Shape dil = new Shape(1, 1);
-        return ai.djl.nn.convolutional.Conv2d.conv2d(x, weight, b, s, p, dil, 1).singletonOrThrow();
+        return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, b, s, p, dil, groups).singletonOrThrow();
+    }
+
+    /**
+     * R replicas as one convolution: the replicas' filters side by side, [R·F, C, k, k]; on a shared
+     * input [1, N, C, H, W] an ordinary convolution, on inputs [R, N, C, H, W] a grouped one with
+     * the replicas' channels side by side, [N, R·C, H, W], one group per replica.
+     */
+    @Override
+    public NDArray forward(NDArray x, List<NDArray> params) {
+        Shape ws = params.get(0).getShape(); // [R, F, C, k, k]
+        long r = ws.get(0);
+        long f = ws.get(1);
+        NDArray w = params.get(0).reshape(new Shape(r * f).addAll(ws.slice(2)));
+        NDArray b = params.size() > 1 ? params.get(1).reshape(r * f) : null;
+        Shape xs = x.getShape(); // [R or 1, N, C, H, W]
+        long n = xs.get(1);
+        boolean shared = xs.get(0) == 1 && r > 1;
+        NDArray in = shared ? x.reshape(xs.slice(1)) : x.swapAxes(0, 1).reshape(new Shape(n, r * xs.get(2)).addAll(xs.slice(3)));
+        NDArray y = conv(in, w, b, shared ? 1 : (int) r);
+        Shape s = y.getShape();
+        return y.reshape(new Shape(n, r, f).addAll(s.slice(2))).swapAxes(0, 1);
+    }
+
+    @Override
+    public boolean replicable() {
+        return true;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    public int padding() {
+        return padding;
     }
 
     @Override

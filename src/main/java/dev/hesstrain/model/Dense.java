@@ -20,6 +20,31 @@ public final class Dense implements Layer, Columns.Layer {
         return bias == null ? Linear.linear(x, weight).singletonOrThrow() : Linear.linear(x, weight, bias).singletonOrThrow();
     }
 
+    /**
+     * R replicas: weights [R, out, in] times inputs [R, N, in] as one batched product; a shared
+     * input [1, N, in] is one product with all replicas' weights side by side, [N, in] × [in, R·out].
+     */
+    @Override
+    public NDArray forward(NDArray x, List<NDArray> params) {
+        NDArray w = params.get(0);
+        long r = w.getShape().get(0);
+        long out = w.getShape().get(1);
+        long in = w.getShape().get(2);
+        NDArray y;
+        if (x.getShape().get(0) == 1 && r > 1) {
+            long n = x.getShape().get(1);
+            y = x.reshape(n, in).matMul(w.reshape(r * out, in).transpose()).reshape(n, r, out).transpose(1, 0, 2);
+        } else {
+            y = x.batchMatMul(w.transpose(0, 2, 1));
+        }
+        return params.size() > 1 ? y.add(params.get(1).reshape(r, 1, out)) : y;
+    }
+
+    @Override
+    public boolean replicable() {
+        return true;
+    }
+
     @Override
     public Taylor forward(Taylor t, Pairs pairs) {
         NDArray value = forward(t.value());
@@ -35,6 +60,27 @@ public final class Dense implements Layer, Columns.Layer {
             value = value.add(bias.expandDims(1));
         }
         return new Columns(value, times(c.jac()), c.hess() == null ? null : times(c.hess()));
+    }
+
+    /**
+     * R replicas feature-major: W [R, out, in] times value [R, in, N] and derivatives
+     * [R or 1, in, K, N or 1], one batched product each (a shared derivative broadcasts).
+     */
+    @Override
+    public Columns forward(Columns c, Pairs pairs, List<NDArray> params) {
+        NDArray w = params.get(0);
+        NDArray value = w.matMul(c.value());
+        if (params.size() > 1) {
+            value = value.add(params.get(1).expandDims(2));
+        }
+        return new Columns(value, times(w, c.jac()), c.hess() == null ? null : times(w, c.hess()));
+    }
+
+    /** W d for replicated W [R, out, in] and d [R or 1, in, K, N]. */
+    private static NDArray times(NDArray w, NDArray d) {
+        Shape s = d.getShape();
+        NDArray y = w.matMul(d.reshape(s.get(0), s.get(1), -1));
+        return y.reshape(w.getShape().get(0), w.getShape().get(1), s.get(2), s.get(3));
     }
 
     /** W d for derivatives d [in, K, N]: one product over all directions and samples. */

@@ -10,6 +10,12 @@ public final class Flatten implements Layer {
         return x.reshape(x.getShape().get(0), -1);
     }
 
+    /** [R, N, ...] to [R, N, features]. */
+    @Override
+    public NDArray forward(NDArray x, java.util.List<NDArray> params) {
+        return x.reshape(x.getShape().get(0), x.getShape().get(1), -1);
+    }
+
     @Override
     public Taylor forward(Taylor t, Pairs pairs) {
         NDArray hess = t.hess() == null ? null : flat2(t.hess());

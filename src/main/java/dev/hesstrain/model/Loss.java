@@ -21,13 +21,30 @@ public final class Loss {
     }
 
     /**
+     * The loss of each of R replicas: outputs [R, N, o] (as from {@link Network#forward(NDArray,
+     * java.util.List)}) against the targets shared by all replicas, to [R]; each entry is what
+     * {@link #of} gives for that replica's outputs.
+     */
+    public static NDArray perReplica(String loss, NDArray out, NDArray y) {
+        long r = out.getShape().get(0);
+        return switch (loss) {
+            case "mse" -> Ops.square(out.sub(y)).reshape(r, -1).mean(new int[] {1});
+            case "cross_entropy" -> picked(out.logSoftmax(-1), y).mean(new int[] {1}).neg();
+            case "nll" -> picked(out, y).mean(new int[] {1}).neg();
+            default -> throw new IllegalArgumentException("unknown loss " + loss);
+        };
+    }
+
+    /**
      * logp[..., n, y_n] for every sample n: log-probabilities [..., N, classes] (classes last, any
      * leading axes, such as replicas) picked by the labels [N].
      */
     public static NDArray picked(NDArray logp, NDArray labels) {
         int last = logp.getShape().dimension() - 1;
         int classes = (int) logp.getShape().get(last);
-        NDArray onehot = labels.reshape(-1).toType(DataType.INT64, false).oneHot(classes, logp.getDataType());
+        // labels [..., N] of their own for every leading index (each replica's), or [N] shared
+        NDArray l = labels.getShape().dimension() == last && last > 1 ? labels : labels.reshape(-1);
+        NDArray onehot = l.toType(DataType.INT64, false).oneHot(classes, logp.getDataType());
         return logp.mul(onehot).sum(new int[] {last});
     }
 }

@@ -189,6 +189,32 @@ public final class Network implements AutoCloseable {
     }
 
     /**
+     * The value pass of R replicas of the network, each with its own parameters: outputs
+     * [R, N, outputs] for flat inputs [R, N, inputs], or [1, N, inputs] shared by all replicas.
+     *
+     * @param params one array per {@link #parameters()} entry, in that order, each [R, its shape...]
+     */
+    public NDArray forward(NDArray x, List<NDArray> params) {
+        if (params.size() != parameters.size()) {
+            throw new IllegalArgumentException("the network has " + parameters.size() + " parameters, found "
+                    + params.size() + " replicated arrays");
+        }
+        NDArray h = shaped(x, 2);
+        int next = 0;
+        for (Layer l : layers) {
+            int count = l.parameters().size();
+            h = l.forward(h, params.subList(next, next + count));
+            next += count;
+        }
+        return h;
+    }
+
+    /** Whether every layer has a replicated pass ({@link #forward(NDArray, List)}). */
+    public boolean replicable() {
+        return layers.stream().allMatch(Layer::replicable);
+    }
+
+    /**
      * The Taylor pass: output with first derivatives along {@code directions} [K, 1 or N, inputs]
      * and second derivatives for {@code pairs} of those directions.
      */
@@ -207,6 +233,43 @@ public final class Network implements AutoCloseable {
             }
         }
         return c == null ? t : c.toTaylor();
+    }
+
+    /**
+     * The Taylor pass of R replicas of the network, each with its own parameters: for inputs x
+     * [R, N, inputs], directions [K, 1 or N, inputs] shared by all replicas or [R, K, N, inputs]
+     * of their own, the replicated {@link Taylor}: value [R, N, outputs], jac [R, K, N or 1,
+     * outputs], hess [R, P, N, outputs] (null when zero). Each replica's slice equals
+     * {@link #taylor(NDArray, NDArray, Pairs)} of the network with that replica's parameters.
+     * Needs flat inputs and layers that run feature-major ({@link #replicatedTaylor()}).
+     *
+     * @param params one array per {@link #parameters()} entry, in that order, each [R, its shape...]
+     */
+    public Taylor taylor(NDArray x, NDArray directions, Pairs pairs, List<NDArray> params) {
+        if (!replicatedTaylor()) {
+            throw new UnsupportedOperationException("the replicated Taylor pass needs flat inputs and dense layers "
+                    + "and elementwise activations only");
+        }
+        NDArray dirs = directions.getShape().dimension() == 3 ? directions.expandDims(0) : directions;
+        Columns c = Columns.ofReplicated(new Taylor(x, dirs, null));
+        int next = 0;
+        for (Layer l : layers) {
+            int count = l.parameters().size();
+            c = ((Columns.Layer) l).forward(c, pairs, params.subList(next, next + count));
+            next += count;
+        }
+        Taylor t = c.toReplicatedTaylor();
+        long r = x.getShape().get(0);
+        if (t.jac().getShape().get(0) != r) { // no layer with parameters: derivatives still shared
+            Shape js = t.jac().getShape();
+            t = new Taylor(t.value(), t.jac().broadcast(new Shape(r).addAll(js.slice(1))), t.hess());
+        }
+        return t;
+    }
+
+    /** Whether {@link #taylor(NDArray, NDArray, Pairs, List)} works: flat inputs, dense layers and activations. */
+    public boolean replicatedTaylor() {
+        return sampleShape.dimension() == 1 && layers.stream().allMatch(l -> l instanceof Columns.Layer);
     }
 
     /** Reshapes flat features [.., inputs] to [.., sampleShape] after {@code lead} leading axes. */

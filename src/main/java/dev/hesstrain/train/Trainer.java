@@ -260,7 +260,8 @@ public final class Trainer {
         return true;
     }
 
-    private static int[] permutation(int n, SplittableRandom rng) {
+    /** The identity, or with {@code rng} a Fisher–Yates shuffle of 0..n−1 (also the stacked trainer's). */
+    static int[] permutation(int n, SplittableRandom rng) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             p[i] = i;

@@ -138,13 +138,13 @@ class ParamHessianTest {
             double[] y = which.equals("mse") ? uniform(2, n * 3) : new double[] {0, 2, 1, 1, 0};
             double[][] replicated;
             double[][] direct;
-            try (ParamHessian h = new ParamHessian(net, null, x, n, y, loss, 4)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, loss, 4)) {
                 assertTrue(h.replicated());
                 replicated = full(h);
                 assertEquals(net.parameterCount(), h.dim());
                 assertEquals(scalar(net, flat(net), x, n, y, loss), h.value(), 1e-12);
             }
-            try (ParamHessian h = new ParamHessian(net, null, x, n, y, loss, 0)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, loss, 0)) {
                 assertFalse(h.replicated());
                 direct = full(h);
             }
@@ -173,7 +173,7 @@ class ParamHessianTest {
             Network net = mlp(m, null, 2);
             double[] x = uniform(3, n * 2);
             double[] y = uniform(4, n * 2);
-            try (ParamHessian h = new ParamHessian(net, null, x, n, y, "mse", 3)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, "mse", 3)) {
                 double[][] rows = full(h);
                 int p = h.dim();
                 double[] ones = new double[p];
@@ -205,7 +205,7 @@ class ParamHessianTest {
             Network net = Network.build(new ModelSpec(null, List.of(linear(1))), d, DataType.FLOAT64, m, 3);
             double[] x = uniform(7, n * d);
             double[] y = uniform(8, n);
-            try (ParamHessian h = new ParamHessian(net, null, x, n, y, "mse", 2)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, "mse", 2)) {
                 double[][] rows = full(h);
                 for (int i = 0; i <= d; i++) {
                     for (int j = 0; j <= d; j++) {
@@ -237,21 +237,68 @@ class ParamHessianTest {
             double[] x = uniform(9, n * 16);
             double[] y = {2, 0, 1};
             double[][] replicated;
-            try (ParamHessian h = new ParamHessian(net, spec, x, n, y, "cross_entropy", 8)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, "cross_entropy", 8)) {
                 assertTrue(h.replicated());
                 replicated = full(h);
             }
-            try (ParamHessian h = new ParamHessian(net, spec, x, n, y, "cross_entropy", 0)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, "cross_entropy", 0)) {
                 double[][] direct = full(h);
                 for (int i = 0; i < direct.length; i++) {
                     assertArrayEquals(direct[i], replicated[i], 1e-12, "row " + i);
                 }
             }
-            // without the spec the stride and padding are unknown: no replicas
-            try (ParamHessian h = new ParamHessian(net, null, x, n, y, "cross_entropy", 8)) {
-                assertFalse(h.replicated());
-                assertEquals(1, h.replicas());
+        }
+    }
+
+    /** A layer with parameters and no replicated pass: the network's own parameters are the leaves. */
+    @Test
+    void aLayerWithoutAReplicatedPassFallsBackToOneProductPerPass() {
+        int n = 3;
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelSpec spec = new ModelSpec(null, List.of(linear(3), layer("tanh"), linear(1)));
+            Network built = Network.build(spec, 2, DataType.FLOAT64, m, 5);
+            List<dev.hesstrain.model.Layer> wrapped = new ArrayList<>();
+            for (dev.hesstrain.model.Layer l : built.layers()) {
+                wrapped.add(l.parameters().isEmpty() ? l : new Opaque(l));
             }
+            Network opaque = Network.of(m.newSubManager(), wrapped, new Shape(2), 1, DataType.FLOAT64);
+            assertFalse(opaque.replicable());
+            double[] x = uniform(9, n * 2);
+            double[] y = uniform(10, n);
+            try (ParamHessian a = new ParamHessian(opaque, x, n, y, "mse", 8);
+                    ParamHessian b = new ParamHessian(built, x, n, y, "mse", 8)) {
+                assertFalse(a.replicated());
+                assertEquals(1, a.replicas());
+                assertTrue(b.replicated());
+                double[][] ra = full(a);
+                double[][] rb = full(b);
+                for (int i = 0; i < ra.length; i++) {
+                    assertArrayEquals(rb[i], ra[i], 1e-12, "row " + i);
+                }
+            }
+        }
+    }
+
+    /** Delegates the value and Taylor passes, and hides the replicated one. */
+    private record Opaque(dev.hesstrain.model.Layer inner) implements dev.hesstrain.model.Layer {
+        @Override
+        public NDArray forward(NDArray x) {
+            return inner.forward(x);
+        }
+
+        @Override
+        public dev.hesstrain.model.Taylor forward(dev.hesstrain.model.Taylor t, dev.hesstrain.model.Pairs pairs) {
+            return inner.forward(t, pairs);
+        }
+
+        @Override
+        public Shape outputShape(Shape in) {
+            return inner.outputShape(in);
+        }
+
+        @Override
+        public List<dev.hesstrain.model.Parameter> parameters() {
+            return inner.parameters();
         }
     }
 
@@ -265,7 +312,7 @@ class ParamHessianTest {
             double[] x = uniform(5, n * 2);
             double[] y = uniform(6, n * 2);
             for (int replicas : new int[] {3, 0}) {
-                try (ParamHessian h = new ParamHessian(net, spec, x, n, y, "mse", replicas)) {
+                try (ParamHessian h = new ParamHessian(net, x, n, y, "mse", replicas)) {
                     double[] before = h.hvp(uniform(7, h.dim()));
                     for (int i = 0; i < 200; i++) {
                         java.nio.ByteBuffer.allocateDirect(1 << 20);
@@ -289,8 +336,8 @@ class ParamHessianTest {
             Network n32 = Network.build(spec, 2, DataType.FLOAT32, m, 4);
             double[] x = uniform(5, n * 2);
             double[] y = {0, 1, 1, 0};
-            try (ParamHessian a = new ParamHessian(n64, spec, x, n, y, "cross_entropy", 4);
-                    ParamHessian b = new ParamHessian(n32, spec, x, n, y, "cross_entropy", 4)) {
+            try (ParamHessian a = new ParamHessian(n64, x, n, y, "cross_entropy", 4);
+                    ParamHessian b = new ParamHessian(n32, x, n, y, "cross_entropy", 4)) {
                 int p = a.dim();
                 double[] ra = new double[4 * p];
                 float[] rb = new float[4 * p];

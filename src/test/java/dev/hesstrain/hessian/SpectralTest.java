@@ -153,7 +153,7 @@ class SpectralTest {
             Network net = Network.build(spec, 3, DataType.FLOAT64, m, 8);
             double[] x = ParamHessianTest.uniform(1, 6 * 3);
             double[] y = {0, 1, 2, 2, 1, 0};
-            try (ParamHessian h = new ParamHessian(net, spec, x, 6, y, "cross_entropy", 8)) {
+            try (ParamHessian h = new ParamHessian(net, x, 6, y, "cross_entropy", 8)) {
                 double[][] dense = ParamHessianTest.full(h);
                 SymmetricEigen.Result exact = SymmetricEigen.jacobi(dense);
                 int[] order = SymmetricEigen.byMagnitude(exact.values());
@@ -194,7 +194,7 @@ class SpectralTest {
             Network net = ParamHessianTest.mlp(m, null, 2);
             double[] x = ParamHessianTest.uniform(3, 8 * 2);
             double[] y = ParamHessianTest.uniform(4, 8 * 2);
-            try (ParamHessian h = new ParamHessian(net, null, x, 8, y, "mse", 16)) {
+            try (ParamHessian h = new ParamHessian(net, x, 8, y, "mse", 16)) {
                 double[][] dense = ParamHessianTest.full(h);
                 double trace = 0;
                 for (int i = 0; i < dense.length; i++) {

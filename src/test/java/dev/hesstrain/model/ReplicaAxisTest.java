@@ -1,0 +1,151 @@
+package dev.hesstrain.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.ModelSpec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The replica axis: R replicas of a network on a leading axis of parameters and inputs give, slice
+ * by slice, exactly what R separate networks with those parameters give, for the value pass of
+ * every layer type (dense, conv2d with stride and padding, activations, flatten, log_softmax),
+ * with inputs of their own or shared, and for the Taylor pass of dense networks.
+ */
+class ReplicaAxisTest {
+    private static final int R = 3;
+    private static final int N = 4;
+
+    private static LayerSpec layer(String type, Integer units) {
+        return new LayerSpec(type, units, null, null, null, null, null);
+    }
+
+    private static NDArray random(NDManager m, SplittableRandom rng, Shape shape) {
+        double[] v = new double[Math.toIntExact(shape.size())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = rng.nextDouble() * 2 - 1;
+        }
+        return m.create(v, shape);
+    }
+
+    /** R networks of the same spec from different seeds. */
+    private static List<Network> replicas(ModelSpec spec, int inputs, NDManager m) {
+        List<Network> nets = new ArrayList<>();
+        for (int r = 0; r < R; r++) {
+            nets.add(Network.build(spec, inputs, DataType.FLOAT64, m, 20 + r));
+        }
+        return nets;
+    }
+
+    /** Their parameters stacked on a leading axis, one array per parameter. */
+    private static List<NDArray> stacked(List<Network> nets) {
+        List<NDArray> params = new ArrayList<>();
+        for (int p = 0; p < nets.get(0).parameters().size(); p++) {
+            NDList parts = new NDList();
+            for (Network n : nets) {
+                parts.add(n.parameters().get(p).array());
+            }
+            params.add(NDArrays.stack(parts));
+        }
+        return params;
+    }
+
+    private static ModelSpec spec(String kind) {
+        return switch (kind) {
+            case "dense" -> new ModelSpec(null, List.of(layer("linear", 5), layer("tanh", null), layer("linear", 4),
+                    layer("gelu", null), layer("linear", 2)));
+            case "conv" -> new ModelSpec(List.of(2, 5, 5), List.of(
+                    new LayerSpec("conv2d", null, null, 3, 3, 1, 1), layer("softplus", null),
+                    new LayerSpec("conv2d", null, null, 2, 2, 2, 0), layer("flatten", null),
+                    layer("linear", 3), layer("log_softmax", null)));
+            default -> throw new IllegalArgumentException(kind);
+        };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dense", "dense-shared", "conv", "conv-shared"})
+    void theReplicatedValuePassEqualsSeparateNetworks(String kind) {
+        boolean shared = kind.endsWith("-shared");
+        ModelSpec spec = spec(kind.replace("-shared", ""));
+        int d = spec.inputShape() == null ? 3 : 50;
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Network> nets = replicas(spec, d, m);
+            assertTrue(nets.get(0).replicable());
+            SplittableRandom rng = new SplittableRandom(7);
+            NDArray x = random(m, rng, new Shape(shared ? 1 : R, N, d));
+            NDArray out = nets.get(0).forward(x, stacked(nets));
+            assertEquals(new Shape(R, N, nets.get(0).outputs()), out.getShape());
+            for (int r = 0; r < R; r++) {
+                double[] own = nets.get(r).forward(x.get(shared ? 0 : r)).toDoubleArray();
+                assertArrayEquals(own, out.get(r).toDoubleArray(), 1e-13, "replica " + r);
+            }
+            // the replicas differ, so the check above cannot pass by accident
+            assertFalse(Arrays.equals(out.get(0).toDoubleArray(), out.get(1).toDoubleArray()));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"shared-full", "own-full", "own-zip", "own-upperTriangle"})
+    void theReplicatedTaylorPassEqualsSeparateNetworks(String kind) {
+        ModelSpec spec = spec("dense");
+        int d = 3;
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Network> nets = replicas(spec, d, m);
+            assertTrue(nets.get(0).replicatedTaylor());
+            SplittableRandom rng = new SplittableRandom(8);
+            NDArray x = random(m, rng, new Shape(R, N, d));
+            boolean own = kind.startsWith("own");
+            int k = kind.endsWith("zip") ? 4 : 3;
+            NDArray dirs = own ? random(m, rng, new Shape(R, k, N, d)) : m.eye(d).toType(DataType.FLOAT64, false).expandDims(1);
+            try (Pairs pairs = switch (kind.substring(kind.indexOf('-') + 1)) {
+                case "zip" -> Pairs.zip(2);
+                case "upperTriangle" -> Pairs.upperTriangle(m, k);
+                default -> Pairs.full(k);
+            }) {
+                Taylor t = nets.get(0).taylor(x, dirs, pairs, stacked(nets));
+                assertEquals(new Shape(R, pairs.size(), N, 2), t.hess().getShape());
+                for (int r = 0; r < R; r++) {
+                    Taylor one = nets.get(r).taylor(x.get(r), own ? dirs.get(r) : dirs, pairs);
+                    assertArrayEquals(one.value().toDoubleArray(), t.value().get(r).toDoubleArray(), 1e-13);
+                    assertArrayEquals(one.jac().broadcast(t.jac().get(r).getShape()).toDoubleArray(),
+                            t.jac().get(r).toDoubleArray(), 1e-13);
+                    assertArrayEquals(one.hess().toDoubleArray(), t.hess().get(r).toDoubleArray(), 1e-13);
+                }
+                assertFalse(Arrays.equals(t.hess().get(0).toDoubleArray(), t.hess().get(1).toDoubleArray()));
+            }
+        }
+    }
+
+    @Test
+    void theLossOfEachReplicaIsTheLossOfItsOutputs() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            SplittableRandom rng = new SplittableRandom(9);
+            NDArray out = random(m, rng, new Shape(R, N, 3));
+            NDArray values = random(m, rng, new Shape(N, 3));
+            NDArray labels = m.create(new long[] {0, 2, 1, 2});
+            for (String loss : new String[] {"mse", "cross_entropy", "nll"}) {
+                NDArray y = loss.equals("mse") ? values : labels;
+                double[] per = Loss.perReplica(loss, out, y).toDoubleArray();
+                assertEquals(R, per.length);
+                for (int r = 0; r < R; r++) {
+                    assertEquals(Loss.of(loss, out.get(r), y).getDouble(), per[r], 1e-14, loss + " replica " + r);
+                }
+            }
+        }
+    }
+}

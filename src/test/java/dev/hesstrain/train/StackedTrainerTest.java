@@ -1,0 +1,202 @@
+package dev.hesstrain.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Generator;
+import dev.hesstrain.data.Split;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Weights;
+import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecLoader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each member of a stacked training gives, epoch by epoch, the metrics of a plain {@link Trainer}
+ * run of that member's resolved spec (its own λ, lr, momentum and seed, so its own data, initial
+ * weights, split, minibatch order and probes), to float tolerance, and ends with the same weights.
+ */
+class StackedTrainerTest {
+    /** sin2pi, small: 120 samples, float64, checkpoints every epoch. */
+    private static Spec spec(List<String> common, String member) {
+        List<String> all = new ArrayList<>(List.of("data.samples=120", "dtype=float64", "train.epochs=6",
+                "train.checkpoint_every=1"));
+        all.addAll(common);
+        if (!member.isEmpty()) {
+            all.addAll(List.of(member.split(" ")));
+        }
+        return SpecLoader.load(Path.of("configs/sin2pi.yaml"), all);
+    }
+
+    private record Member(Network net, Dataset train, Dataset validation) {}
+
+    private static Member member(Spec spec, NDManager m) {
+        Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
+                Seeds.split(spec.seed()));
+        Network net = Network.build(spec.model(), split.train().d(), spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32,
+                m, Seeds.init(spec.seed()));
+        return new Member(net, split.train(), split.validation());
+    }
+
+    private record Plain(List<EpochMetrics> rows, Trainer.Result result, Map<String, double[]> weights) {}
+
+    private static Plain plain(Spec spec, NDManager m) {
+        Member a = member(spec, m);
+        List<EpochMetrics> rows = new ArrayList<>();
+        Trainer.Result res = new Trainer(spec, a.net, a.train, a.validation, 0).run(new Trainer.Listener() {
+            @Override
+            public void onEpoch(EpochMetrics metrics) {
+                rows.add(metrics);
+            }
+
+            @Override
+            public void onCheckpoint(int epoch) {}
+        }, () -> false);
+        return new Plain(rows, res, Weights.snapshot(a.net));
+    }
+
+    private static void assertClose(double expected, double actual, double tol, String what) {
+        if (Double.isNaN(expected)) {
+            assertTrue(Double.isNaN(actual), what + ": expected NaN, found " + actual);
+            return;
+        }
+        assertEquals(expected, actual, tol * Math.max(1, Math.abs(expected)), what);
+    }
+
+    private static void assertSameRows(List<EpochMetrics> expected, List<EpochMetrics> actual, double tol, String who) {
+        assertEquals(expected.size(), actual.size(), who + ": epochs");
+        for (int e = 0; e < expected.size(); e++) {
+            EpochMetrics a = expected.get(e);
+            EpochMetrics b = actual.get(e);
+            String at = who + ", epoch " + a.epoch() + ", ";
+            assertEquals(a.epoch(), b.epoch());
+            assertClose(a.trainLoss(), b.trainLoss(), tol, at + "train loss");
+            assertClose(a.valLoss(), b.valLoss(), tol, at + "validation loss");
+            assertClose(a.penalty(), b.penalty(), tol, at + "penalty");
+            assertClose(a.penaltyExact(), b.penaltyExact(), tol, at + "exact penalty");
+            assertClose(a.loss(), b.loss(), tol, at + "loss");
+            assertClose(a.hessianFroMean(), b.hessianFroMean(), tol, at + "hessian_fro_mean");
+            assertClose(a.hessianFroMax(), b.hessianFroMax(), tol, at + "hessian_fro_max");
+        }
+    }
+
+    /** Trains the members stacked and each alone, and compares every member's rows and final weights. */
+    private static void check(List<String> common, List<String> members, double tol) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
+            List<Network> nets = new ArrayList<>();
+            List<Dataset> tr = new ArrayList<>();
+            List<Dataset> va = new ArrayList<>();
+            for (Spec s : specs) {
+                Member a = member(s, m);
+                nets.add(a.net);
+                tr.add(a.train);
+                va.add(a.validation);
+            }
+            List<List<EpochMetrics>> rows = new ArrayList<>();
+            specs.forEach(s -> rows.add(new ArrayList<>()));
+            StackedTrainer.Result res;
+            try (StackedTrainer st = new StackedTrainer(specs, nets, tr, va, 0)) {
+                res = st.run(new StackedTrainer.Listener() {
+                    @Override
+                    public void onEpoch(int member, EpochMetrics metrics) {
+                        rows.get(member).add(metrics);
+                    }
+
+                    @Override
+                    public void onCheckpoint(int epoch, List<Integer> saved) {}
+                }, () -> false);
+            }
+            for (int i = 0; i < specs.size(); i++) {
+                Plain p = plain(specs.get(i), m);
+                String who = "member " + i + " (" + members.get(i) + ")";
+                assertSameRows(p.rows, rows.get(i), tol, who);
+                assertSameRows(p.rows, res.epochs().get(i), tol, who);
+                assertEquals(p.result.reason(), res.reasons().get(i), who);
+                assertEquals(p.result.lastGoodEpoch(), res.lastGoodEpoch()[i], who);
+                if (p.result.reason() == StopReason.COMPLETED) {
+                    Map<String, double[]> w = Weights.snapshot(nets.get(i));
+                    for (Map.Entry<String, double[]> e : p.weights.entrySet()) {
+                        double[] mine = w.get(e.getKey());
+                        for (int j = 0; j < mine.length; j++) {
+                            assertClose(e.getValue()[j], mine[j], tol, who + " " + e.getKey() + "[" + j + "]");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The overrides for a penalty method; Hutchinson checks the exact penalty every {@code every} epochs. */
+    private static List<String> method(String method, int every) {
+        return method.equals("exact") ? List.of("penalty.method=exact")
+                : List.of("penalty.method=hutchinson", "penalty.exact_every=" + every);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"exact", "hutchinson"})
+    void lambdaMembersEqualTheirPlainRuns(String method) {
+        check(method(method, 2),
+                List.of("penalty.lambda=0", "penalty.lambda=1e-3", "penalty.lambda=1e-1"), 1e-9);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"exact", "hutchinson"})
+    void learningRateAndSeedMembersEqualTheirPlainRuns(String method) {
+        List<String> common = new ArrayList<>(method(method, 3));
+        common.add("penalty.lambda=1e-2");
+        check(common,
+                List.of("train.lr=0.01", "train.lr=0.003 seed=4", "train.lr=0.03 seed=9"), 1e-9);
+    }
+
+    @Test
+    void minibatchSgdMembersWithTheirOwnMomentumEqualTheirPlainRuns() {
+        check(List.of("train.optimizer=sgd", "train.batch_size=32", "penalty.lambda=1e-3", "penalty.norm=trace"),
+                List.of("train.momentum=0.9 train.lr=0.05", "train.momentum=0.5 train.lr=0.02 seed=3",
+                        "train.momentum=0 train.lr=0.1 seed=5"), 1e-9);
+    }
+
+    @Test
+    void minibatchHutchinsonWithGaussianProbes() {
+        check(List.of("train.batch_size=50", "penalty.lambda=1e-2", "penalty.method=hutchinson",
+                        "penalty.distribution=gaussian", "penalty.probes=2", "penalty.norm=offdiagonal"),
+                List.of("seed=1", "seed=2"), 1e-9);
+    }
+
+    /** A member whose loss overflows stops alone, as its plain run does; the others go on unchanged. */
+    @Test
+    void aDivergingMemberStopsAloneAndKeepsItsLastCheckpoint() {
+        check(List.of("dtype=float32", "penalty.lambda=1e-3"),
+                List.of("train.lr=0.01", "train.lr=1e20", "train.lr=0.02 seed=2"), 2e-4);
+    }
+
+    @Test
+    void membersThatDifferInStructureAreRefused() {
+        Spec a = spec(List.of(), "penalty.lambda=1e-3");
+        assertNull(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "penalty.lambda=0 seed=3 train.lr=0.1"))));
+        String why = StackedTrainer.incompatibility(List.of(a, spec(List.of(), "model.layers[0].units=7")));
+        assertNotNull(why);
+        assertTrue(why.contains("model"), why);
+        assertTrue(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "train.epochs=3"))).contains("train"));
+        assertTrue(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "penalty.norm=trace"))).contains("penalty"));
+        try (NDManager m = NDManager.newBaseManager()) {
+            Spec b = spec(List.of(), "penalty.method=hutchinson");
+            Member x = member(a, m);
+            Member y = member(b, m);
+            assertThrows(IllegalArgumentException.class, () -> new StackedTrainer(List.of(a, b), List.of(x.net, y.net),
+                    List.of(x.train, y.train), List.of(x.validation, y.validation)));
+        }
+    }
+}
