@@ -9,9 +9,10 @@ import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Taylor;
+import dev.hesstrain.spec.Distribution;
+import dev.hesstrain.spec.Norm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -42,16 +43,6 @@ import java.util.SplittableRandom;
  * <p>Not thread-safe: the probes of each call are written through one reused buffer.
  */
 public final class HutchinsonNorm implements AutoCloseable {
-
-    /** The distribution of the probe entries. */
-    public enum Distribution {
-        RADEMACHER,
-        GAUSSIAN;
-
-        public static Distribution of(String name) {
-            return valueOf(name.toUpperCase(Locale.ROOT));
-        }
-    }
 
     /** For each byte of random bits, the 8 signs ±1 (bit m gives byte m in memory) as one long. */
     private static final long[] SIGNS = new long[256];

@@ -8,6 +8,7 @@ import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Taylor;
+import dev.hesstrain.spec.Norm;
 
 /**
  * Exact Hessians of the model output with respect to its input, by forward (Taylor-mode)

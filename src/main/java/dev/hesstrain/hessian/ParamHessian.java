@@ -13,6 +13,7 @@ import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Torch;
+import dev.hesstrain.spec.LossKind;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -71,7 +72,7 @@ public final class ParamHessian implements AutoCloseable {
      * @param replicas products per backward pass; 0 evaluates the network itself (its parameters
      *     are the leaves, one product per pass), as networks that cannot be replicated always are
      */
-    public ParamHessian(Network net, double[] x, int n, double[] y, String loss, int replicas) {
+    public ParamHessian(Network net, double[] x, int n, double[] y, LossKind loss, int replicas) {
         if (loss == null && net.outputs() != 1) {
             throw new IllegalArgumentException("the Hessian of the output needs a model with one output, this one has "
                     + net.outputs());
@@ -181,14 +182,14 @@ public final class ParamHessian implements AutoCloseable {
         return all;
     }
 
-    private NDArray targets(Network net, double[] y, int n, String loss) {
+    private NDArray targets(Network net, double[] y, int n, LossKind loss) {
         if (loss == null) {
             return null;
         }
         if (y == null) {
             throw new IllegalArgumentException("the loss needs targets");
         }
-        if (loss.equals("mse")) {
+        if (loss == LossKind.MSE) {
             if (y.length != (long) n * net.outputs()) {
                 throw new IllegalArgumentException("mse needs " + net.outputs() + " target(s) per point, found "
                         + y.length / Math.max(n, 1));
@@ -209,7 +210,7 @@ public final class ParamHessian implements AutoCloseable {
     }
 
     /** Σ over the K replicas of the loss, or of the mean output, from the network's replicated pass. */
-    private NDArray replicatedTotal(Network net, NDArray x, NDArray y, String loss) {
+    private NDArray replicatedTotal(Network net, NDArray x, NDArray y, LossKind loss) {
         List<NDArray> params = new ArrayList<>();
         for (Block b : layout) {
             params.add(view(b));

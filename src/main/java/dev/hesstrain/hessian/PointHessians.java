@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Torch;
+import dev.hesstrain.spec.LossKind;
 
 /**
  * Exact Hessians with respect to the input at given points, from one Taylor-mode pass (see
@@ -45,7 +46,7 @@ public final class PointHessians implements AutoCloseable {
     }
 
     /** The number of matrices per point: the outputs, or 1 for a loss. */
-    public int matrices(String loss) {
+    public int matrices(LossKind loss) {
         return loss == null ? network.outputs() : 1;
     }
 
@@ -54,7 +55,7 @@ public final class PointHessians implements AutoCloseable {
      * {@code loss} null for the outputs, else mse / cross_entropy / nll with targets {@code y}
      * ([n, o] values or [n] labels).
      */
-    public double[] compute(double[] x, int n, double[] y, String loss) {
+    public double[] compute(double[] x, int n, double[] y, LossKind loss) {
         int o = network.outputs();
         int dd = d * d;
         try (NDManager step = network.manager().newSubManager()) {
@@ -72,7 +73,7 @@ public final class PointHessians implements AutoCloseable {
                 int hs = s * o * dd;
                 int js = s * o * d;
                 switch (loss) {
-                    case "mse" -> {
+                    case MSE -> {
                         for (int q = 0; q < o; q++) {
                             double r = value[s * o + q] - y[s * o + q];
                             int jq = js + q * d;
@@ -84,7 +85,7 @@ public final class PointHessians implements AutoCloseable {
                             }
                         }
                     }
-                    case "cross_entropy" -> {
+                    case CROSS_ENTROPY -> {
                         int label = (int) y[s];
                         double[] pr = softmax(value, s * o, o);
                         double[] pj = new double[d];
@@ -105,13 +106,12 @@ public final class PointHessians implements AutoCloseable {
                             }
                         }
                     }
-                    case "nll" -> {
+                    case NLL -> {
                         int label = (int) y[s];
                         for (int i = 0; i < dd; i++) {
                             result[at + i] = -full[hs + label * dd + i];
                         }
                     }
-                    default -> throw new IllegalArgumentException("unknown loss " + loss);
                 }
             }
             return result;

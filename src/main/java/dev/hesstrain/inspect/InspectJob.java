@@ -3,6 +3,7 @@ package dev.hesstrain.inspect;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.spec.LossKind;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -65,7 +66,7 @@ public final class InspectJob {
         try (Subject s = Subject.load(o, baseDir)) {
             Points points = points(o, s);
             Network net = s.net;
-            String loss = o.of().equals("loss") ? s.spec.loss() : null;
+            LossKind loss = o.of().equals("loss") ? s.spec.loss() : null;
             if (loss != null) {
                 if (!points.hasTargets()) {
                     throw new InspectException("--of loss needs targets for the points, but " + points.source() + " has none: "

@@ -14,6 +14,7 @@ import dev.hesstrain.runs.AtomicFiles;
 import dev.hesstrain.runs.Npy;
 import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
+import dev.hesstrain.spec.LossKind;
 import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ final class InspectRun {
     final Subject s;
     final Network net;
     final Points points;
-    final String loss;
+    final LossKind loss;
     final InspectJob.Progress progress;
     final Map<String, Object> summary = new LinkedHashMap<>();
     final Map<String, Object> quantities = new LinkedHashMap<>();
@@ -38,7 +39,7 @@ final class InspectRun {
     final Map<String, Object> timings = new LinkedHashMap<>();
     double[] vector;
 
-    InspectRun(InspectOptions o, Subject s, Points points, String loss, InspectJob.Progress progress) {
+    InspectRun(InspectOptions o, Subject s, Points points, LossKind loss, InspectJob.Progress progress) {
         this.o = o;
         this.s = s;
         this.net = s.net;
@@ -110,7 +111,7 @@ final class InspectRun {
         summary.put("source", source());
         summary.put("wrt", o.wrt());
         summary.put("of", o.of());
-        summary.put("loss", loss);
+        summary.put("loss", loss == null ? null : loss.id());
         summary.put("points", points.n());
         summary.put("points_source", points.source());
         timings.put("load_seconds", loadSeconds);

@@ -2,6 +2,7 @@ package dev.hesstrain.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.spec.ActivationKind;
 
 /**
  * Elementwise activations with their first and second derivatives, so that a Taylor pass carries
@@ -11,16 +12,12 @@ public final class Activation implements Layer, Columns.Layer {
     private static final double SQRT_HALF = Math.sqrt(0.5);
     private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2 * Math.PI);
 
-    private final String kind;
+    private final ActivationKind kind;
     private final Constants c;
 
-    public Activation(String kind, Constants constants) {
+    public Activation(ActivationKind kind, Constants constants) {
         this.kind = kind;
         this.c = constants;
-        switch (kind) {
-            case "tanh", "sigmoid", "softplus", "gelu", "silu", "sin", "identity", "relu" -> { }
-            default -> throw new IllegalArgumentException("unknown activation " + kind);
-        }
         // made now, so that a step never creates one outside its own manager
         for (double v : new double[] {1, 2, -2, 0.5, -0.5, SQRT_HALF, INV_SQRT_2PI}) {
             constants.of(v);
@@ -34,7 +31,7 @@ public final class Activation implements Layer, Columns.Layer {
 
     @Override
     public Taylor forward(Taylor t, Pairs pairs) {
-        if (kind.equals("identity")) {
+        if (kind == ActivationKind.IDENTITY) {
             return t;
         }
         NDArray[] s = derivatives(t.value(), true);
@@ -54,7 +51,7 @@ public final class Activation implements Layer, Columns.Layer {
     }
 
     private Columns columns(Columns c, Pairs pairs, int axis) {
-        if (kind.equals("identity")) {
+        if (kind == ActivationKind.IDENTITY) {
             return c;
         }
         NDArray[] s = derivatives(c.value(), true);
@@ -83,21 +80,21 @@ public final class Activation implements Layer, Columns.Layer {
         NDArray d1 = null;
         NDArray d2 = null;
         switch (kind) {
-            case "tanh" -> {
+            case TANH -> {
                 y = z.tanh();
                 if (withDerivatives) {
                     d1 = c.of(1).sub(Ops.square(y));
                     d2 = y.mul(d1).mul(c.of(-2));
                 }
             }
-            case "sigmoid" -> {
+            case SIGMOID -> {
                 y = z.getNDArrayInternal().sigmoid();
                 if (withDerivatives) {
                     d1 = y.sub(Ops.square(y));
                     d2 = d1.sub(d1.mul(y).mul(c.of(2)));
                 }
             }
-            case "softplus" -> {
+            case SOFTPLUS -> {
                 y = z.getNDArrayInternal().softPlus();
                 if (withDerivatives) {
                     NDArray s = z.getNDArrayInternal().sigmoid();
@@ -105,7 +102,7 @@ public final class Activation implements Layer, Columns.Layer {
                     d2 = s.sub(Ops.square(s));
                 }
             }
-            case "gelu" -> {
+            case GELU -> {
                 NDArray cdf = z.mul(c.of(SQRT_HALF)).erf().add(c.of(1)).mul(c.of(0.5));
                 y = z.mul(cdf);
                 if (withDerivatives) {
@@ -114,7 +111,7 @@ public final class Activation implements Layer, Columns.Layer {
                     d2 = pdf.mul(c.of(2).sub(Ops.square(z)));
                 }
             }
-            case "silu" -> {
+            case SILU -> {
                 NDArray s = z.getNDArrayInternal().sigmoid();
                 y = z.mul(s);
                 if (withDerivatives) {
@@ -123,26 +120,26 @@ public final class Activation implements Layer, Columns.Layer {
                     d2 = ds.mul(z.mul(c.of(1).sub(s.mul(c.of(2)))).add(c.of(2)));
                 }
             }
-            case "sin" -> {
+            case SIN -> {
                 y = z.sin();
                 if (withDerivatives) {
                     d1 = z.cos();
                     d2 = y.neg();
                 }
             }
-            case "relu" -> {
+            case RELU -> {
                 y = z.getNDArrayInternal().relu();
                 if (withDerivatives) {
                     d1 = z.gt(0).toType(z.getDataType(), false);
                 }
             }
-            case "identity" -> {
+            case IDENTITY -> {
                 y = z;
                 if (withDerivatives) {
                     d1 = z.onesLike();
                 }
             }
-            default -> throw new IllegalStateException(kind);
+            default -> throw new IllegalStateException(kind.id());
         }
         return new NDArray[] {y, d1, d2};
     }

@@ -2,6 +2,7 @@ package dev.hesstrain.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import dev.hesstrain.spec.LossKind;
 
 /** Data losses, averaged over the batch as PyTorch's default reduction does. */
 public final class Loss {
@@ -11,12 +12,11 @@ public final class Loss {
      * The loss of outputs [N, o] against targets: {@code mse} against values [N, o],
      * {@code cross_entropy} of logits and {@code nll} of log-probabilities against labels [N].
      */
-    public static NDArray of(String loss, NDArray out, NDArray y) {
+    public static NDArray of(LossKind loss, NDArray out, NDArray y) {
         return switch (loss) {
-            case "mse" -> Ops.square(out.sub(y)).mean();
-            case "cross_entropy" -> picked(out.logSoftmax(1), y).mean().neg();
-            case "nll" -> picked(out, y).mean().neg();
-            default -> throw new IllegalArgumentException("unknown loss " + loss);
+            case MSE -> Ops.square(out.sub(y)).mean();
+            case CROSS_ENTROPY -> picked(out.logSoftmax(1), y).mean().neg();
+            case NLL -> picked(out, y).mean().neg();
         };
     }
 
@@ -25,13 +25,12 @@ public final class Loss {
      * java.util.List)}) against the targets shared by all replicas, to [R]; each entry is what
      * {@link #of} gives for that replica's outputs.
      */
-    public static NDArray perReplica(String loss, NDArray out, NDArray y) {
+    public static NDArray perReplica(LossKind loss, NDArray out, NDArray y) {
         long r = out.getShape().get(0);
         return switch (loss) {
-            case "mse" -> Ops.square(out.sub(y)).reshape(r, -1).mean(new int[] {1});
-            case "cross_entropy" -> picked(out.logSoftmax(-1), y).mean(new int[] {1}).neg();
-            case "nll" -> picked(out, y).mean(new int[] {1}).neg();
-            default -> throw new IllegalArgumentException("unknown loss " + loss);
+            case MSE -> Ops.square(out.sub(y)).reshape(r, -1).mean(new int[] {1});
+            case CROSS_ENTROPY -> picked(out.logSoftmax(-1), y).mean(new int[] {1}).neg();
+            case NLL -> picked(out, y).mean(new int[] {1}).neg();
         };
     }
 

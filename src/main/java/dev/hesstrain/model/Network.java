@@ -66,7 +66,7 @@ public final class Network implements AutoCloseable {
             for (int i = 0; i < spec.layers().size(); i++) {
                 LayerSpec ls = spec.layers().get(i);
                 Layer layer = switch (ls.type()) {
-                    case "linear" -> {
+                    case LINEAR -> {
                         if (current.dimension() != 1) {
                             throw new IllegalArgumentException("layer " + i + " (linear) gets inputs shaped "
                                     + current + "; add a flatten layer before it");
@@ -76,7 +76,7 @@ public final class Network implements AutoCloseable {
                                 uniform(manager, rng, new Shape(ls.units(), in), in, dtype),
                                 ls.bias() ? uniform(manager, rng, new Shape(ls.units()), in, dtype) : null);
                     }
-                    case "conv2d" -> {
+                    case CONV2D -> {
                         if (current.dimension() != 3) {
                             throw new IllegalArgumentException("layer " + i + " (conv2d) gets inputs shaped "
                                     + current + "; it needs [channels, height, width]");
@@ -88,9 +88,9 @@ public final class Network implements AutoCloseable {
                                 ls.bias() ? uniform(manager, rng, new Shape(ls.filters()), fanIn, dtype) : null,
                                 ls.stride(), ls.padding());
                     }
-                    case "flatten" -> new Flatten();
-                    case "log_softmax" -> new LogSoftmax();
-                    default -> new Activation(ls.type(), constants);
+                    case FLATTEN -> new Flatten();
+                    case LOG_SOFTMAX -> new LogSoftmax();
+                    default -> new Activation(ls.type().activation(), constants);
                 };
                 try {
                     current = layer.outputShape(current);

@@ -1,8 +1,5 @@
 package dev.hesstrain.spec;
 
-import java.util.List;
-import java.util.Locale;
-
 /** Validation helpers for the spec records; each failure names its field. */
 final class Check {
     private Check() {}
@@ -52,16 +49,6 @@ final class Check {
             throw new SpecException(field, "must be positive, found " + value);
         }
         return value;
-    }
-
-    static String oneOf(String field, String value, List<String> allowed) {
-        required(field, value);
-        String v = value.toLowerCase(Locale.ROOT);
-        if (!allowed.contains(v)) {
-            throw new SpecException(
-                    field, "unknown value '" + value + "'; expected one of " + String.join(", ", allowed));
-        }
-        return v;
     }
 
     static void absent(String field, Object value, String why) {

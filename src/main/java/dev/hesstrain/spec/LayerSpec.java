@@ -3,7 +3,6 @@ package dev.hesstrain.spec;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import java.util.List;
 
 /**
  * One layer, as in {@code torch.nn.Sequential}: activations are layers too. Fields that do not
@@ -12,7 +11,7 @@ import java.util.List;
 @JsonPropertyOrder({"type", "units", "bias", "filters", "kernel", "stride", "padding"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record LayerSpec(
-        @JsonProperty("type") String type,
+        @JsonProperty("type") LayerType type,
         @JsonProperty("units") Integer units,
         @JsonProperty("bias") Boolean bias,
         @JsonProperty("filters") Integer filters,
@@ -20,23 +19,15 @@ public record LayerSpec(
         @JsonProperty("stride") Integer stride,
         @JsonProperty("padding") Integer padding) {
 
-    /** Elementwise activations, smooth ones first. */
-    public static final List<String> ACTIVATIONS =
-            List.of("tanh", "sigmoid", "softplus", "gelu", "silu", "sin", "identity", "relu");
-
-    public static final List<String> STRUCTURAL = List.of("linear", "conv2d", "flatten", "log_softmax");
-
-    public static final List<String> TYPES = concat(STRUCTURAL, ACTIVATIONS);
-
     public LayerSpec {
-        type = Check.oneOf("type", type, TYPES);
+        Check.required("type", type);
         switch (type) {
-            case "linear" -> {
+            case LINEAR -> {
                 Check.positive("units", units);
                 bias = bias == null ? Boolean.TRUE : bias;
                 noConv(filters, kernel, stride, padding, type);
             }
-            case "conv2d" -> {
+            case CONV2D -> {
                 Check.positive("filters", filters);
                 Check.positive("kernel", kernel);
                 stride = Check.positive("stride", stride == null ? 1 : stride);
@@ -52,7 +43,7 @@ public record LayerSpec(
         }
     }
 
-    private static void noConv(Integer filters, Integer kernel, Integer stride, Integer padding, String type) {
+    private static void noConv(Integer filters, Integer kernel, Integer stride, Integer padding, LayerType type) {
         String why = "for a " + type + " layer";
         Check.absent("filters", filters, why);
         Check.absent("kernel", kernel, why);
@@ -62,18 +53,12 @@ public record LayerSpec(
 
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean isActivation() {
-        return ACTIVATIONS.contains(type);
+        return type.isActivation();
     }
 
     /** Whether the layer has parameters (and so a PyTorch index in the state dict). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean hasParameters() {
-        return type.equals("linear") || type.equals("conv2d");
-    }
-
-    private static List<String> concat(List<String> a, List<String> b) {
-        var all = new java.util.ArrayList<>(a);
-        all.addAll(b);
-        return List.copyOf(all);
+        return type.hasParameters();
     }
 }

@@ -38,7 +38,7 @@ public record ModelSpec(
             }
             inputShape = List.copyOf(inputShape);
         }
-        boolean conv = layers.stream().anyMatch(l -> l.type().equals("conv2d"));
+        boolean conv = layers.stream().anyMatch(l -> l.type() == LayerType.CONV2D);
         if (conv && (inputShape == null || inputShape.size() != 3)) {
             throw new SpecException("input_shape", "conv2d layers need input_shape: [channels, height, width]");
         }
@@ -65,7 +65,7 @@ public record ModelSpec(
     public List<Integer> piecewiseLinearLayers() {
         List<Integer> idx = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
-            if (layers.get(i).type().equals("relu")) {
+            if (layers.get(i).type() == LayerType.RELU) {
                 idx.add(i);
             }
         }

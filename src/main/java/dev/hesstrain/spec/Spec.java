@@ -3,7 +3,6 @@ package dev.hesstrain.spec;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import java.util.List;
 
 /**
  * An experiment: what data, which model, which loss and penalty, how to train. Every record
@@ -14,17 +13,13 @@ import java.util.List;
 public record Spec(
         @JsonProperty("name") String name,
         @JsonProperty("seed") Long seed,
-        @JsonProperty("dtype") String dtype,
-        @JsonProperty("device") String device,
+        @JsonProperty("dtype") DType dtype,
+        @JsonProperty("device") DeviceKind device,
         @JsonProperty("data") DataSpec data,
         @JsonProperty("model") ModelSpec model,
-        @JsonProperty("loss") String loss,
+        @JsonProperty("loss") LossKind loss,
         @JsonProperty("penalty") PenaltySpec penalty,
         @JsonProperty("train") TrainSpec train) {
-
-    public static final List<String> DTYPES = List.of("float32", "float64");
-    public static final List<String> DEVICES = List.of("auto", "cpu", "gpu");
-    public static final List<String> LOSSES = List.of("mse", "cross_entropy", "nll");
 
     public Spec {
         Check.required("name", name);
@@ -33,11 +28,11 @@ public record Spec(
                     "name", "must be letters, digits, '.', '_' or '-' (it names the run), found '" + name + "'");
         }
         seed = seed == null ? 0L : seed;
-        dtype = Check.oneOf("dtype", dtype == null ? "float32" : dtype, DTYPES);
-        device = Check.oneOf("device", device == null ? "auto" : device, DEVICES);
+        dtype = dtype == null ? DType.FLOAT32 : dtype;
+        device = device == null ? DeviceKind.AUTO : device;
         Check.required("data", data);
         Check.required("model", model);
-        loss = Check.oneOf("loss", loss == null ? "mse" : loss, LOSSES);
+        loss = loss == null ? LossKind.MSE : loss;
         penalty = penalty == null ? PenaltySpec.none() : penalty;
         train = train == null ? TrainSpec.defaults() : train;
     }
@@ -45,11 +40,11 @@ public record Spec(
     /** Whether the targets are class labels (cross_entropy, nll) rather than real values (mse). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean isClassification() {
-        return !loss.equals("mse");
+        return loss.classification();
     }
 
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean isFloat64() {
-        return dtype.equals("float64");
+        return dtype == DType.FLOAT64;
     }
 }

@@ -31,6 +31,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -286,6 +287,10 @@ public final class SpecLoader {
         if (e instanceof InvalidFormatException f) {
             return new SpecException(path, "expected " + typeName(f.getTargetType()) + ", found '" + f.getValue() + "'");
         }
+        if (e instanceof MismatchedInputException m && m.getTargetType() != null && m.getTargetType().isEnum()) {
+            return new SpecException(path, "expected one of " + Arrays.stream(m.getTargetType().getEnumConstants())
+                    .map(c -> Choices.id((Enum<?>) c)).collect(Collectors.joining(", ")));
+        }
         if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
             return new SpecException(path, "expected " + typeName(m.getTargetType()) + ": " + firstLine(e.getOriginalMessage()));
         }
@@ -305,7 +310,7 @@ public final class SpecLoader {
         if (c == Boolean.class || c == boolean.class) {
             return "true or false";
         }
-        if (c == String.class) {
+        if (c == String.class || c.isEnum()) {
             return "a string";
         }
         if (List.class.isAssignableFrom(c)) {

@@ -3,25 +3,22 @@ package dev.hesstrain.spec;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import java.util.List;
 
 /** How to train: optimizer, learning rate, epochs, batch size, checkpoints. */
 @JsonPropertyOrder({"optimizer", "lr", "momentum", "epochs", "batch_size", "checkpoint_every"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TrainSpec(
-        @JsonProperty("optimizer") String optimizer,
+        @JsonProperty("optimizer") OptimizerKind optimizer,
         @JsonProperty("lr") Double lr,
         @JsonProperty("momentum") Double momentum,
         @JsonProperty("epochs") Integer epochs,
         @JsonProperty("batch_size") Integer batchSize,
         @JsonProperty("checkpoint_every") Integer checkpointEvery) {
 
-    public static final List<String> OPTIMIZERS = List.of("adam", "sgd");
-
     public TrainSpec {
-        optimizer = Check.oneOf("optimizer", optimizer == null ? "adam" : optimizer, OPTIMIZERS);
+        optimizer = optimizer == null ? OptimizerKind.ADAM : optimizer;
         lr = Check.positive("lr", lr == null ? 1e-3 : lr);
-        if (optimizer.equals("sgd")) {
+        if (optimizer == OptimizerKind.SGD) {
             momentum = Check.nonNegative("momentum", momentum == null ? 0.9 : momentum);
             if (momentum >= 1) {
                 throw new SpecException("momentum", "must be below 1, found " + momentum);

@@ -4,10 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
-import dev.hesstrain.hessian.Norm;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Taylor;
+import dev.hesstrain.spec.LossKind;
+import dev.hesstrain.spec.Norm;
 import java.util.SplittableRandom;
 
 /**
@@ -17,7 +18,7 @@ import java.util.SplittableRandom;
  */
 public final class Objective {
     private final Network network;
-    private final String loss;
+    private final LossKind loss;
     private final double lambda;
     private final Norm norm;
     private final InputHessian hessian;
@@ -25,7 +26,7 @@ public final class Objective {
     private final SplittableRandom probes;
 
     /** The objective with the exact penalty. */
-    public Objective(Network network, String loss, double lambda, Norm norm, InputHessian hessian) {
+    public Objective(Network network, LossKind loss, double lambda, Norm norm, InputHessian hessian) {
         this(network, loss, lambda, norm, hessian, null, null);
     }
 
@@ -34,7 +35,7 @@ public final class Objective {
      * drawn from {@code probes}, or exact where {@code estimator} is null. {@code hessian} serves
      * {@link #evaluateExact}.
      */
-    public Objective(Network network, String loss, double lambda, Norm norm, InputHessian hessian,
+    public Objective(Network network, LossKind loss, double lambda, Norm norm, InputHessian hessian,
             HutchinsonNorm estimator, SplittableRandom probes) {
         if (estimator != null && (estimator.norm() != norm || probes == null)) {
             throw new IllegalArgumentException("the estimator must estimate " + norm + " and needs a random stream");

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Torch;
+import dev.hesstrain.spec.OptimizerKind;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,7 +23,7 @@ public final class Optimizer {
     private static final double BETA2 = 0.999;
     private static final double EPS = 1e-8;
 
-    private final String kind;
+    private final OptimizerKind kind;
     private final double lr;
     private final double momentum;
     private final List<NDArray> params = new ArrayList<>();
@@ -36,7 +37,7 @@ public final class Optimizer {
      * An optimizer of {@code parameters}; {@code flat} is null, or the array whose views they are,
      * in order and covering it.
      */
-    public Optimizer(String kind, double lr, double momentum, List<Parameter> parameters, NDArray flat) {
+    public Optimizer(OptimizerKind kind, double lr, double momentum, List<Parameter> parameters, NDArray flat) {
         this.kind = kind;
         this.lr = lr;
         this.momentum = momentum;
@@ -51,7 +52,7 @@ public final class Optimizer {
         targets.addAll(flat == null ? params : List.of(flat));
         for (NDArray a : targets) {
             state1.add(a.getManager().zeros(a.getShape(), a.getDataType()));
-            state2.add(kind.equals("adam") ? a.getManager().zeros(a.getShape(), a.getDataType()) : null);
+            state2.add(kind == OptimizerKind.ADAM ? a.getManager().zeros(a.getShape(), a.getDataType()) : null);
         }
     }
 
@@ -77,7 +78,7 @@ public final class Optimizer {
         for (int i = 0; i < targets.size(); i++) {
             NDArray w = targets.get(i);
             NDArray g = flat == null ? grads.get(i) : joined;
-            if (kind.equals("adam")) {
+            if (kind == OptimizerKind.ADAM) {
                 Torch.adamUpdate(w, g, state1.get(i), state2.get(i), lr, lrCorrected, BETA1, BETA2, EPS * bc2);
             } else {
                 Torch.sgdUpdate(w, g, state1.get(i), lr, momentum);

@@ -12,7 +12,6 @@ import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
-import dev.hesstrain.hessian.Norm;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Pairs;
@@ -20,6 +19,9 @@ import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Taylor;
 import dev.hesstrain.model.Torch;
+import dev.hesstrain.spec.Norm;
+import dev.hesstrain.spec.OptimizerKind;
+import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.PenaltySpec;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.TrainSpec;
@@ -154,9 +156,9 @@ public final class StackedTrainer implements AutoCloseable {
         Spec first = specs.get(0);
         this.classification = first.isClassification();
         this.penalty = first.penalty();
-        this.norm = Norm.of(penalty.norm());
+        this.norm = penalty.norm();
         this.trainSpec = first.train();
-        this.adam = trainSpec.optimizer().equals("adam");
+        this.adam = trainSpec.optimizer() == OptimizerKind.ADAM;
         this.minCheckpointNanos = minCheckpointSeconds * 1e9;
         for (int i = 0; i < r; i++) {
             Network n = nets.get(i);
@@ -205,8 +207,8 @@ public final class StackedTrainer implements AutoCloseable {
                 .mapToDouble(s -> s.train().momentum() == null ? 0 : (float) (double) s.train().momentum()).toArray());
         this.hessian = new InputHessian(template);
         this.eye = manager.eye(template.inputs()).toType(dtype, false).expandDims(1);
-        this.estimator = penalty.method().equals("hutchinson")
-                ? new HutchinsonNorm(template, norm, penalty.probes(), HutchinsonNorm.Distribution.of(penalty.distribution()))
+        this.estimator = penalty.method() == PenaltyMethod.HUTCHINSON
+                ? new HutchinsonNorm(template, norm, penalty.probes(), penalty.distribution())
                 : null;
     }
 

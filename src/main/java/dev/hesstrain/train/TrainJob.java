@@ -20,6 +20,7 @@ import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
@@ -72,7 +73,7 @@ public final class TrainJob {
     public List<String> warnings() {
         if (spec.penalty().active() && !spec.model().piecewiseLinearLayers().isEmpty()
                 && spec.model().layers().stream().filter(LayerSpec::isActivation)
-                        .allMatch(l -> l.type().equals("relu") || l.type().equals("identity"))) {
+                        .allMatch(l -> l.type().activation().piecewiseLinear())) {
             return List.of("the model's activations are piecewise linear (relu): its input Hessian is zero almost "
                     + "everywhere, so penalty.lambda = " + spec.penalty().lambda() + " has no effect. Use a smooth "
                     + "activation such as tanh, softplus, gelu or silu.");
@@ -160,8 +161,8 @@ public final class TrainJob {
     public static Device device(Spec spec) {
         int gpus = Engine.getInstance().getGpuCount();
         return switch (spec.device()) {
-            case "cpu" -> Device.cpu();
-            case "gpu" -> {
+            case CPU -> Device.cpu();
+            case GPU -> {
                 if (gpus == 0) {
                     throw new SpecException("device", "is gpu but PyTorch sees no GPU on this machine (use auto or cpu)");
                 }
@@ -200,8 +201,8 @@ public final class TrainJob {
                     run.path(), tr.n(), va.n(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
             Trainer trainer = new Trainer(spec, net, tr, va);
-            String lossName = spec.loss();
-            boolean estimated = spec.penalty().method().equals("hutchinson");
+            String lossName = spec.loss().id();
+            boolean estimated = spec.penalty().method() == PenaltyMethod.HUTCHINSON;
             List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName,
                     "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
             if (estimated) {
@@ -308,7 +309,7 @@ public final class TrainJob {
         loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
         loss.put("validation " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::valLoss).toArray());
         loss.put("penalty", rows.stream().mapToDouble(EpochMetrics::penalty).toArray());
-        if (spec.penalty().method().equals("hutchinson")) {
+        if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
             loss.put("penalty (exact)", rows.stream().mapToDouble(EpochMetrics::penaltyExact).toArray());
         }
         Plots.lineChart(run.file(RunDirectory.LOSS_PLOT), spec.name() + ": loss per epoch", "epoch", "loss", true, x, loss);

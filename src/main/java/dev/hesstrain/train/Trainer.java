@@ -11,10 +11,11 @@ import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
-import dev.hesstrain.hessian.Norm;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
+import dev.hesstrain.spec.Norm;
+import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.PenaltySpec;
 import dev.hesstrain.spec.Spec;
 import java.util.ArrayList;
@@ -95,10 +96,10 @@ public final class Trainer {
         this.dtype = network.dtype();
         this.hessian = new InputHessian(network);
         PenaltySpec p = spec.penalty();
-        Norm norm = Norm.of(p.norm());
-        if (p.method().equals("hutchinson")) {
+        Norm norm = p.norm();
+        if (p.method() == PenaltyMethod.HUTCHINSON) {
             HutchinsonNorm estimator =
-                    new HutchinsonNorm(network, norm, p.probes(), HutchinsonNorm.Distribution.of(p.distribution()));
+                    new HutchinsonNorm(network, norm, p.probes(), p.distribution());
             this.objective = new Objective(network, spec.loss(), p.lambda(), norm, hessian, estimator,
                     new SplittableRandom(Seeds.probes(spec.seed())));
         } else {

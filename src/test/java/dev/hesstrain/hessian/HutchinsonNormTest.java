@@ -9,12 +9,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.hesstrain.hessian.HutchinsonNorm.Distribution;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Taylor;
+import dev.hesstrain.spec.Distribution;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
 import dev.hesstrain.spec.ModelSpec;
+import dev.hesstrain.spec.Norm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -321,15 +323,15 @@ class HutchinsonNormTest {
     @Test
     void taylorTakesPerSampleDirections() {
         List<LayerSpec> conv = List.of(
-                new LayerSpec("conv2d", null, null, 2, 2, 1, 0),
-                new LayerSpec("softplus", null, null, null, null, null, null),
-                new LayerSpec("flatten", null, null, null, null, null, null),
-                new LayerSpec("linear", 3, null, null, null, null, null),
-                new LayerSpec("log_softmax", null, null, null, null, null, null));
+                new LayerSpec(LayerType.CONV2D, null, null, 2, 2, 1, 0),
+                new LayerSpec(LayerType.SOFTPLUS, null, null, null, null, null, null),
+                new LayerSpec(LayerType.FLATTEN, null, null, null, null, null, null),
+                new LayerSpec(LayerType.LINEAR, 3, null, null, null, null, null),
+                new LayerSpec(LayerType.LOG_SOFTMAX, null, null, null, null, null, null));
         List<LayerSpec> dense = List.of(
-                new LayerSpec("linear", 5, null, null, null, null, null),
-                new LayerSpec("gelu", null, null, null, null, null, null),
-                new LayerSpec("linear", 2, null, null, null, null, null));
+                new LayerSpec(LayerType.LINEAR, 5, null, null, null, null, null),
+                new LayerSpec(LayerType.GELU, null, null, null, null, null, null),
+                new LayerSpec(LayerType.LINEAR, 2, null, null, null, null, null));
         try (NDManager m = NDManager.newBaseManager()) {
             for (ModelSpec spec : List.of(new ModelSpec(List.of(1, 2, 2), conv), new ModelSpec(null, dense))) {
                 Network net = Network.build(spec, D, DataType.FLOAT64, m, 3);
@@ -384,8 +386,8 @@ class HutchinsonNormTest {
     void probesOwnTheirMemory() {
         try (NDManager m = NDManager.newBaseManager()) {
             for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
-                List<LayerSpec> layers = List.of(new LayerSpec("linear", 3, null, null, null, null, null),
-                        new LayerSpec("tanh", null, null, null, null, null, null));
+                List<LayerSpec> layers = List.of(new LayerSpec(LayerType.LINEAR, 3, null, null, null, null, null),
+                        new LayerSpec(LayerType.TANH, null, null, null, null, null, null));
                 Network net = Network.build(new ModelSpec(null, layers), D, dtype, m, 1);
                 for (Distribution dist : Distribution.values()) {
                     try (HutchinsonNorm est = new HutchinsonNorm(net, Norm.FROBENIUS, 2, dist)) {

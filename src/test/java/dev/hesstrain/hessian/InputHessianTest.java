@@ -15,7 +15,9 @@ import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Taylor;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
 import dev.hesstrain.spec.ModelSpec;
+import dev.hesstrain.spec.Norm;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -89,10 +91,10 @@ class InputHessianTest {
     static Network mlp(NDManager m, String act, int d, int out, long seed) {
         List<LayerSpec> layers = new ArrayList<>();
         for (int units : new int[] {7, 6}) {
-            layers.add(new LayerSpec("linear", units, null, null, null, null, null));
-            layers.add(new LayerSpec(act, null, null, null, null, null, null));
+            layers.add(new LayerSpec(LayerType.LINEAR, units, null, null, null, null, null));
+            layers.add(new LayerSpec(LayerType.parse(act), null, null, null, null, null, null));
         }
-        layers.add(new LayerSpec("linear", out, null, null, null, null, null));
+        layers.add(new LayerSpec(LayerType.LINEAR, out, null, null, null, null, null));
         return Network.build(new ModelSpec(null, layers), d, DataType.FLOAT64, m, seed);
     }
 

@@ -14,6 +14,8 @@ import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
+import dev.hesstrain.spec.LossKind;
 import dev.hesstrain.spec.ModelSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,11 +29,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ParamHessianTest {
 
     static LayerSpec linear(int units) {
-        return new LayerSpec("linear", units, null, null, null, null, null);
+        return new LayerSpec(LayerType.LINEAR, units, null, null, null, null, null);
     }
 
     static LayerSpec layer(String type) {
-        return new LayerSpec(type, null, null, null, null, null, null);
+        return new LayerSpec(LayerType.parse(type), null, null, null, null, null, null);
     }
 
     static double[] uniform(long seed, int count) {
@@ -59,7 +61,7 @@ class ParamHessianTest {
     }
 
     /** The scalar at flat parameters theta, in float64. */
-    static double scalar(Network net, double[] theta, double[] x, int n, double[] y, String loss) {
+    static double scalar(Network net, double[] theta, double[] x, int n, double[] y, LossKind loss) {
         Map<String, double[]> values = new LinkedHashMap<>();
         int at = 0;
         for (ParamHessian.Block b : ParamHessian.layout(net)) {
@@ -74,13 +76,13 @@ class ParamHessianTest {
             if (loss == null) {
                 return out.mean().getDouble();
             }
-            NDArray ys = loss.equals("mse") ? step.create(y, new Shape(n, net.outputs())) : step.create(y, new Shape(n));
+            NDArray ys = loss == LossKind.MSE ? step.create(y, new Shape(n, net.outputs())) : step.create(y, new Shape(n));
             return Loss.of(loss, out, ys).getDouble();
         }
     }
 
     /** Second differences of the scalar in float64, Richardson-extrapolated. */
-    static double[][] finiteDifferences(Network net, double[] x, int n, double[] y, String loss) {
+    static double[][] finiteDifferences(Network net, double[] x, int n, double[] y, LossKind loss) {
         double[] theta0 = flat(net);
         int p = theta0.length;
         double[][] res = new double[p][p];
@@ -97,7 +99,7 @@ class ParamHessianTest {
     }
 
     private static double second(Network net, double[] t0, int i, int j, double h, double[] x, int n, double[] y,
-            String loss) {
+            LossKind loss) {
         double[] f = new double[4];
         int[][] signs = {{1, 1}, {1, -1}, {-1, 1}, {-1, -1}};
         for (int c = 0; c < 4; c++) {
@@ -130,7 +132,7 @@ class ParamHessianTest {
     @ParameterizedTest
     @ValueSource(strings = {"mse", "cross_entropy", "nll", "output"})
     void replicasAgreeWithTheNetworkItselfAndWithFiniteDifferences(String which) {
-        String loss = which.equals("output") ? null : which;
+        LossKind loss = which.equals("output") ? null : LossKind.parse(which);
         int n = 5;
         try (NDManager m = NDManager.newBaseManager()) {
             Network net = mlp(m, which.equals("nll") ? "log_softmax" : null, which.equals("output") ? 1 : 3);
@@ -173,7 +175,7 @@ class ParamHessianTest {
             Network net = mlp(m, null, 2);
             double[] x = uniform(3, n * 2);
             double[] y = uniform(4, n * 2);
-            try (ParamHessian h = new ParamHessian(net, x, n, y, "mse", 3)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, LossKind.MSE, 3)) {
                 double[][] rows = full(h);
                 int p = h.dim();
                 double[] ones = new double[p];
@@ -205,7 +207,7 @@ class ParamHessianTest {
             Network net = Network.build(new ModelSpec(null, List.of(linear(1))), d, DataType.FLOAT64, m, 3);
             double[] x = uniform(7, n * d);
             double[] y = uniform(8, n);
-            try (ParamHessian h = new ParamHessian(net, x, n, y, "mse", 2)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, LossKind.MSE, 2)) {
                 double[][] rows = full(h);
                 for (int i = 0; i <= d; i++) {
                     for (int j = 0; j <= d; j++) {
@@ -226,9 +228,9 @@ class ParamHessianTest {
     void convolutionReplicasAgreeWithTheNetworkItself() {
         int n = 3;
         List<LayerSpec> layers = List.of(
-                new LayerSpec("conv2d", null, null, 2, 3, 1, 1),
+                new LayerSpec(LayerType.CONV2D, null, null, 2, 3, 1, 1),
                 layer("tanh"),
-                new LayerSpec("conv2d", null, null, 2, 2, 2, 0),
+                new LayerSpec(LayerType.CONV2D, null, null, 2, 2, 2, 0),
                 layer("flatten"),
                 linear(3));
         ModelSpec spec = new ModelSpec(List.of(1, 4, 4), layers);
@@ -237,11 +239,11 @@ class ParamHessianTest {
             double[] x = uniform(9, n * 16);
             double[] y = {2, 0, 1};
             double[][] replicated;
-            try (ParamHessian h = new ParamHessian(net, x, n, y, "cross_entropy", 8)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, LossKind.CROSS_ENTROPY, 8)) {
                 assertTrue(h.replicated());
                 replicated = full(h);
             }
-            try (ParamHessian h = new ParamHessian(net, x, n, y, "cross_entropy", 0)) {
+            try (ParamHessian h = new ParamHessian(net, x, n, y, LossKind.CROSS_ENTROPY, 0)) {
                 double[][] direct = full(h);
                 for (int i = 0; i < direct.length; i++) {
                     assertArrayEquals(direct[i], replicated[i], 1e-12, "row " + i);
@@ -265,8 +267,8 @@ class ParamHessianTest {
             assertFalse(opaque.replicable());
             double[] x = uniform(9, n * 2);
             double[] y = uniform(10, n);
-            try (ParamHessian a = new ParamHessian(opaque, x, n, y, "mse", 8);
-                    ParamHessian b = new ParamHessian(built, x, n, y, "mse", 8)) {
+            try (ParamHessian a = new ParamHessian(opaque, x, n, y, LossKind.MSE, 8);
+                    ParamHessian b = new ParamHessian(built, x, n, y, LossKind.MSE, 8)) {
                 assertFalse(a.replicated());
                 assertEquals(1, a.replicas());
                 assertTrue(b.replicated());
@@ -312,7 +314,7 @@ class ParamHessianTest {
             double[] x = uniform(5, n * 2);
             double[] y = uniform(6, n * 2);
             for (int replicas : new int[] {3, 0}) {
-                try (ParamHessian h = new ParamHessian(net, x, n, y, "mse", replicas)) {
+                try (ParamHessian h = new ParamHessian(net, x, n, y, LossKind.MSE, replicas)) {
                     double[] before = h.hvp(uniform(7, h.dim()));
                     for (int i = 0; i < 200; i++) {
                         java.nio.ByteBuffer.allocateDirect(1 << 20);
@@ -336,8 +338,8 @@ class ParamHessianTest {
             Network n32 = Network.build(spec, 2, DataType.FLOAT32, m, 4);
             double[] x = uniform(5, n * 2);
             double[] y = {0, 1, 1, 0};
-            try (ParamHessian a = new ParamHessian(n64, x, n, y, "cross_entropy", 4);
-                    ParamHessian b = new ParamHessian(n32, x, n, y, "cross_entropy", 4)) {
+            try (ParamHessian a = new ParamHessian(n64, x, n, y, LossKind.CROSS_ENTROPY, 4);
+                    ParamHessian b = new ParamHessian(n32, x, n, y, LossKind.CROSS_ENTROPY, 4)) {
                 int p = a.dim();
                 double[] ra = new double[4 * p];
                 float[] rb = new float[4 * p];

@@ -12,12 +12,14 @@ import dev.hesstrain.model.Dense;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
+import dev.hesstrain.spec.LossKind;
 import dev.hesstrain.spec.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class PointHessiansTest {
 
@@ -82,27 +84,27 @@ class PointHessiansTest {
         }
     }
 
-    static Network mlp(NDManager m, String loss, int outputs) {
+    static Network mlp(NDManager m, LossKind loss, int outputs) {
         List<LayerSpec> layers = new ArrayList<>(List.of(
-                new LayerSpec("linear", 6, null, null, null, null, null),
-                new LayerSpec("softplus", null, null, null, null, null, null),
-                new LayerSpec("linear", outputs, null, null, null, null, null)));
-        if (loss.equals("nll")) {
-            layers.add(new LayerSpec("log_softmax", null, null, null, null, null, null));
+                new LayerSpec(LayerType.LINEAR, 6, null, null, null, null, null),
+                new LayerSpec(LayerType.SOFTPLUS, null, null, null, null, null, null),
+                new LayerSpec(LayerType.LINEAR, outputs, null, null, null, null, null)));
+        if (loss == LossKind.NLL) {
+            layers.add(new LayerSpec(LayerType.LOG_SOFTMAX, null, null, null, null, null, null));
         }
         return Network.build(new ModelSpec(null, layers), 3, DataType.FLOAT64, m, 21);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mse", "cross_entropy", "nll"})
-    void lossHessiansAgreeWithFiniteDifferences(String loss) {
+    @EnumSource(LossKind.class)
+    void lossHessiansAgreeWithFiniteDifferences(LossKind loss) {
         int n = 3;
         int d = 3;
         int o = 3;
         try (NDManager m = NDManager.newBaseManager()) {
             Network net = mlp(m, loss, o);
             double[] x = ParamHessianTest.uniform(31, n * d);
-            double[] y = loss.equals("mse") ? ParamHessianTest.uniform(32, n * o) : new double[] {2, 0, 1};
+            double[] y = loss == LossKind.MSE ? ParamHessianTest.uniform(32, n * o) : new double[] {2, 0, 1};
             try (PointHessians ph = new PointHessians(net)) {
                 assertEquals(1, ph.matrices(loss));
                 double[] h = ph.compute(x, n, y, loss);
@@ -114,7 +116,7 @@ class PointHessiansTest {
                 assertTrue(scale > 1e-3, "the Hessian should not vanish: " + scale);
                 for (int s = 0; s < n; s++) {
                     double[] fd = finiteDifferences(net, java.util.Arrays.copyOfRange(x, s * d, (s + 1) * d),
-                            loss.equals("mse") ? java.util.Arrays.copyOfRange(y, s * o, (s + 1) * o) : new double[] {y[s]},
+                            loss == LossKind.MSE ? java.util.Arrays.copyOfRange(y, s * o, (s + 1) * o) : new double[] {y[s]},
                             loss);
                     for (int i = 0; i < d * d; i++) {
                         assertEquals(fd[i], h[s * d * d + i], 1e-6 * scale, "point " + s + " entry " + i);
@@ -125,16 +127,16 @@ class PointHessiansTest {
     }
 
     /** The loss of one point at x, in float64. */
-    static double pointLoss(Network net, double[] x, double[] y, String loss) {
+    static double pointLoss(Network net, double[] x, double[] y, LossKind loss) {
         try (NDManager step = net.manager().newSubManager()) {
             net.attach(step);
             NDArray out = net.forward(step.create(x, new Shape(1, x.length)));
-            NDArray ys = loss.equals("mse") ? step.create(y, new Shape(1, y.length)) : step.create(y, new Shape(1));
+            NDArray ys = loss == LossKind.MSE ? step.create(y, new Shape(1, y.length)) : step.create(y, new Shape(1));
             return Loss.of(loss, out, ys).getDouble();
         }
     }
 
-    static double[] finiteDifferences(Network net, double[] x, double[] y, String loss) {
+    static double[] finiteDifferences(Network net, double[] x, double[] y, LossKind loss) {
         int d = x.length;
         double[] res = new double[d * d];
         for (int j = 0; j < d; j++) {
@@ -147,7 +149,7 @@ class PointHessiansTest {
         return res;
     }
 
-    private static double second(Network net, double[] x, double[] y, String loss, int j, int k, double h) {
+    private static double second(Network net, double[] x, double[] y, LossKind loss, int j, int k, double h) {
         int[][] signs = {{1, 1}, {1, -1}, {-1, 1}, {-1, -1}};
         double[] f = new double[4];
         for (int c = 0; c < 4; c++) {
@@ -162,7 +164,7 @@ class PointHessiansTest {
     @Test
     void outputHessiansHaveOneMatrixPerOutput() {
         try (NDManager m = NDManager.newBaseManager()) {
-            Network net = mlp(m, "mse", 2);
+            Network net = mlp(m, LossKind.MSE, 2);
             try (PointHessians ph = new PointHessians(net)) {
                 assertEquals(2, ph.matrices(null));
                 double[] x = ParamHessianTest.uniform(41, 4 * 3);

@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
+import dev.hesstrain.spec.LossKind;
 import dev.hesstrain.spec.ModelSpec;
 import java.util.Arrays;
 import java.util.List;
@@ -147,13 +149,13 @@ class SpectralTest {
     void lanczosOnAParameterHessianMatchesItsDenseEigendecomposition() {
         try (NDManager m = NDManager.newBaseManager()) {
             ModelSpec spec = new ModelSpec(null, List.of(
-                    new LayerSpec("linear", 4, null, null, null, null, null),
-                    new LayerSpec("sigmoid", null, null, null, null, null, null),
-                    new LayerSpec("linear", 3, null, null, null, null, null)));
+                    new LayerSpec(LayerType.LINEAR, 4, null, null, null, null, null),
+                    new LayerSpec(LayerType.SIGMOID, null, null, null, null, null, null),
+                    new LayerSpec(LayerType.LINEAR, 3, null, null, null, null, null)));
             Network net = Network.build(spec, 3, DataType.FLOAT64, m, 8);
             double[] x = ParamHessianTest.uniform(1, 6 * 3);
             double[] y = {0, 1, 2, 2, 1, 0};
-            try (ParamHessian h = new ParamHessian(net, x, 6, y, "cross_entropy", 8)) {
+            try (ParamHessian h = new ParamHessian(net, x, 6, y, LossKind.CROSS_ENTROPY, 8)) {
                 double[][] dense = ParamHessianTest.full(h);
                 SymmetricEigen.Result exact = SymmetricEigen.jacobi(dense);
                 int[] order = SymmetricEigen.byMagnitude(exact.values());
@@ -194,7 +196,7 @@ class SpectralTest {
             Network net = ParamHessianTest.mlp(m, null, 2);
             double[] x = ParamHessianTest.uniform(3, 8 * 2);
             double[] y = ParamHessianTest.uniform(4, 8 * 2);
-            try (ParamHessian h = new ParamHessian(net, x, 8, y, "mse", 16)) {
+            try (ParamHessian h = new ParamHessian(net, x, 8, y, LossKind.MSE, 16)) {
                 double[][] dense = ParamHessianTest.full(h);
                 double trace = 0;
                 for (int i = 0; i < dense.length; i++) {

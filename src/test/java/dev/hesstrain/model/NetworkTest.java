@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
 import dev.hesstrain.spec.ModelSpec;
 import java.util.Arrays;
 import java.util.List;
@@ -22,7 +23,7 @@ class NetworkTest {
     private static final int N = 4;
 
     private static LayerSpec layer(String type, Integer units) {
-        return new LayerSpec(type, units, null, null, null, null, null);
+        return new LayerSpec(LayerType.parse(type), units, null, null, null, null, null);
     }
 
     /** 3 → 5 tanh → 4 softplus → 2, float64. */

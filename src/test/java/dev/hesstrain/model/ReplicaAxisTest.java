@@ -12,6 +12,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
+import dev.hesstrain.spec.LossKind;
 import dev.hesstrain.spec.ModelSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,7 +34,7 @@ class ReplicaAxisTest {
     private static final int N = 4;
 
     private static LayerSpec layer(String type, Integer units) {
-        return new LayerSpec(type, units, null, null, null, null, null);
+        return new LayerSpec(LayerType.parse(type), units, null, null, null, null, null);
     }
 
     private static NDArray random(NDManager m, SplittableRandom rng, Shape shape) {
@@ -70,8 +72,8 @@ class ReplicaAxisTest {
             case "dense" -> new ModelSpec(null, List.of(layer("linear", 5), layer("tanh", null), layer("linear", 4),
                     layer("gelu", null), layer("linear", 2)));
             case "conv" -> new ModelSpec(List.of(2, 5, 5), List.of(
-                    new LayerSpec("conv2d", null, null, 3, 3, 1, 1), layer("softplus", null),
-                    new LayerSpec("conv2d", null, null, 2, 2, 2, 0), layer("flatten", null),
+                    new LayerSpec(LayerType.CONV2D, null, null, 3, 3, 1, 1), layer("softplus", null),
+                    new LayerSpec(LayerType.CONV2D, null, null, 2, 2, 2, 0), layer("flatten", null),
                     layer("linear", 3), layer("log_softmax", null)));
             default -> throw new IllegalArgumentException(kind);
         };
@@ -138,8 +140,8 @@ class ReplicaAxisTest {
             NDArray out = random(m, rng, new Shape(R, N, 3));
             NDArray values = random(m, rng, new Shape(N, 3));
             NDArray labels = m.create(new long[] {0, 2, 1, 2});
-            for (String loss : new String[] {"mse", "cross_entropy", "nll"}) {
-                NDArray y = loss.equals("mse") ? values : labels;
+            for (LossKind loss : LossKind.values()) {
+                NDArray y = loss == LossKind.MSE ? values : labels;
                 double[] per = Loss.perReplica(loss, out, y).toDoubleArray();
                 assertEquals(R, per.length);
                 for (int r = 0; r < R; r++) {

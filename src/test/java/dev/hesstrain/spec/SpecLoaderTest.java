@@ -21,7 +21,7 @@ class SpecLoaderTest {
         assertEquals("sin2pi", s.name());
         assertEquals(7, s.model().layers().size());
         assertEquals(1e-3, s.penalty().lambda());
-        assertEquals("frobenius", s.penalty().norm());
+        assertEquals(Norm.FROBENIUS, s.penalty().norm());
         assertEquals(500, s.train().batchSize());
         assertEquals(0.2, s.data().validation());
         assertEquals(List.of(-1.0, 1.0), s.data().domain());
@@ -34,7 +34,7 @@ class SpecLoaderTest {
         assertEquals(5, s.train().epochs());
         assertEquals(1e-4, s.penalty().lambda(), 0);
         assertEquals(20, s.model().layers().get(0).units());
-        assertEquals("sgd", s.train().optimizer());
+        assertEquals(OptimizerKind.SGD, s.train().optimizer());
         assertEquals(0.9, s.train().momentum());
         assertEquals("other", s.name());
     }
@@ -73,5 +73,74 @@ class SpecLoaderTest {
     void aMissingFileIsASpecError() {
         SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(Path.of("no/such.yaml")));
         assertEquals("no/such.yaml: no such file", e.getMessage());
+    }
+
+    @Test
+    void closedSetsAreParsedOnceInAnyCaseAndWrittenBackInLowerCase(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("sets.yaml");
+        Files.writeString(f, """
+                dtype: FLOAT64
+                device: Cpu
+                data: {generator: 'x1*x2', inputs: 2, samples: 10}
+                model:
+                  layers: [{type: Linear, units: 3}, {type: GELU}, {type: linear, units: 2}, {type: Log_Softmax}]
+                loss: NLL
+                penalty: {lambda: 0.1, norm: OffDiagonal, method: HUTCHINSON, distribution: Gaussian}
+                train: {optimizer: SGD}
+                """);
+        Spec s = SpecLoader.load(f);
+        assertEquals(DType.FLOAT64, s.dtype());
+        assertEquals(DeviceKind.CPU, s.device());
+        assertEquals(List.of(LayerType.LINEAR, LayerType.GELU, LayerType.LINEAR, LayerType.LOG_SOFTMAX),
+                s.model().layers().stream().map(LayerSpec::type).toList());
+        assertEquals(ActivationKind.GELU, s.model().layers().get(1).type().activation());
+        assertEquals(null, s.model().layers().get(3).type().activation());
+        assertEquals(LossKind.NLL, s.loss());
+        assertTrue(s.isClassification());
+        assertEquals(Norm.OFFDIAGONAL, s.penalty().norm());
+        assertEquals(PenaltyMethod.HUTCHINSON, s.penalty().method());
+        assertEquals(Distribution.GAUSSIAN, s.penalty().distribution());
+        assertEquals(OptimizerKind.SGD, s.train().optimizer());
+        String yaml = SpecLoader.toYaml(s);
+        for (String line : List.of("dtype: float64", "device: cpu", "type: linear", "type: gelu", "type: log_softmax",
+                "loss: nll", "norm: offdiagonal", "method: hutchinson", "distribution: gaussian", "optimizer: sgd")) {
+            assertTrue(yaml.contains(line), line + " in\n" + yaml);
+        }
+        Path back = dir.resolve("back.yaml");
+        Files.writeString(back, yaml);
+        assertEquals(s, SpecLoader.load(back));
+        String json = new String(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(s),
+                java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"loss\":\"nll\"") && json.contains("\"type\":\"log_softmax\""), json);
+    }
+
+    @Test
+    void everyConstantParsesFromItsLowerCaseName() throws ReflectiveOperationException {
+        List<Enum<?>[]> sets = List.of(LossKind.values(), LayerType.values(), ActivationKind.values(),
+                OptimizerKind.values(), Norm.values(), PenaltyMethod.values(), Distribution.values(), DType.values(),
+                DeviceKind.values());
+        int n = 0;
+        for (Enum<?>[] set : sets) {
+            for (Enum<?> e : set) {
+                String id = e.name().toLowerCase(java.util.Locale.ROOT);
+                assertEquals(id, e.toString());
+                Object parsed = e.getDeclaringClass().getMethod("parse", String.class).invoke(null, id);
+                assertEquals(e, parsed);
+                n++;
+            }
+        }
+        assertEquals(3 + 12 + 8 + 2 + 4 + 2 + 2 + 2 + 3, n);
+        // every activation is a layer type of the same name
+        for (ActivationKind a : ActivationKind.values()) {
+            assertEquals(a, LayerType.parse(a.id()).activation());
+        }
+        SpecException e = assertThrows(SpecException.class, () -> OptimizerKind.parse("RMSprop"));
+        assertEquals("unknown value 'RMSprop'; expected one of adam, sgd", e.getMessage());
+    }
+
+    @Test
+    void aClosedSetGivenAListIsATypeError() {
+        SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("loss=[mse]")));
+        assertEquals("configs/sin2pi.yaml (--set loss=[mse]): loss: expected one of mse, cross_entropy, nll", e.getMessage());
     }
 }

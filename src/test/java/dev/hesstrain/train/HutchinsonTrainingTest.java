@@ -10,9 +10,9 @@ import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Generator;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.InputHessian;
-import dev.hesstrain.hessian.Norm;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.spec.Norm;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
@@ -85,8 +85,8 @@ class HutchinsonTrainingTest {
     void theEstimatedPenaltyLowersTheExactNorm(String norm) {
         String[] common = {"train.epochs=60", "penalty.norm=" + norm, "penalty.method=hutchinson",
                 "penalty.probes=2", "penalty.exact_every=0"};
-        double free = trainedNorm(spec(concat(common, "penalty.lambda=0")), Norm.of(norm));
-        double penalised = trainedNorm(spec(concat(common, "penalty.lambda=0.05")), Norm.of(norm));
+        double free = trainedNorm(spec(concat(common, "penalty.lambda=0")), Norm.parse(norm));
+        double penalised = trainedNorm(spec(concat(common, "penalty.lambda=0.05")), Norm.parse(norm));
         assertTrue(free > 0, "the unpenalised model should be curved: " + free);
         assertTrue(penalised < 0.5 * free, norm + ": exact norm " + penalised + " with the penalty vs " + free + " without");
     }

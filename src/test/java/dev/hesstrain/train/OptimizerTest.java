@@ -13,11 +13,13 @@ import ai.djl.training.GradientCollector;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Parameter;
 import dev.hesstrain.spec.LayerSpec;
+import dev.hesstrain.spec.LayerType;
 import dev.hesstrain.spec.ModelSpec;
+import dev.hesstrain.spec.OptimizerKind;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class OptimizerTest {
     /**
@@ -41,7 +43,7 @@ class OptimizerTest {
         double[] c = {0.5, -2, 1e-3};
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray w = m.create(new double[] {1, 2, 3}, new Shape(3));
-            Optimizer opt = new Optimizer("adam", lr, 0, List.of(new Parameter("w", w)), null);
+            Optimizer opt = new Optimizer(OptimizerKind.ADAM, lr, 0, List.of(new Parameter("w", w)), null);
             double[] expected = {1, 2, 3};
             double[] mean = new double[3];
             double[] var = new double[3];
@@ -66,7 +68,7 @@ class OptimizerTest {
         double[] c = {0.5, -2, 3};
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray w = m.create(new double[] {1, 2, 3}, new Shape(3));
-            Optimizer opt = new Optimizer("sgd", lr, mu, List.of(new Parameter("w", w)), null);
+            Optimizer opt = new Optimizer(OptimizerKind.SGD, lr, mu, List.of(new Parameter("w", w)), null);
             double[] expected = {1, 2, 3};
             double[] buf = new double[3];
             for (int t = 1; t <= 3; t++) {
@@ -82,11 +84,11 @@ class OptimizerTest {
 
     /** One fused update of the network's flat parameter array equals one update per parameter. */
     @ParameterizedTest
-    @ValueSource(strings = {"adam", "sgd"})
-    void theFusedUpdateEqualsOneUpdatePerParameter(String kind) {
-        List<LayerSpec> layers = List.of(new LayerSpec("linear", 4, null, null, null, null, null),
-                new LayerSpec("tanh", null, null, null, null, null, null),
-                new LayerSpec("linear", 2, null, null, null, null, null));
+    @EnumSource(OptimizerKind.class)
+    void theFusedUpdateEqualsOneUpdatePerParameter(OptimizerKind kind) {
+        List<LayerSpec> layers = List.of(new LayerSpec(LayerType.LINEAR, 4, null, null, null, null, null),
+                new LayerSpec(LayerType.TANH, null, null, null, null, null, null),
+                new LayerSpec(LayerType.LINEAR, 2, null, null, null, null, null));
         ModelSpec spec = new ModelSpec(null, layers);
         try (NDManager m = NDManager.newBaseManager()) {
             Network fused = Network.build(spec, 3, DataType.FLOAT64, m, 4);

@@ -1,8 +1,12 @@
-package dev.hesstrain.hessian;
+package dev.hesstrain.spec;
 
-import java.util.Locale;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 
-/** Norms of the input Hessian H of one output at one sample, used as penalties. */
+/**
+ * Norms of the input Hessian H of one output at one sample, used as penalties ({@code
+ * penalty.norm}). Written in a spec in lower case.
+ */
 public enum Norm {
     /** Σⱼₖ Hⱼₖ². */
     FROBENIUS,
@@ -13,12 +17,21 @@ public enum Norm {
     /** Σⱼ≠ₖ Hⱼₖ². */
     OFFDIAGONAL;
 
-    public static Norm of(String name) {
-        return valueOf(name.toUpperCase(Locale.ROOT));
+    /** The constant named {@code name} (any case); a {@link SpecException} listing the choices otherwise. */
+    @JsonCreator
+    public static Norm parse(String name) {
+        return Choices.parse(values(), name);
     }
 
+    /** The name in a spec, such as {@code offdiagonal}. */
+    @JsonValue
     public String id() {
-        return name().toLowerCase(Locale.ROOT);
+        return Choices.id(this);
+    }
+
+    @Override
+    public String toString() {
+        return id();
     }
 
     /** The norm of a dense symmetric d×d Hessian, in float64 (for tests and reports). */
