@@ -1,7 +1,13 @@
 package dev.hesstrain.data;
 
-import java.io.BufferedReader;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,8 +19,10 @@ import java.util.regex.Pattern;
 
 /**
  * A comma-separated file of numbers whose first non-blank line names the columns: the one CSV
- * reader behind datasets and inspection points. Blank lines are ignored, fields are trimmed, a
- * leading byte-order mark is dropped, and every problem names the file, line and column.
+ * reader behind datasets and inspection points, on Jackson's CSV parser, so that quoted names and
+ * fields (RFC 4180: {@code "x, scaled"}, {@code ""} for a quote) work. Blank lines are ignored,
+ * unquoted fields are trimmed, a leading byte-order mark is dropped, and every problem names the
+ * file, line and column (the field's number in its row).
  *
  * @param columns the header's column names, unique and non-empty
  * @param rows the data rows, each with one value per column
@@ -22,6 +30,11 @@ import java.util.regex.Pattern;
 public record CsvTable(List<String> columns, List<double[]> rows) {
     /** A plain decimal number; rejects NaN, Infinity, hex and Java's 'd'/'f' suffixes. */
     private static final Pattern NUMBER = Pattern.compile("[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?");
+
+    private static final CsvMapper CSV = CsvMapper.builder()
+            .enable(CsvParser.Feature.WRAP_AS_ARRAY)
+            .enable(CsvParser.Feature.TRIM_SPACES)
+            .build();
 
     /** A malformed or unreadable file; the message names it (and the line and column where known). */
     public static final class Problem extends RuntimeException {
@@ -34,34 +47,59 @@ public record CsvTable(List<String> columns, List<double[]> rows) {
 
     /** Reads {@code path}; a header with no data rows, or no header at all, is a problem. */
     public static CsvTable read(Path path) {
+        String text;
+        try {
+            text = Files.readString(path, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            throw new Problem("cannot read " + path + ": it is not UTF-8 text");
+        } catch (IOException e) {
+            throw new Problem("cannot read " + path + ": " + e.getMessage());
+        }
+        if (text.startsWith("\uFEFF")) {
+            text = text.substring(1);
+        }
         List<String> columns = null;
         List<double[]> rows = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
-                if (lineNo == 1 && line.startsWith("\uFEFF")) {
-                    line = line.substring(1);
+        List<String> fields = new ArrayList<>();
+        int lineNo = 0;
+        try (CsvParser p = (CsvParser) CSV.getFactory().createParser(text)) {
+            p.setSchema(CsvSchema.emptySchema());
+            int depth = 0; // 1 inside the array of rows, 2 inside a row
+            JsonToken t;
+            while ((t = p.nextToken()) != null) {
+                if (t == JsonToken.START_ARRAY) {
+                    depth++;
+                    fields.clear();
+                } else if (t == JsonToken.VALUE_STRING) {
+                    if (fields.isEmpty()) {
+                        lineNo = p.currentTokenLocation().getLineNr();
+                    }
+                    fields.add(p.getText());
+                } else if (t == JsonToken.END_ARRAY && depth-- == 2) {
+                    if (fields.isEmpty() || fields.size() == 1 && fields.get(0).isBlank()) {
+                        continue; // a blank line
+                    }
+                    if (columns == null) {
+                        columns = header(path, lineNo, fields);
+                        continue;
+                    }
+                    if (fields.size() != columns.size()) {
+                        throw new Problem(path + ":" + lineNo + ": expected " + columns.size()
+                                + " comma-separated fields as in the header, found " + fields.size());
+                    }
+                    double[] row = new double[fields.size()];
+                    for (int c = 0; c < row.length; c++) {
+                        row[c] = number(path, lineNo, c, fields.get(c));
+                    }
+                    rows.add(row);
                 }
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] fields = line.split(",", -1);
-                if (columns == null) {
-                    columns = header(path, lineNo, fields);
-                    continue;
-                }
-                if (fields.length != columns.size()) {
-                    throw new Problem(path + ":" + lineNo + ": expected " + columns.size()
-                            + " comma-separated fields as in the header, found " + fields.length);
-                }
-                double[] row = new double[fields.length];
-                for (int c = 0; c < fields.length; c++) {
-                    row[c] = number(path, lineNo, c, fields[c]);
-                }
-                rows.add(row);
             }
+        } catch (JsonProcessingException e) {
+            // in a row: its line and the number of the field being read, as for the other problems
+            JsonLocation at = e.getLocation();
+            String where = !fields.isEmpty() ? ":" + lineNo + ":" + (fields.size() + 1)
+                    : at == null || at.getLineNr() < 1 ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr();
+            throw new Problem(path + where + ": malformed CSV: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw new Problem("cannot read " + path + ": " + e.getMessage());
         }
@@ -74,11 +112,11 @@ public record CsvTable(List<String> columns, List<double[]> rows) {
         return new CsvTable(List.copyOf(columns), rows);
     }
 
-    private static List<String> header(Path path, int lineNo, String[] fields) {
+    private static List<String> header(Path path, int lineNo, List<String> fields) {
         List<String> columns = new ArrayList<>();
         Map<String, Integer> seen = new HashMap<>();
-        for (int c = 0; c < fields.length; c++) {
-            String name = fields[c].trim();
+        for (int c = 0; c < fields.size(); c++) {
+            String name = fields.get(c).trim();
             if (name.isEmpty()) {
                 throw new Problem(path + ":" + lineNo + ":" + (c + 1) + ": empty column name in the header");
             }

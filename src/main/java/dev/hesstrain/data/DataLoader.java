@@ -1,6 +1,7 @@
 package dev.hesstrain.data;
 
 import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.spec.DType;
 import dev.hesstrain.spec.DataSpec;
 import dev.hesstrain.spec.SpecException;
 import java.io.IOException;
@@ -12,6 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Turns a {@link DataSpec} into a {@link Dataset}: samples a generator, or reads a CSV file (with
@@ -19,6 +22,8 @@ import java.util.Map;
  * {@link SpecException} naming the spec field ({@code data.file}, {@code data.targets}, ...).
  */
 public final class DataLoader {
+    private static final Logger LOG = LogManager.getLogger(DataLoader.class);
+
     private DataLoader() {}
 
     /**
@@ -30,26 +35,70 @@ public final class DataLoader {
      *     non-negative integers)
      */
     public static Dataset load(DataSpec spec, Path baseDir, long seed, boolean classification) {
-        Dataset data = spec.isGenerated() ? Generator.generate(spec, seed) : loadFile(spec, baseDir);
+        return load(spec, null, baseDir, seed, classification, DType.FLOAT64);
+    }
+
+    /**
+     * Loads the data a spec describes, for a model of {@code dtype}.
+     *
+     * @param specDir the spec file's folder, where a relative {@code file} is looked for first
+     *     (null: only {@code workDir})
+     * @param workDir the working directory, where a relative {@code file} is looked for next
+     * @param dtype the model's dtype: with float32, inputs (and real targets) beyond its range are
+     *     bad data, not a divergence later
+     */
+    public static Dataset load(
+            DataSpec spec, Path specDir, Path workDir, long seed, boolean classification, DType dtype) {
+        Dataset data = spec.isGenerated() ? Generator.generate(spec, seed) : loadFile(spec, specDir, workDir);
         if (classification) {
             checkLabels(data);
+        }
+        if (dtype == DType.FLOAT32) {
+            fitsFloat32(data, spec, classification);
         }
         return data;
     }
 
-    private static Dataset loadFile(DataSpec spec, Path baseDir) {
+    /**
+     * Where a relative {@code file} is: next to the spec first, then in the working directory. The
+     * one used is logged; when neither exists, the error names both.
+     */
+    static Path resolve(String file, Path specDir, Path workDir) {
         Path path;
         try {
-            path = Path.of(spec.file());
+            path = Path.of(file);
         } catch (InvalidPathException e) {
-            throw new SpecException("data.file", "not a valid path: '" + spec.file() + "'");
+            throw new SpecException("data.file", "not a valid path: '" + file + "'");
         }
-        if (!path.isAbsolute()) {
-            path = baseDir.resolve(path);
+        if (path.isAbsolute()) {
+            if (!Files.exists(path)) {
+                throw new SpecException("data.file", "no such file: " + path);
+            }
+            return path;
         }
-        if (!Files.exists(path)) {
-            throw new SpecException("data.file", "no such file: " + path);
+        Path work = workDir.resolve(path);
+        if (specDir == null || specDir.toAbsolutePath().normalize().equals(workDir.toAbsolutePath().normalize())) {
+            if (!Files.exists(work)) {
+                throw new SpecException("data.file", "no such file: " + work);
+            }
+            return work;
         }
+        Path beside = specDir.resolve(path);
+        if (Files.exists(beside)) {
+            LOG.info("data.file {}: found in the spec's folder, {}", file, beside);
+            return beside;
+        }
+        if (Files.exists(work)) {
+            LOG.info("data.file {}: not in the spec's folder {}; found in the working directory, {}", file, specDir,
+                    work);
+            return work;
+        }
+        throw new SpecException("data.file", "no such file: '" + file + "' is neither in the spec's folder (" + beside
+                + ") nor in the working directory (" + work + ")");
+    }
+
+    private static Dataset loadFile(DataSpec spec, Path specDir, Path workDir) {
+        Path path = resolve(spec.file(), specDir, workDir);
         if (!Files.isRegularFile(path)) {
             throw new SpecException("data.file", path + " is not a regular file");
         }
@@ -215,6 +264,31 @@ public final class DataLoader {
             }
         }
         return values;
+    }
+
+    // ---------------------------------------------------------------- float32
+
+    /**
+     * Inputs, and real-valued targets, must stay finite once cast to float32 (|v| ≤ 3.4e38), or the
+     * first loss is infinite and the run is reported as diverged instead of as bad data.
+     */
+    private static void fitsFloat32(Dataset data, DataSpec spec, boolean classification) {
+        String xField = spec.isGenerated() ? "data.domain" : "data.file";
+        String yField = spec.isGenerated() ? "data.generator" : "data.file";
+        fitsFloat32(data.x(), data.d(), data.inputNames(), data.source(), xField);
+        if (!classification) {
+            fitsFloat32(data.y(), data.o(), data.targetNames(), data.source(), yField);
+        }
+    }
+
+    private static void fitsFloat32(double[] v, int width, List<String> names, String source, String field) {
+        for (int i = 0; i < v.length; i++) {
+            if (Float.isInfinite((float) v[i])) {
+                throw new SpecException(field, source + ": column '" + names.get(i % width) + "' holds " + v[i]
+                        + " in row " + i / width + " (rows count from 0), beyond the float32 range (±"
+                        + Float.MAX_VALUE + "); use dtype: float64, or rescale the data");
+            }
+        }
     }
 
     // ---------------------------------------------------------------- labels

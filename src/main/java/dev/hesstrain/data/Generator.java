@@ -34,7 +34,7 @@ public final class Generator {
         net.objecthunter.exp4j.Expression f = Expression.parse("data.generator", text, d);
         List<String> names = new ArrayList<>(Expression.variables(d));
         SplittableRandom inputs = new SplittableRandom(seed);
-        Gaussian gaussian = new Gaussian(new SplittableRandom(seed ^ NOISE_SALT));
+        SplittableRandom gaussian = new SplittableRandom(seed ^ NOISE_SALT);
 
         double[] x = new double[n * d];
         double[] y = new double[n];
@@ -55,33 +55,8 @@ public final class Generator {
                 throw new SpecException("data.generator",
                         "the expression '" + text + "' is not finite (" + value + ") at x = " + Arrays.toString(row));
             }
-            y[i] = noise > 0 ? value + noise * gaussian.next() : value;
+            y[i] = noise > 0 ? value + noise * gaussian.nextGaussian() : value;
         }
         return new Dataset(x, y, n, d, 1, names, List.of("y"), text);
-    }
-
-    /** Standard normal deviates by the Box–Muller transform on a {@link SplittableRandom}. */
-    static final class Gaussian {
-        private final SplittableRandom rng;
-        private double spare;
-        private boolean hasSpare;
-
-        Gaussian(SplittableRandom rng) {
-            this.rng = rng;
-        }
-
-        double next() {
-            if (hasSpare) {
-                hasSpare = false;
-                return spare;
-            }
-            double u1 = 1.0 - rng.nextDouble(); // in (0, 1], so log is finite
-            double u2 = rng.nextDouble();
-            double r = Math.sqrt(-2.0 * Math.log(u1));
-            double theta = 2.0 * Math.PI * u2;
-            spare = r * Math.sin(theta);
-            hasSpare = true;
-            return r * Math.cos(theta);
-        }
     }
 }

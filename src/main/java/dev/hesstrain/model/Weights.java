@@ -7,6 +7,9 @@ import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,6 +47,38 @@ public final class Weights {
         target.set(new ai.djl.ndarray.index.NDIndex(":"), values);
     }
 
+    /**
+     * A safetensors file starts with the length of its JSON header as a little-endian u64; one that
+     * does not fit in the file is refused here (DJL would fail on it with an integer overflow).
+     */
+    private static void checkHeader(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file)) {
+            long size = ch.size();
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (b.hasRemaining() && ch.read(b) >= 0) {
+                // read the 8 bytes
+            }
+            if (b.hasRemaining()) {
+                throw new IOException(file + " is not a safetensors file: " + size + " bytes, too short for a header");
+            }
+            long header = b.flip().getLong();
+            if (header < 2 || header > size - 8) {
+                throw new IOException(file + " is not a safetensors file: its header length reads "
+                        + Long.toUnsignedString(header) + " bytes, but the file has " + size);
+            }
+        }
+    }
+
+    private static void checkFinite(Path file, NDArray a) throws IOException {
+        double[] v = a.toType(DataType.FLOAT64, false).toDoubleArray();
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                throw new IOException("the weights in " + file + " are not finite: " + a.getName() + " holds " + v[i]
+                        + " at flat index " + i + " of " + a.getShape());
+            }
+        }
+    }
+
     /** A copy of every parameter's values, in float64, for restoring later. */
     public static Map<String, double[]> snapshot(Network net) {
         Map<String, double[]> s = new LinkedHashMap<>();
@@ -65,17 +100,20 @@ public final class Weights {
 
     /**
      * Loads weights saved by hesstrain or PyTorch ({@code safetensors.torch.save_file}) into the
-     * network. Names and shapes must match the network exactly; every mismatch is listed.
+     * network. Names and shapes must match the network exactly; every mismatch is listed. A file
+     * that is not safetensors, or that holds NaN or infinite values, is refused before anything is
+     * loaded, with an {@link IOException} naming the file (and the tensor).
      */
     public static void load(Network net, Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException("no weights file at " + file);
         }
+        checkHeader(file);
         try (NDManager m = net.manager().newSubManager(); InputStream is = Files.newInputStream(file)) {
             NDList list;
             try {
                 list = NDList.decode(m, is);
-            } catch (IllegalArgumentException e) {
+            } catch (RuntimeException e) {
                 throw new IOException(file + " is not a safetensors file: " + e.getMessage());
             }
             Map<String, NDArray> byName = new LinkedHashMap<>();
@@ -100,6 +138,7 @@ public final class Weights {
             Map<String, NDArray> found = new LinkedHashMap<>();
             for (NDArray a : list) {
                 found.put(a.getName(), a);
+                checkFinite(file, a);
             }
             for (Parameter p : net.parameters()) {
                 NDArray v = found.get(p.name()).toType(p.array().getDataType(), false);

@@ -3,6 +3,8 @@ package dev.hesstrain.spec;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * An experiment: what data, which model, which loss and penalty, how to train. Every record
@@ -41,6 +43,23 @@ public record Spec(
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean isClassification() {
         return loss.classification();
+    }
+
+    /**
+     * Valid but probably unintended choices, as sentences for the user: nll on outputs that are not
+     * log-probabilities (a last layer other than log_softmax) has no lower bound, and trains to a
+     * negative loss.
+     */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public List<String> warnings() {
+        List<String> w = new ArrayList<>();
+        LayerType last = model.layers().get(model.layers().size() - 1).type();
+        if (loss == LossKind.NLL && last != LayerType.LOG_SOFTMAX) {
+            w.add("loss nll expects log-probabilities, but the model's last layer is " + last + ", not log_softmax:"
+                    + " the loss has no lower bound and will turn negative. End the model with {type: log_softmax},"
+                    + " or use loss cross_entropy on its logits.");
+        }
+        return w;
     }
 
     @com.fasterxml.jackson.annotation.JsonIgnore

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.model.Loss;
@@ -291,7 +292,7 @@ public final class StackedTrainer implements AutoCloseable {
                 long epochStart = System.nanoTime();
                 int[][] orders = new int[r][];
                 for (int i = 0; i < r; i++) {
-                    orders[i] = Trainer.permutation(n, fullBatch ? null : shuffles[i]);
+                    orders[i] = Split.permutation(n, fullBatch ? null : shuffles[i]);
                 }
                 double[][] sums = new double[r][4]; // loss, data, penalty, fro
                 double[] maxFro = new double[r];

@@ -71,14 +71,15 @@ public final class TrainJob {
 
     /** Warnings the user should see before training (not errors). */
     public List<String> warnings() {
+        List<String> w = new ArrayList<>(spec.warnings());
         if (spec.penalty().active() && !spec.model().piecewiseLinearLayers().isEmpty()
                 && spec.model().layers().stream().filter(LayerSpec::isActivation)
                         .allMatch(l -> l.type().activation().piecewiseLinear())) {
-            return List.of("the model's activations are piecewise linear (relu): its input Hessian is zero almost "
+            w.add("the model's activations are piecewise linear (relu): its input Hessian is zero almost "
                     + "everywhere, so penalty.lambda = " + spec.penalty().lambda() + " has no effect. Use a smooth "
                     + "activation such as tanh, softplus, gelu or silu.");
         }
-        return List.of();
+        return w;
     }
 
     /**
@@ -102,6 +103,16 @@ public final class TrainJob {
         return spec.isClassification() ? Math.max(split.train().classes(), split.validation().classes()) : 0;
     }
 
+    /** The spec file's folder, where a relative data.file is looked for first; null if the source is no file. */
+    private Path specDir() {
+        try {
+            Path p = Path.of(specSource).toAbsolutePath().getParent();
+            return p != null && java.nio.file.Files.isDirectory(p) ? p : null;
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
+        }
+    }
+
     /** Loads and checks the data against the model; spec errors name the field. */
     public Split loadData() {
         if (loaded != null) {
@@ -109,7 +120,7 @@ public final class TrainJob {
         }
         Dataset all;
         try {
-            all = DataLoader.load(spec.data(), baseDir, spec.seed(), spec.isClassification());
+            all = DataLoader.load(spec.data(), specDir(), baseDir, spec.seed(), spec.isClassification(), spec.dtype());
         } catch (SpecException e) {
             throw e.under("data".equals(head(e.field())) ? "" : "data").in(specSource, 0, 0);
         }

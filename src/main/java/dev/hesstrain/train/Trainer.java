@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.model.Network;
@@ -130,7 +131,7 @@ public final class Trainer {
             epochLoop:
             for (int epoch = 1; epoch <= epochs; epoch++) {
                 long epochStart = System.nanoTime();
-                int[] order = permutation(train.n(), fullBatch ? null : shuffle);
+                int[] order = Split.permutation(train.n(), fullBatch ? null : shuffle);
                 double sumData = 0;
                 double sumPenalty = 0;
                 double sumLoss = 0;
@@ -261,24 +262,7 @@ public final class Trainer {
         return true;
     }
 
-    /** The identity, or with {@code rng} a Fisher–Yates shuffle of 0..n−1 (also the stacked trainer's). */
-    static int[] permutation(int n, SplittableRandom rng) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        if (rng != null) {
-            for (int i = n - 1; i > 0; i--) {
-                int j = rng.nextInt(i + 1);
-                int tmp = p[i];
-                p[i] = p[j];
-                p[j] = tmp;
-            }
-        }
-        return p;
-    }
-
-    private NDArray targets(NDManager m, Dataset d) {
+        private NDArray targets(NDManager m, Dataset d) {
         NDArray y = m.create(d.y(), new Shape(d.n(), d.o()));
         return spec.isClassification() ? y.reshape(d.n()).toType(DataType.INT64, false) : y.toType(dtype, false);
     }

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.spec.DType;
 import dev.hesstrain.spec.DataSpec;
 import dev.hesstrain.spec.SpecException;
 import java.io.IOException;
@@ -47,6 +48,34 @@ class DataLoaderTest {
         assertArrayEquals(new double[] {1, 2, 4, 5.5}, data.x());
         assertArrayEquals(new double[] {3, -0.6}, data.y());
         assertEquals(dir.resolve("t.csv").toString(), data.source());
+    }
+
+    @Test
+    void csvQuotedHeadersAndFieldsAreParsed() throws IOException {
+        write("q.csv", "\uFEFF\"x, scaled\", \"the \"\"b\"\" input\" ,y\r\n\"1.5\", 2 ,\" 3 \"\r\n\r\n4,5,6\r\n");
+        Dataset data = DataLoader.load(file("q.csv", null, null, null), dir, 0, false);
+        assertEquals(List.of("x, scaled", "the \"b\" input"), data.inputNames());
+        assertEquals(List.of("y"), data.targetNames());
+        assertArrayEquals(new double[] {1.5, 2, 4, 5}, data.x());
+        assertArrayEquals(new double[] {3, 6}, data.y());
+        Dataset byName = DataLoader.load(file("q.csv", List.of("x, scaled"), null, null), dir, 0, false);
+        assertArrayEquals(new double[] {1.5, 4}, byName.y());
+    }
+
+    @Test
+    void csvQuotingProblemsNameLineAndColumn() throws IOException {
+        write("open.csv", "a,b\n1,2\n3,\"4\n");
+        SpecException open = fails(file("open.csv", null, null, null), dir, false);
+        assertEquals("data.file", open.field());
+        assertTrue(open.getMessage().contains("open.csv:3:"), open.getMessage());
+        assertTrue(open.getMessage().contains("malformed CSV: Missing closing quote"), open.getMessage());
+        // a quoted field keeps its commas: one field, then the row is short
+        write("short.csv", "a,b\n\"1,2\"\n");
+        assertTrue(fails(file("short.csv", null, null, null), dir, false).getMessage()
+                .contains("short.csv:2: expected 2 comma-separated fields as in the header, found 1"));
+        write("qbad.csv", "a,b\n1,\"2x\"\n");
+        assertTrue(fails(file("qbad.csv", null, null, null), dir, false).getMessage()
+                .contains("qbad.csv:2:2: not a number: '2x'"));
     }
 
     @Test
@@ -178,6 +207,50 @@ class DataLoaderTest {
         assertEquals(50, a.n());
     }
 
+    @Test
+    void valuesBeyondFloat32AreBadDataForAFloat32Model() throws IOException {
+        write("big.csv", "a,y\n1,2\n3,1e39\n");
+        DataSpec csv = file("big.csv", null, null, null);
+        SpecException e = assertThrows(SpecException.class, () -> DataLoader.load(csv, null, dir, 0, false, DType.FLOAT32));
+        assertEquals("data.file", e.field());
+        assertTrue(e.getMessage().contains("column 'y' holds 1.0E39 in row 1 (rows count from 0)"), e.getMessage());
+        assertTrue(e.getMessage().contains("beyond the float32 range"), e.getMessage());
+        assertTrue(e.getMessage().contains("dtype: float64"), e.getMessage());
+        // the same file is fine in float64, and -3e38 still fits in float32
+        assertEquals(1e39, DataLoader.load(csv, null, dir, 0, false, DType.FLOAT64).y(1, 0));
+        write("edge.csv", "a,y\n-3e38,1\n");
+        assertEquals(-3e38, DataLoader.load(file("edge.csv", null, null, null), null, dir, 0, false, DType.FLOAT32).x(0, 0));
+
+        DataSpec gen = new DataSpec("1e39*x1", null, null, 1, 10, null, null, null);
+        SpecException g = assertThrows(SpecException.class, () -> DataLoader.load(gen, null, dir, 0, false, DType.FLOAT32));
+        assertEquals("data.generator", g.field());
+        assertTrue(g.getMessage().contains("beyond the float32 range"), g.getMessage());
+        DataSpec wide = new DataSpec("x1", null, null, 1, 10, List.of(-1e39, 1e39), null, null);
+        assertEquals("data.domain",
+                assertThrows(SpecException.class, () -> DataLoader.load(wide, null, dir, 0, false, DType.FLOAT32)).field());
+        // class labels are not cast to float32
+        write("labels.csv", "a,label\n0.5,0\n0.25,1\n");
+        assertEquals(2, DataLoader.load(file("labels.csv", null, null, null), null, dir, 0, true, DType.FLOAT32).n());
+    }
+
+    @Test
+    void aRelativeFileIsLookedForBesideTheSpecThenInTheWorkingDirectory() throws IOException {
+        Path specDir = Files.createDirectories(dir.resolve("configs"));
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Files.writeString(specDir.resolve("near.csv"), "a,y\n1,2\n");
+        Files.writeString(work.resolve("near.csv"), "a,y\n5,6\n");
+        Files.writeString(work.resolve("far.csv"), "a,y\n7,8\n");
+        DataSpec near = file("near.csv", null, null, null);
+        assertEquals(1, DataLoader.load(near, specDir, work, 0, false, DType.FLOAT64).x(0, 0), "the spec's folder first");
+        assertEquals(5, DataLoader.load(near, null, work, 0, false, DType.FLOAT64).x(0, 0), "no spec folder: cwd");
+        assertEquals(7, DataLoader.load(file("far.csv", null, null, null), specDir, work, 0, false, DType.FLOAT64)
+                .x(0, 0), "then the working directory");
+        SpecException none = assertThrows(SpecException.class,
+                () -> DataLoader.load(file("none.csv", null, null, null), specDir, work, 0, false, DType.FLOAT64));
+        assertEquals("data.file: no such file: 'none.csv' is neither in the spec's folder (" + specDir.resolve("none.csv")
+                + ") nor in the working directory (" + work.resolve("none.csv") + ")", none.getMessage());
+    }
+
     // ------------------------------------------------------------ NPZ
 
     private Path npz(String name, NDArray... arrays) throws IOException {
@@ -241,6 +314,21 @@ class DataLoaderTest {
 
         write("junk.npz", "not a zip file at all");
         assertEquals("data.file", fails(file("junk.npz", null, null, null), dir, false).field());
+    }
+
+    /** NumPy's own big-endian files (src/test/resources/data/README.md): byte order is honoured, not ignored. */
+    @Test
+    void npzBigEndianArraysAreReadInTheirByteOrder() throws IOException {
+        Path fixtures = Path.of("src/test/resources/data").toAbsolutePath();
+        Dataset be = DataLoader.load(file("big-endian.npz", null, null, null), fixtures, 0, false); // >f8, >f4
+        assertArrayEquals(new double[] {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, be.x());
+        assertArrayEquals(new double[] {1.5, -2.5, 3.25}, be.y());
+        Dataset compressed = DataLoader.load(file("big-endian-compressed.npz", null, null, null), fixtures, 0, false);
+        assertArrayEquals(new double[] {1, 2, 3, 4, 5, 6}, compressed.x()); // >i8, deflated
+        assertArrayEquals(new double[] {1.5, -2.5, 3.25}, compressed.y()); // <f8 beside it
+        SpecException f2 = fails(file("big-endian-f2.npz", null, null, null), fixtures, false);
+        assertEquals("data.file", f2.field());
+        assertTrue(f2.getMessage().contains("big-endian dtype >f2"), f2.getMessage());
     }
 
     // ------------------------------------------------------------ bundled datasets

@@ -79,4 +79,30 @@ class SplitTest {
         assertEquals("data.validation", e.field());
         assertThrows(SpecException.class, () -> Split.split(indexed(10), 1.0, 1));
     }
+
+    @Test
+    void oneFisherYatesShuffleForTheSplitAndTheBatches() {
+        assertArrayEquals(new int[] {0, 1, 2, 3, 4}, Split.permutation(5, null));
+        int[] p = Split.permutation(1000, new java.util.SplittableRandom(11));
+        assertArrayEquals(p, Split.permutation(1000, new java.util.SplittableRandom(11)));
+        int[] sorted = p.clone();
+        Arrays.sort(sorted);
+        for (int i = 0; i < sorted.length; i++) {
+            assertEquals(i, sorted[i]);
+        }
+        int fixed = 0;
+        for (int i = 0; i < p.length; i++) {
+            fixed += p[i] == i ? 1 : 0;
+        }
+        assertTrue(fixed < 8, "a shuffle leaves about one element in place, found " + fixed); // Poisson(1)
+        // the split is that permutation: training rows first, validation rows last
+        Split s = Split.split(indexed(10), 0.3, 5);
+        int[] q = Split.permutation(10, new java.util.SplittableRandom(5));
+        for (int r = 0; r < 7; r++) {
+            assertEquals(q[r], (int) s.train().x(r, 0));
+        }
+        for (int r = 0; r < 3; r++) {
+            assertEquals(q[7 + r], (int) s.validation().x(r, 0));
+        }
+    }
 }

@@ -70,10 +70,29 @@ class HutchinsonNormTest {
                         hq[j][k] = h[((s * o + q) * d + j) * d + k];
                     }
                 }
-                res[s] += norm.of(hq);
+                res[s] += reference(norm, hq);
             }
         }
         return res;
+    }
+
+    /** The norm of a dense symmetric d×d Hessian, in float64: the definitions of {@link Norm}, as a reference. */
+    static double reference(Norm norm, double[][] h) {
+        double s = 0;
+        double tr = 0;
+        for (int j = 0; j < h.length; j++) {
+            tr += h[j][j];
+            for (int k = 0; k < h.length; k++) {
+                double v = h[j][k] * h[j][k];
+                s += switch (norm) {
+                    case FROBENIUS -> v;
+                    case DIAGONAL -> j == k ? v : 0;
+                    case OFFDIAGONAL -> j != k ? v : 0;
+                    case TRACE -> 0;
+                };
+            }
+        }
+        return norm == Norm.TRACE ? tr * tr : s;
     }
 
     /** {@code reps} independent estimates of every sample: [reps][n], from one Taylor pass. */

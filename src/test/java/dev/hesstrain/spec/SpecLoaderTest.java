@@ -143,4 +143,17 @@ class SpecLoaderTest {
         SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("loss=[mse]")));
         assertEquals("configs/sin2pi.yaml (--set loss=[mse]): loss: expected one of mse, cross_entropy, nll", e.getMessage());
     }
+
+    @Test
+    void nllWithoutLogSoftmaxLastIsWarnedAbout() {
+        Spec plain = SpecLoader.load(SIN2PI, List.of("loss=nll"));
+        assertEquals(1, plain.warnings().size(), plain.warnings().toString());
+        String w = plain.warnings().get(0);
+        assertTrue(w.contains("loss nll") && w.contains("log_softmax") && w.contains("negative"), w);
+        int last = plain.model().layers().size();
+        Spec logp = SpecLoader.load(SIN2PI, List.of("loss=nll", "model.layers[" + last + "]={type: log_softmax}"));
+        assertEquals(List.of(), logp.warnings());
+        assertEquals(List.of(), SpecLoader.load(SIN2PI, List.of("loss=cross_entropy")).warnings());
+        assertEquals(List.of(), SpecLoader.load(SIN2PI).warnings());
+    }
 }
