@@ -3,33 +3,67 @@ package dev.hesstrain.hessian;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Pairs;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Taylor;
 import dev.hesstrain.spec.Norm;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
- * Exact Hessians of the model output with respect to its input, by forward (Taylor-mode)
- * propagation of first and second derivatives: one pass, no graph of gradients, and so no
- * reference cycle when it is differentiated once more for training.
+ * Exact Hessians of the model output with respect to its input, and their norms, by one forward
+ * pass of ordinary tensor ops: no graph of gradients, and so no reference cycle when it is
+ * differentiated once more for training. Two independent passes:
+ * <ul>
+ *   <li>{@link Method#CLOSED_FORM} (the default where every layer supports it): the Jacobians of
+ *       the pre-activations forward, the adjoints of the activations backward, H_o = Σ_l J_lᵀ
+ *       diag(σ_l'' ⊙ c_{l,o}) J_l (see {@link Curvature}, {@link ClosedForm}): trace and diagonal
+ *       in O(n·d) per sample, the Frobenius norm in O(n²·d) or O(n·d²);
+ *   <li>{@link Method#TAYLOR}: forward Taylor mode with all d² or d(d+1)/2 pairs of second
+ *       derivatives (see {@link Pairs#forHessian}); the fallback for layers without the structure.
+ * </ul>
  */
 public final class InputHessian implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(InputHessian.class);
+
+    /** The pass that computes the exact Hessians. */
+    public enum Method { CLOSED_FORM, TAYLOR }
+
     private final Network network;
     private final int d;
+    private final Method method;
+    private final ClosedForm.Frobenius frobenius;
     private final Pairs pairs;
     private final NDArray eye;
+    private final NDArray outputEye;
     private final NDArray weights;
     private final NDArray diagonalMask;
     private final boolean unitWeights;
 
+    /** The closed form where every layer supports it, else the Taylor pass (with one log line). */
     public InputHessian(Network network) {
+        this(network, null);
+    }
+
+    /** With the given method, or null for the default; the closed form falls back as above. */
+    public InputHessian(Network network, Method requested) {
         this.network = network;
         this.d = network.inputs();
+        int refused = network.firstWithoutCurvature();
+        if (refused >= 0 && requested != Method.TAYLOR) {
+            LOG.info("layer {} ({}) has no closed-form curvature: exact input Hessians use the Taylor pairs pass",
+                    refused, network.layers().get(refused).getClass().getSimpleName());
+        }
+        this.method = refused >= 0 ? Method.TAYLOR : requested == null ? Method.CLOSED_FORM : requested;
+        long rows = network.curvatureWidths().stream().mapToLong(Long::longValue).sum();
+        this.frobenius = ClosedForm.choose(rows, d, network.outputs());
         NDManager m = network.manager();
         this.pairs = Pairs.forHessian(m, d);
         this.eye = m.eye(d).toType(network.dtype(), false).expandDims(1);
+        this.outputEye = m.eye(network.outputs()).toType(network.dtype(), false).expandDims(1);
         int p = pairs.size();
         float[] w = new float[p];
         float[] diag = new float[p];
@@ -50,6 +84,39 @@ public final class InputHessian implements AutoCloseable {
         return pairs;
     }
 
+    public Method method() {
+        return method;
+    }
+
+    /** How the closed form computes Frobenius norms for this network (Gram or formed H). */
+    public ClosedForm.Frobenius frobeniusWay() {
+        return frobenius;
+    }
+
+    /**
+     * An exact pass at x [N, d]: the model output [N, O], the per-sample {@code norm} [N] summed
+     * over outputs and, with {@code withFrobenius}, the per-sample squared Frobenius norm [N]
+     * (else null).
+     */
+    public record Exact(NDArray value, NDArray norm, NDArray frobenius) {}
+
+    /** {@link Exact} by this object's method. */
+    public Exact exact(NDArray x, Norm norm, boolean withFrobenius) {
+        if (method == Method.TAYLOR) {
+            Taylor t = taylor(x);
+            NDArray n = norm(t, norm);
+            return new Exact(t.value(), n, withFrobenius ? (norm == Norm.FROBENIUS ? n : norm(t, Norm.FROBENIUS)) : null);
+        }
+        ClosedForm.Norms norms = closedForm(x);
+        return new Exact(norms.value(), norms.get(norm), withFrobenius ? norms.get(Norm.FROBENIUS) : null);
+    }
+
+    /** The closed-form pass at x [N, d] with the unit directions and every output. */
+    public ClosedForm.Norms closedForm(NDArray x) {
+        attach(x.getManager());
+        return new ClosedForm.Norms(network.curvature(x, eye, outputEye), frobenius);
+    }
+
     /** Taylor pass with the unit directions: the value, the Jacobian and the Hessian (see {@link Pairs#forHessian}). */
     public Taylor taylor(NDArray x) {
         NDManager step = x.getManager();
@@ -60,7 +127,7 @@ public final class InputHessian implements AutoCloseable {
     /** Temporarily attaches this object's and the network's persistent arrays to {@code step}. */
     public void attach(NDManager step) {
         network.attach(step);
-        Scopes.tempAttach(step, eye, weights, diagonalMask);
+        Scopes.tempAttach(step, eye, outputEye, weights, diagonalMask);
         pairs.attach(step);
     }
 
@@ -71,7 +138,17 @@ public final class InputHessian implements AutoCloseable {
      * the caches cost more per sample (page faults, memory traffic) than more, smaller passes.
      */
     public int rowsPerPass(long elements, int max) {
-        long rows = elements / ((long) pairs.size() * network.widestOutput());
+        long perSample;
+        if (method == Method.TAYLOR) {
+            perSample = (long) pairs.size() * network.widestOutput();
+        } else {
+            // the Jacobians, d × widest; the concatenated rows; the Gram matrix or the formed Hessians
+            long r = network.curvatureWidths().stream().mapToLong(Long::longValue).sum();
+            long o = network.outputs();
+            perSample = Math.max((long) d * network.widest(), Math.max(r * d,
+                    frobenius == ClosedForm.Frobenius.GRAM ? r * r : o * r * d));
+        }
+        long rows = elements / Math.max(1, perSample);
         return (int) Math.max(1, Math.min(max, rows));
     }
 
@@ -96,10 +173,24 @@ public final class InputHessian implements AutoCloseable {
     }
 
     /**
-     * The full Hessians [N, outputs, d, d] at the points x [N, d], from the Taylor pass (symmetric by
-     * construction).
+     * The full Hessians [N, outputs, d, d] in float64 at the points x [N, d], by this object's method
+     * (exactly symmetric).
      */
     public NDArray full(NDArray x) {
+        if (method == Method.TAYLOR) {
+            return fullTaylor(x);
+        }
+        NDArray h = closedForm(x).full().toType(DataType.FLOAT64, false);
+        long n = x.getShape().get(0);
+        int o = network.outputs();
+        if (h.getShape().get(2) == 0) {
+            return x.getManager().zeros(new Shape(n, o, d, d), DataType.FLOAT64);
+        }
+        return h.add(h.transpose(0, 1, 3, 2)).mul(0.5);
+    }
+
+    /** The full Hessians [N, outputs, d, d] in float64 by the Taylor pass (symmetric by construction). */
+    public NDArray fullTaylor(NDArray x) {
         Taylor t = taylor(x);
         long n = x.getShape().get(0);
         int o = network.outputs();
@@ -126,6 +217,7 @@ public final class InputHessian implements AutoCloseable {
     public void close() {
         pairs.close();
         eye.close();
+        outputEye.close();
         weights.close();
         diagonalMask.close();
     }

@@ -8,7 +8,7 @@ import dev.hesstrain.spec.ActivationKind;
  * Elementwise activations with their first and second derivatives, so that a Taylor pass carries
  * exact input derivatives: for y = σ(z), ∂y = σ'(z)∂z and ∂²y = σ''(z) ∂z∂z + σ'(z) ∂²z.
  */
-public final class Activation implements Layer, Columns.Layer {
+public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
     private static final double SQRT_HALF = Math.sqrt(0.5);
     private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2 * Math.PI);
 
@@ -58,6 +58,46 @@ public final class Activation implements Layer, Columns.Layer {
         NDArray[] d = chain(c.jac(), c.hess(), s[1].expandDims(axis), s[2] == null ? null : s[2].expandDims(axis), pairs,
                 axis);
         return new Columns(s[0], d[0], d[1]);
+    }
+
+    /**
+     * The closed-form pass: σ(z) and σ'(z)·J forward; the adjoint c ⊙ σ'(z) backward; and the
+     * curvature term with the Jacobian rows of z weighted by c ⊙ σ''(z) (none where σ'' is zero:
+     * identity, relu).
+     */
+    @Override
+    public Curvature.Step curvature(NDArray z, NDArray jac) {
+        if (kind == ActivationKind.IDENTITY) {
+            return Curvature.Step.affine(z, jac, a -> a);
+        }
+        NDArray[] s = derivatives(z, true);
+        NDArray j = jac.mul(s[1]);
+        return new Curvature.Step() {
+            @Override
+            public NDArray value() {
+                return s[0];
+            }
+
+            @Override
+            public NDArray jac() {
+                return j;
+            }
+
+            @Override
+            public NDArray back(NDArray adjoint) {
+                return adjoint.mul(s[1]);
+            }
+
+            @Override
+            public Curvature.Term term(NDArray adjoint) {
+                return s[2] == null ? null : new Curvature.Term(Curvature.flat(jac), Curvature.flat(adjoint.mul(s[2])));
+            }
+        };
+    }
+
+    /** Whether σ'' is not identically zero, so that the layer adds a term to the input Hessian. */
+    public boolean curved() {
+        return kind != ActivationKind.IDENTITY && kind != ActivationKind.RELU;
     }
 
     /**

@@ -5,7 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
 /** 2-D convolution with square kernel, stride and padding, weight [out, in, k, k], as torch.nn.Conv2d. */
-public final class Conv2d implements Layer {
+public final class Conv2d implements Layer, Curvature.Layer {
     private final NDArray weight;
     private final NDArray bias;
     private final int stride;
@@ -28,6 +28,10 @@ public final class Conv2d implements Layer {
     }
 
     private NDArray conv(NDArray x, NDArray w, NDArray b, int groups) {
+        return conv(x, w, b, stride, padding, groups);
+    }
+
+    private static NDArray conv(NDArray x, NDArray w, NDArray b, int stride, int padding, int groups) {
         Shape s = new Shape(stride, stride);
         Shape p = new Shape(padding, padding);
         Shape dil = new Shape(1, 1);
@@ -80,6 +84,54 @@ public final class Conv2d implements Layer {
         NDArray flat = d.reshape(new Shape(s.get(0) * s.get(1)).addAll(s.slice(2)));
         NDArray out = conv(flat, null);
         return out.reshape(new Shape(s.get(0), s.get(1)).addAll(out.getShape().slice(1)));
+    }
+
+    @Override
+    public Curvature.Step curvature(NDArray value, NDArray jac) {
+        Shape in = value.getShape().slice(1);
+        return Curvature.Step.affine(forward(value), linearPart(jac), c -> transposed(c, in));
+    }
+
+    /**
+     * The adjoint of the input [O, N or 1, C, H, W] from that of the output c [O, N or 1, F, H', W']:
+     * the transposed convolution, as a convolution with the flipped kernel (in and out channels
+     * swapped) of c dilated by the stride (s − 1 zeros between entries), padded by k − 1 − p, and
+     * zeros appended at the bottom and right for the rows and columns the stride skipped.
+     * PyTorch's conv_transpose2d is not reachable through DJL's PyTorch engine (not implemented).
+     */
+    public NDArray transposed(NDArray c, Shape in) {
+        Shape cs = c.getShape();
+        long m = cs.get(0) * cs.get(1);
+        long f = cs.get(2);
+        long ho = cs.get(3);
+        long wo = cs.get(4);
+        int k = (int) weight.getShape().get(2);
+        NDArray g = c.reshape(m, f, ho, wo);
+        if (stride > 1) {
+            NDArray cell = g.reshape(m, f, ho, 1, wo, 1);
+            cell = cell.concat(cell.getManager().zeros(new Shape(m, f, ho, stride - 1, wo, 1), c.getDataType()), 3);
+            cell = cell.concat(cell.getManager().zeros(new Shape(m, f, ho, stride, wo, stride - 1), c.getDataType()), 5);
+            g = cell.reshape(m, f, ho * stride, wo * stride)
+                    .get(":, :, :" + ((ho - 1) * stride + 1) + ", :" + ((wo - 1) * stride + 1));
+        }
+        NDArray flipped = weight.flip(2, 3).transpose(1, 0, 2, 3);
+        int q = k - 1 - padding;
+        NDArray out = conv(g, flipped, null, 1, Math.max(0, q), 1);
+        if (q < 0) {
+            long h = out.getShape().get(2);
+            long w = out.getShape().get(3);
+            out = out.get(":, :, " + (-q) + ":" + (h + q) + ", " + (-q) + ":" + (w + q));
+        }
+        long rh = in.get(1) - out.getShape().get(2);
+        long rw = in.get(2) - out.getShape().get(3);
+        long ci = out.getShape().get(1);
+        if (rh > 0) {
+            out = out.concat(out.getManager().zeros(new Shape(m, ci, rh, out.getShape().get(3)), c.getDataType()), 2);
+        }
+        if (rw > 0) {
+            out = out.concat(out.getManager().zeros(new Shape(m, ci, in.get(1), rw), c.getDataType()), 3);
+        }
+        return out.reshape(new Shape(cs.get(0), cs.get(1)).addAll(in));
     }
 
     @Override

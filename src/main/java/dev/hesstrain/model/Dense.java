@@ -6,7 +6,7 @@ import ai.djl.nn.core.Linear;
 import java.util.List;
 
 /** y = x Wᵀ + b with W shaped [out, in], as torch.nn.Linear. */
-public final class Dense implements Layer, Columns.Layer {
+public final class Dense implements Layer, Columns.Layer, Curvature.Layer {
     private final NDArray weight;
     private final NDArray bias;
 
@@ -51,6 +51,16 @@ public final class Dense implements Layer, Columns.Layer {
         NDArray jac = Linear.linear(t.jac(), weight).singletonOrThrow();
         NDArray hess = t.hess() == null ? null : Linear.linear(t.hess(), weight).singletonOrThrow();
         return new Taylor(value, jac, hess);
+    }
+
+    @Override
+    public Curvature.Step curvature(NDArray value, NDArray jac) {
+        return Curvature.Step.affine(forward(value), Linear.linear(jac, weight).singletonOrThrow(), this::transposed);
+    }
+
+    /** The adjoint of the input from that of the output, c W for c [O, N or 1, out]. */
+    public NDArray transposed(NDArray c) {
+        return c.matMul(weight);
     }
 
     @Override

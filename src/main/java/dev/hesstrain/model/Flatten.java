@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
 /** Flattens every sample to one axis, as torch.nn.Flatten. */
-public final class Flatten implements Layer {
+public final class Flatten implements Layer, Curvature.Layer {
     @Override
     public NDArray forward(NDArray x) {
         return x.reshape(x.getShape().get(0), -1);
@@ -20,6 +20,13 @@ public final class Flatten implements Layer {
     public Taylor forward(Taylor t, Pairs pairs) {
         NDArray hess = t.hess() == null ? null : flat2(t.hess());
         return new Taylor(forward(t.value()), flat2(t.jac()), hess);
+    }
+
+    @Override
+    public Curvature.Step curvature(NDArray value, NDArray jac) {
+        Shape sample = value.getShape().slice(1);
+        return Curvature.Step.affine(forward(value), flat2(jac),
+                c -> c.reshape(new Shape(c.getShape().get(0), c.getShape().get(1)).addAll(sample)));
     }
 
     /** [K, N, ...] to [K, N, features]. */

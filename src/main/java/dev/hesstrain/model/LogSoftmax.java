@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
  * log_softmax over the features of each sample. Its Taylor pass: with s = softmax(z),
  * ∂y = ∂z − sᵀ∂z and ∂²y = ∂²z − sᵀ∂²z − (sᵀ(∂z_a ∂z_b) − (sᵀ∂z_a)(sᵀ∂z_b)).
  */
-public final class LogSoftmax implements Layer {
+public final class LogSoftmax implements Layer, Curvature.Layer {
     @Override
     public NDArray forward(NDArray x) {
         return x.logSoftmax(-1);
@@ -28,6 +28,46 @@ public final class LogSoftmax implements Layer {
             hess = mixed.neg().repeat(2, y.getShape().get(1));
         }
         return new Taylor(y, jac, hess);
+    }
+
+    /**
+     * The closed-form pass on the input u [N, M]: y = u − logsumexp(u), J_y = J − (J p) 1ᵀ
+     * forward; backward c ← c − s pᵀ with s = c 1 (the sum of the adjoint over the classes); and the
+     * term s (J_uᵀ(p pᵀ − diag p)J_u) as M + 1 weighted rows: J_u[m] with weight −s p_m, and pᵀJ_u
+     * with weight s.
+     */
+    @Override
+    public Curvature.Step curvature(NDArray u, NDArray jac) {
+        NDArray y = forward(u);
+        NDArray p = y.exp(); // [N, M]
+        NDArray pj = jac.mul(p).sum(new int[] {-1}, true); // [K, N, 1]
+        NDArray jy = jac.sub(pj);
+        return new Curvature.Step() {
+            @Override
+            public NDArray value() {
+                return y;
+            }
+
+            @Override
+            public NDArray jac() {
+                return jy;
+            }
+
+            @Override
+            public NDArray back(NDArray c) {
+                return c.sub(c.sum(new int[] {-1}, true).mul(p));
+            }
+
+            @Override
+            public Curvature.Term term(NDArray c) {
+                NDArray s = c.sum(new int[] {-1}, true); // [O, N or 1, 1]
+                NDArray sp = s.mul(p); // [O, N, M]
+                Shape js = pj.getShape();
+                NDArray rows = jac.broadcast(new Shape(js.get(0), js.get(1), jac.getShape().get(2))).concat(pj, 2);
+                NDArray weights = sp.neg().concat(s.broadcast(new Shape(sp.getShape().get(0), sp.getShape().get(1), 1)), 2);
+                return new Curvature.Term(rows, weights);
+            }
+        };
     }
 
     @Override

@@ -272,6 +272,77 @@ public final class Network implements AutoCloseable {
         return sampleShape.dimension() == 1 && layers.stream().allMatch(l -> l instanceof Columns.Layer);
     }
 
+    /**
+     * The index of the first layer that does not take part in the closed-form curvature pass
+     * ({@link Curvature.Layer}), or −1 when every layer does.
+     */
+    public int firstWithoutCurvature() {
+        for (int i = 0; i < layers.size(); i++) {
+            if (!(layers.get(i) instanceof Curvature.Layer)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The closed-form curvature pass (see {@link Curvature}) at x [N, inputs], with Jacobians along
+     * {@code directions} [K, 1 or N, inputs] and adjoints seeded by {@code seed} [O', 1 or N, outputs]
+     * (the identity [O, 1, O] for the Hessian of every output; other rows for combinations of
+     * them). Requires {@link #firstWithoutCurvature()} to be −1.
+     */
+    public Curvature curvature(NDArray x, NDArray directions, NDArray seed) {
+        List<Curvature.Step> steps = new ArrayList<>(layers.size());
+        NDArray value = shaped(x, 1);
+        NDArray jac = shaped(directions, 2);
+        int lowest = layers.size(); // the lowest layer with a curvature term: adjoints go no further
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            if (!(l instanceof Curvature.Layer cl)) {
+                throw new IllegalStateException("layer " + i + " (" + l.getClass().getSimpleName()
+                        + ") has no closed-form curvature");
+            }
+            Curvature.Step step = cl.curvature(value, jac);
+            steps.add(step);
+            value = step.value();
+            jac = step.jac();
+            if (lowest == layers.size() && (l instanceof LogSoftmax || (l instanceof Activation a && a.curved()))) {
+                lowest = i;
+            }
+        }
+        List<Curvature.Term> terms = new ArrayList<>();
+        NDArray c = seed;
+        for (int i = steps.size() - 1; i >= lowest; i--) {
+            Curvature.Term t = steps.get(i).term(c);
+            if (t != null) {
+                terms.add(t);
+            }
+            if (i > lowest) {
+                c = steps.get(i).back(c);
+            }
+        }
+        return new Curvature(value, terms);
+    }
+
+    /**
+     * The widths of the rows of each curvature term of {@link #curvature}, from the input up (the
+     * features of every layer with σ'' ≠ 0; log_softmax's inputs plus one): their sum and the
+     * input size decide how the pass's norms are best computed.
+     */
+    public List<Long> curvatureWidths() {
+        List<Long> widths = new ArrayList<>();
+        Shape s = sampleShape;
+        for (Layer l : layers) {
+            if (l instanceof Activation a && a.curved()) {
+                widths.add(s.size());
+            } else if (l instanceof LogSoftmax) {
+                widths.add(s.size() + 1);
+            }
+            s = l.outputShape(s);
+        }
+        return widths;
+    }
+
     /** Reshapes flat features [.., inputs] to [.., sampleShape] after {@code lead} leading axes. */
     private NDArray shaped(NDArray x, int lead) {
         if (sampleShape.dimension() == 1) {

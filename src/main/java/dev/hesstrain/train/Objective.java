@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
 
 /**
  * The training objective on one batch: data loss + λ · mean over samples of Σ over outputs of the
- * chosen norm of the input Hessian, computed exactly by the Taylor pass, or estimated from random
+ * chosen norm of the input Hessian, computed exactly ({@link InputHessian}: the closed form, or the
+ * Taylor pass where a layer lacks its structure), or estimated from random
  * probes ({@link HutchinsonNorm}) drawn afresh for every evaluation.
  */
 public final class Objective {
@@ -83,11 +84,10 @@ public final class Objective {
         NDArray penalty;
         NDArray fro = null;
         if (curvature) {
-            Taylor t = hessian.taylor(x);
-            out = t.value();
-            NDArray perSample = hessian.norm(t, norm);
-            penalty = perSample.mean().mul(network.constants().of(lambda));
-            fro = norm == Norm.FROBENIUS ? perSample : hessian.norm(t, Norm.FROBENIUS);
+            InputHessian.Exact e = hessian.exact(x, norm, true);
+            out = e.value();
+            penalty = e.norm().mean().mul(network.constants().of(lambda));
+            fro = e.frobenius();
         } else {
             network.attach(x.getManager());
             out = network.forward(x);

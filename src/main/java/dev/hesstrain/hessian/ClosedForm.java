@@ -1,0 +1,158 @@
+package dev.hesstrain.hessian;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.model.Curvature;
+import dev.hesstrain.model.Ops;
+import dev.hesstrain.spec.Norm;
+import java.util.List;
+
+/**
+ * The input-Hessian norms of a closed-form curvature pass ({@link Curvature}), H_o = Σ_t R_tᵀ
+ * diag(w_{t,o}) R_t with rows R_t [K, N, r_t] and weights w_t [O, N, r_t], by batched products:
+ * <ul>
+ *   <li>trace: tr H_o = Σ_t Σ_a w_{t,o,a} ‖R_t[:, a]‖², O(r·K) per sample and output;
+ *   <li>diagonal: (H_o)_jj = Σ_t Σ_a w_{t,o,a} R_t[j, a]², O(r·K), without forming H;
+ *   <li>Frobenius: either with the Gram matrix G = R Rᵀ of all rows, ‖H_o‖²_F = w_oᵀ (G ∘ G) w_o,
+ *       O(r²·K + O·r²) per sample ({@link Frobenius#GRAM}), or from H formed by batched products,
+ *       O(O·r·K²) ({@link Frobenius#FORMED}); {@link #choose} takes the cheaper;
+ *   <li>off-diagonal: Frobenius − diagonal.
+ * </ul>
+ * Norms are per sample, summed over outputs: arrays [N].
+ */
+public final class ClosedForm {
+
+    /** How the Frobenius norm is computed. */
+    public enum Frobenius { GRAM, FORMED }
+
+    private ClosedForm() {}
+
+    /**
+     * The cheaper way for r rows in all, K directions and O outputs, by multiply-adds per sample:
+     * Gram r²K + Or², formed H OrK² + OrK.
+     */
+    public static Frobenius choose(long r, long k, long o) {
+        double gram = (double) r * r * k + (double) o * r * r;
+        double formed = (double) o * r * k * k + (double) o * r * k;
+        return gram < formed ? Frobenius.GRAM : Frobenius.FORMED;
+    }
+
+    /** The norms of one pass, each computed once when first asked for. */
+    public static final class Norms {
+        private final Curvature c;
+        private final Frobenius way;
+        private final long n;
+        private NDArray traces;
+        private NDArray diagonals;
+        private NDArray frobenius;
+
+        public Norms(Curvature c, Frobenius way) {
+            this.c = c;
+            this.way = way;
+            this.n = c.value().getShape().get(0);
+        }
+
+        /** The model output [N, O]. */
+        public NDArray value() {
+            return c.value();
+        }
+
+        /** The per-sample norm [N], summed over outputs. */
+        public NDArray get(Norm norm) {
+            if (c.terms().isEmpty()) {
+                return c.value().getManager().zeros(new Shape(n), c.value().getDataType());
+            }
+            return switch (norm) {
+                case TRACE -> Ops.square(traces()).sum(new int[] {0});
+                case DIAGONAL -> diagonal();
+                case FROBENIUS -> frobenius();
+                case OFFDIAGONAL -> frobenius().sub(diagonal());
+            };
+        }
+
+        private NDArray diagonalNorm;
+
+        private NDArray diagonal() {
+            if (diagonalNorm == null) {
+                diagonalNorm = Ops.square(diagonals()).sum(new int[] {1, 2});
+            }
+            return diagonalNorm;
+        }
+
+        /** The traces of every output's Hessian, [O, N]. */
+        public NDArray traces() {
+            if (traces == null) {
+                for (Curvature.Term t : c.terms()) {
+                    NDArray rowNorms = Ops.square(t.rows()).sum(new int[] {0}); // [N or 1, r]
+                    NDArray tr = t.weights().mul(rowNorms).sum(new int[] {2});
+                    traces = traces == null ? tr : traces.add(tr);
+                }
+            }
+            return traces;
+        }
+
+        /** The diagonals of every output's Hessian, [N, O, K]. */
+        public NDArray diagonals() {
+            if (diagonals == null) {
+                for (Curvature.Term t : c.terms()) {
+                    NDArray sq = Ops.square(t.rows()).transpose(1, 2, 0); // [N or 1, r, K]
+                    NDArray dg = t.weights().transpose(1, 0, 2).matMul(sq);
+                    diagonals = diagonals == null ? dg : diagonals.add(dg);
+                }
+            }
+            return diagonals;
+        }
+
+        private NDArray frobenius() {
+            if (frobenius == null) {
+                frobenius = way == Frobenius.GRAM ? gram() : Ops.square(full()).sum(new int[] {1, 2, 3});
+            }
+            return frobenius;
+        }
+
+        /** Σ_o w_oᵀ (G ∘ G) w_o with G = R Rᵀ over all rows: [N]. */
+        private NDArray gram() {
+            NDArray[] rw = concatenated();
+            NDArray rn = rw[0].transpose(1, 2, 0); // [N, r, K]
+            NDArray g = rn.matMul(rn.transpose(0, 2, 1)); // [N, r, r]
+            NDArray wn = rw[1].transpose(1, 0, 2); // [N, O, r]
+            return wn.matMul(Ops.square(g)).mul(wn).sum(new int[] {1, 2});
+        }
+
+        /** The Hessians [N, O, K, K] formed by batched products Rᵀ diag(w_o) R. */
+        public NDArray full() {
+            if (c.terms().isEmpty()) {
+                long o = c.value().getShape().get(1);
+                return c.value().getManager().zeros(new Shape(n, o, 0, 0), c.value().getDataType());
+            }
+            NDArray[] rw = concatenated();
+            NDArray rn = rw[0].transpose(1, 2, 0).expandDims(1); // [N, 1, r, K]
+            NDArray wn = rw[1].transpose(1, 0, 2).expandDims(3); // [N, O, r, 1]
+            return rn.transpose(0, 1, 3, 2).matMul(rn.mul(wn)); // [N, O, K, K]
+        }
+
+        /** All rows [K, N, r] and all weights [O, N, r], the terms side by side. */
+        private NDArray[] concatenated() {
+            List<Curvature.Term> terms = c.terms();
+            if (terms.size() == 1) {
+                Curvature.Term t = terms.get(0);
+                return new NDArray[] {batch(t.rows()), batch(t.weights())};
+            }
+            NDList rows = new NDList();
+            NDList weights = new NDList();
+            for (Curvature.Term t : terms) {
+                rows.add(batch(t.rows()));
+                weights.add(batch(t.weights()));
+            }
+            return new NDArray[] {NDArrays.concat(rows, 2), NDArrays.concat(weights, 2)};
+        }
+
+        /** [A, 1, r] broadcast to [A, N, r]; [A, N, r] as it is. */
+        private NDArray batch(NDArray a) {
+            Shape s = a.getShape();
+            return s.get(1) == n ? a : a.broadcast(new Shape(s.get(0), n, s.get(2)));
+        }
+    }
+}
