@@ -71,7 +71,7 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
             return Curvature.Step.affine(z, jac, a -> a);
         }
         NDArray[] s = derivatives(z, true);
-        NDArray j = jac.mul(s[1]);
+        NDArray j = jac == null ? null : jac.mul(s[1]);
         return new Curvature.Step() {
             @Override
             public NDArray value() {

@@ -89,7 +89,7 @@ public final class Conv2d implements Layer, Curvature.Layer {
     @Override
     public Curvature.Step curvature(NDArray value, NDArray jac) {
         Shape in = value.getShape().slice(1);
-        return Curvature.Step.affine(forward(value), linearPart(jac), c -> transposed(c, in));
+        return Curvature.Step.affine(forward(value), jac == null ? null : linearPart(jac), c -> transposed(c, in));
     }
 
     /**

@@ -40,7 +40,8 @@ public record Curvature(NDArray value, List<Term> terms) {
     public interface Layer {
         /**
          * The layer applied to {@code value} [N, ...] and to its Jacobian {@code jac} [K, N or 1,
-         * ...] along K input directions.
+         * ...] along K input directions; a null {@code jac} (not needed above the highest term)
+         * gives a null Jacobian.
          */
         Step curvature(NDArray value, NDArray jac);
     }

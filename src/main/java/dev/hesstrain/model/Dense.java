@@ -55,7 +55,8 @@ public final class Dense implements Layer, Columns.Layer, Curvature.Layer {
 
     @Override
     public Curvature.Step curvature(NDArray value, NDArray jac) {
-        return Curvature.Step.affine(forward(value), Linear.linear(jac, weight).singletonOrThrow(), this::transposed);
+        return Curvature.Step.affine(forward(value), jac == null ? null : Linear.linear(jac, weight).singletonOrThrow(),
+                this::transposed);
     }
 
     /** The adjoint of the input from that of the output, c W for c [O, N or 1, out]. */

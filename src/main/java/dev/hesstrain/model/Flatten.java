@@ -25,7 +25,7 @@ public final class Flatten implements Layer, Curvature.Layer {
     @Override
     public Curvature.Step curvature(NDArray value, NDArray jac) {
         Shape sample = value.getShape().slice(1);
-        return Curvature.Step.affine(forward(value), flat2(jac),
+        return Curvature.Step.affine(forward(value), jac == null ? null : flat2(jac),
                 c -> c.reshape(new Shape(c.getShape().get(0), c.getShape().get(1)).addAll(sample)));
     }
 

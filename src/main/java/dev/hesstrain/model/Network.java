@@ -289,26 +289,37 @@ public final class Network implements AutoCloseable {
      * The closed-form curvature pass (see {@link Curvature}) at x [N, inputs], with Jacobians along
      * {@code directions} [K, 1 or N, inputs] and adjoints seeded by {@code seed} [O', 1 or N, outputs]
      * (the identity [O, 1, O] for the Hessian of every output; other rows for combinations of
-     * them). Requires {@link #firstWithoutCurvature()} to be −1.
+     * them). Requires {@link #firstWithoutCurvature()} to be −1. Layers above the highest one with
+     * a curvature term get no Jacobian (null) and give none.
      */
     public Curvature curvature(NDArray x, NDArray directions, NDArray seed) {
         List<Curvature.Step> steps = new ArrayList<>(layers.size());
         NDArray value = shaped(x, 1);
         NDArray jac = shaped(directions, 2);
-        int lowest = layers.size(); // the lowest layer with a curvature term: adjoints go no further
+        // Jacobians are needed up to the input of the highest layer with a curvature term, adjoints
+        // down to the lowest one
+        int lowest = -1;
+        int highest = -1;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            if (l instanceof LogSoftmax || (l instanceof Activation a && a.curved())) {
+                lowest = lowest < 0 ? i : lowest;
+                highest = i;
+            }
+        }
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             if (!(l instanceof Curvature.Layer cl)) {
                 throw new IllegalStateException("layer " + i + " (" + l.getClass().getSimpleName()
                         + ") has no closed-form curvature");
             }
-            Curvature.Step step = cl.curvature(value, jac);
+            Curvature.Step step = cl.curvature(value, i <= highest ? jac : null);
             steps.add(step);
             value = step.value();
             jac = step.jac();
-            if (lowest == layers.size() && (l instanceof LogSoftmax || (l instanceof Activation a && a.curved()))) {
-                lowest = i;
-            }
+        }
+        if (lowest < 0) {
+            return new Curvature(value, List.of());
         }
         List<Curvature.Term> terms = new ArrayList<>();
         NDArray c = seed;

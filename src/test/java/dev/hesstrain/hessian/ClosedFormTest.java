@@ -156,7 +156,7 @@ class ClosedFormTest {
         int out = net.outputs();
         double[] xs = points(n, d, seed);
         try (NDManager sub = m.newSubManager();
-                InputHessian closed = new InputHessian(net);
+                InputHessian closed = new InputHessian(net, InputHessian.Method.CLOSED_FORM);
                 InputHessian taylor = new InputHessian(net, InputHessian.Method.TAYLOR)) {
             assertEquals(InputHessian.Method.CLOSED_FORM, closed.method());
             NDArray x = sub.create(xs, new Shape(n, d));
