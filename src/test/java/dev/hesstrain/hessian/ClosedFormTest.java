@@ -380,6 +380,44 @@ class ClosedFormTest {
         }
     }
 
+    /**
+     * Training steps through the closed form (every norm, a conv2d and a log_softmax model, each
+     * step in its own manager with one plain backward pass) leave no array behind: the count of
+     * live arrays in the network's manager is the same after step 5 and step 30.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"dense", "conv"})
+    void stepsLeaveNoArraysBehind(String model) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = model.equals("dense")
+                    ? Network.build(new ModelSpec(null, List.of(linear(6), layer("tanh"), linear(4), layer("log_softmax"))),
+                            5, DataType.FLOAT32, m, 1)
+                    : Network.build(new ModelSpec(List.of(1, 5, 5), List.of(conv(2, 3, 2, 1), layer("softplus"),
+                            layer("flatten"), linear(2))), 25, DataType.FLOAT32, m, 1);
+            for (Parameter p : net.parameters()) {
+                p.array().setRequiresGradient(true);
+            }
+            int d = net.inputs();
+            NDArray x = net.manager().create(points(8, d, 3), new Shape(8, d)).toType(DataType.FLOAT32, false);
+            try (InputHessian ih = new InputHessian(net, InputHessian.Method.CLOSED_FORM)) {
+                List<Integer> live = new ArrayList<>();
+                for (int step = 0; step < 30; step++) {
+                    try (NDManager s = net.manager().newSubManager()) {
+                        dev.hesstrain.model.Scopes.tempAttach(s, x);
+                        ih.attach(s);
+                        Norm norm = Norm.values()[step % 4];
+                        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                            InputHessian.Exact e = ih.exact(x, norm, true);
+                            gc.backward(e.norm().mean().add(e.frobenius().mean()));
+                        }
+                    }
+                    live.add(net.manager().getManagedArrays().size());
+                }
+                assertEquals(live.get(4), live.get(29), "live arrays after step 5 and 30: " + live);
+            }
+        }
+    }
+
     @Test
     void theCheaperFrobeniusWay() {
         assertEquals(ClosedForm.Frobenius.GRAM, ClosedForm.choose(64, 64, 10)); // digits
