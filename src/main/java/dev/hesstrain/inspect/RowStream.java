@@ -1,12 +1,12 @@
 package dev.hesstrain.inspect;
 
 import dev.hesstrain.runs.AtomicFiles;
+import dev.hesstrain.runs.Npy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -76,7 +76,7 @@ final class RowStream implements AutoCloseable {
             ByteBuffer bytes = ByteBuffer.allocateDirect(batchRows * cols * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
             free.add(new Buffer(bytes, bytes.asFloatBuffer()));
         }
-        byte[] header = header("<f4", new long[] {rows, cols});
+        byte[] header = Npy.header(Npy.F4, new long[] {rows, cols});
         this.dataOffset = header.length;
         try {
             writeFully(ByteBuffer.wrap(header), 0);
@@ -256,37 +256,5 @@ final class RowStream implements AutoCloseable {
             // discarding anyway
         }
         AtomicFiles.deleteQuietly(tmp);
-    }
-
-    /** The .npy header of a C-ordered array, as numpy.save writes it (format 1.0, padded to 64 bytes). */
-    static byte[] header(String descr, long[] shape) {
-        StringBuilder dims = new StringBuilder("(");
-        for (int i = 0; i < shape.length; i++) {
-            dims.append(i > 0 ? ", " : "").append(shape[i]);
-        }
-        dims.append(shape.length == 1 ? ",)" : ")");
-        StringBuilder dict = new StringBuilder("{'descr': '").append(descr).append("', 'fortran_order': False, 'shape': ")
-                .append(dims).append(", }");
-        if (shape.length > 0) {
-            // numpy leaves room for the first axis to grow to 21 digits
-            dict.append(" ".repeat(Math.max(0, 21 - Long.toString(shape[0]).length())));
-        }
-        byte[] text = dict.toString().getBytes(StandardCharsets.ISO_8859_1);
-        int preamble = 10;
-        int hlen = text.length + 1;
-        int pad = 64 - ((preamble + hlen) % 64);
-        int total = hlen + pad;
-        if (total > 0xffff) {
-            throw new IllegalArgumentException("shape too long for a format 1.0 header");
-        }
-        ByteBuffer b = ByteBuffer.allocate(preamble + total).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
-        b.putShort((short) total);
-        b.put(text);
-        while (b.position() < b.capacity() - 1) {
-            b.put((byte) ' ');
-        }
-        b.put((byte) '\n');
-        return b.array();
     }
 }

@@ -1,7 +1,7 @@
 package dev.hesstrain.inspect;
 
+import dev.hesstrain.runs.Npy;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
@@ -22,7 +22,7 @@ final class Symmetry {
     static double maxAsymmetry(Path file, int rows, int cols) throws IOException {
         int n = Math.min(rows, cols);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long offset = dataOffset(ch, file);
+            long offset = Npy.readHeader(ch, file).dataOffset();
             long rowBytes = (long) cols * Float.BYTES;
             int band = (int) Math.max(1, Math.min(n, BAND_BYTES / rowBytes));
             double max = 0;
@@ -66,19 +66,5 @@ final class Symmetry {
 
     private static FloatBuffer map(FileChannel ch, long position, long size) throws IOException {
         return ch.map(FileChannel.MapMode.READ_ONLY, position, size).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-    }
-
-    /** The byte offset of the data after the .npy header. */
-    static long dataOffset(FileChannel ch, Path file) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-        while (head.hasRemaining() && ch.read(head, head.position()) > 0) {
-            // positional reads until 12 bytes are in
-        }
-        head.flip();
-        if (head.remaining() < 10 || head.get(0) != (byte) 0x93 || head.get(1) != 'N') {
-            throw new IOException(file + ": not a .npy file");
-        }
-        int major = head.get(6) & 0xff;
-        return major == 1 ? 10 + (head.getShort(8) & 0xffff) : 12 + (head.getInt(8) & 0xffffffffL);
     }
 }

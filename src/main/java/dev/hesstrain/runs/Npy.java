@@ -46,20 +46,6 @@ public final class Npy {
             return product(shape);
         }
 
-        /** The values of a 2-D array as rows. */
-        public double[][] toMatrix() {
-            if (shape.length != 2) {
-                throw new IllegalStateException("not a matrix, shape " + shapeString(shape));
-            }
-            int rows = Math.toIntExact(shape[0]);
-            int cols = Math.toIntExact(shape[1]);
-            double[][] m = new double[rows][];
-            for (int r = 0; r < rows; r++) {
-                m[r] = Arrays.copyOfRange(values, r * cols, (r + 1) * cols);
-            }
-            return m;
-        }
-
         @Override
         public String toString() {
             return "Npy.Array[descr=" + descr + ", shape=" + shapeString(shape) + "]";
@@ -78,36 +64,6 @@ public final class Npy {
             for (double v : data) {
                 if (buf.remaining() < Double.BYTES) drain(buf, out);
                 buf.putDouble(v);
-            }
-            drain(buf, out);
-        });
-    }
-
-    /** Writes {@code data} as float32 ({@code <f4}) with the given shape. */
-    public static void writeFloat(Path target, float[] data, long[] shape) throws IOException {
-        checkCount(data.length, shape);
-        byte[] header = header(F4, shape);
-        AtomicFiles.write(target, out -> {
-            out.write(header);
-            ByteBuffer buf = chunk();
-            for (float v : data) {
-                if (buf.remaining() < Float.BYTES) drain(buf, out);
-                buf.putFloat(v);
-            }
-            drain(buf, out);
-        });
-    }
-
-    /** Writes {@code data} as int64 ({@code <i8}) with the given shape. */
-    public static void writeInt(Path target, long[] data, long[] shape) throws IOException {
-        checkCount(data.length, shape);
-        byte[] header = header(I8, shape);
-        AtomicFiles.write(target, out -> {
-            out.write(header);
-            ByteBuffer buf = chunk();
-            for (long v : data) {
-                if (buf.remaining() < Long.BYTES) drain(buf, out);
-                buf.putLong(v);
             }
             drain(buf, out);
         });
@@ -286,35 +242,9 @@ public final class Npy {
      */
     public static Array read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer pre = ByteBuffer.allocate(MAGIC.length + 2).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, pre, file);
-            pre.flip();
-            byte[] magic = new byte[MAGIC.length];
-            pre.get(magic);
-            if (!Arrays.equals(magic, MAGIC)) {
-                throw new IOException(file + ": not a .npy file (bad magic)");
-            }
-            int major = pre.get() & 0xff;
-            int headerLen;
-            if (major == 1) {
-                ByteBuffer len = ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN);
-                readFully(ch, len, file);
-                headerLen = len.flip().getShort() & 0xffff;
-            } else if (major == 2 || major == 3) {
-                ByteBuffer len = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-                readFully(ch, len, file);
-                long l = len.flip().getInt() & 0xffffffffL;
-                if (l > Integer.MAX_VALUE) throw new IOException(file + ": .npy header too large");
-                headerLen = (int) l;
-            } else {
-                throw new IOException(file + ": unsupported .npy format version " + major);
-            }
-            ByteBuffer hb = ByteBuffer.allocate(headerLen);
-            readFully(ch, hb, file);
-            String header = new String(hb.array(), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-
-            String descr = find(DESCR, header, "descr", file);
-            if ("True".equals(find(FORTRAN, header, "fortran_order", file))) {
+            Header h = readHeader(ch, file);
+            String descr = h.descr();
+            if (h.fortranOrder()) {
                 throw new IOException(file + ": fortran_order=True arrays are not supported (save in C order)");
             }
             if (descr.startsWith(">")) {
@@ -326,7 +256,7 @@ public final class Npy {
                 default -> throw new IOException(file + ": unsupported dtype " + descr
                         + " (expected <f4, <f8, <i4 or <i8)");
             };
-            long[] shape = parseShape(find(SHAPE, header, "shape", file), file);
+            long[] shape = h.shape();
             long count = product(shape);
             if (count > Integer.MAX_VALUE - 8) {
                 throw new IOException(file + ": array of shape " + shapeString(shape) + " is too large to read");
@@ -356,13 +286,54 @@ public final class Npy {
         }
     }
 
+    /** A parsed .npy header: dtype, order, shape, and the byte offset where the data begin. */
+    public record Header(String descr, boolean fortranOrder, long[] shape, long dataOffset) {}
+
+    /**
+     * Reads the header of a .npy file from the start of {@code ch} (the one header codec: {@link #read},
+     * and every reader of a streamed file, use it); leaves the channel positioned at the data.
+     */
+    public static Header readHeader(FileChannel ch, Path file) throws IOException {
+        ch.position(0);
+        ByteBuffer pre = ByteBuffer.allocate(MAGIC.length + 2).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, pre, file);
+        pre.flip();
+        byte[] magic = new byte[MAGIC.length];
+        pre.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new IOException(file + ": not a .npy file (bad magic)");
+        }
+        int major = pre.get() & 0xff;
+        int headerLen;
+        if (major == 1) {
+            ByteBuffer len = ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, len, file);
+            headerLen = len.flip().getShort() & 0xffff;
+        } else if (major == 2 || major == 3) {
+            ByteBuffer len = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, len, file);
+            long l = len.flip().getInt() & 0xffffffffL;
+            if (l > Integer.MAX_VALUE) throw new IOException(file + ": .npy header too large");
+            headerLen = (int) l;
+        } else {
+            throw new IOException(file + ": unsupported .npy format version " + major);
+        }
+        ByteBuffer hb = ByteBuffer.allocate(headerLen);
+        readFully(ch, hb, file);
+        String header = new String(hb.array(), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        String descr = find(DESCR, header, "descr", file);
+        boolean fortran = "True".equals(find(FORTRAN, header, "fortran_order", file));
+        long[] shape = parseShape(find(SHAPE, header, "shape", file), file);
+        return new Header(descr, fortran, shape, ch.position());
+    }
+
     // ----------------------------------------------------------------------------------------------- helpers
 
     /**
      * The complete header (magic, version, length, padded dict) exactly as {@code numpy.save} writes it for
      * a C-ordered array.
      */
-    static byte[] header(String descr, long[] shape) {
+    public static byte[] header(String descr, long[] shape) {
         for (long d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + shapeString(shape));
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.hesstrain.runs.Npy;
+import dev.hesstrain.runs.NpyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ class RowStreamTest {
             }
         }
         Path reference = dir.resolve("reference.npy");
-        Npy.writeFloat(reference, all, new long[] {rows, cols});
+        NpyFixtures.writeFloat(reference, all, new long[] {rows, cols});
         assertArrayEquals(Files.readAllBytes(reference), Files.readAllBytes(file));
         assertEquals(List.of(0, 1, 2, 3, 4, 5, 6), seen);
         double expected = 0;
@@ -67,15 +68,15 @@ class RowStreamTest {
             if (count > 1000) {
                 continue;
             }
-            Npy.writeFloat(ref, new float[(int) count], shape);
+            NpyFixtures.writeFloat(ref, new float[(int) count], shape);
             byte[] bytes = Files.readAllBytes(ref);
-            byte[] header = RowStream.header("<f4", shape);
+            byte[] header = Npy.header("<f4", shape);
             assertArrayEquals(java.util.Arrays.copyOf(bytes, header.length), header);
             assertEquals(0, header.length % 64);
         }
         // large shapes: the header parses back
         Path big = dir.resolve("big.npy");
-        Files.write(big, concat(RowStream.header("<f4", new long[] {2, 23365}), new byte[2 * 23365 * 4]));
+        Files.write(big, concat(Npy.header("<f4", new long[] {2, 23365}), new byte[2 * 23365 * 4]));
         assertArrayEquals(new long[] {2, 23365}, Npy.read(big).shape());
     }
 

@@ -62,11 +62,11 @@ class NpyTest {
         assertEquals(0, h.length % 64);
 
         Path f4 = dir.resolve("v.npy");
-        Npy.writeFloat(f4, new float[] {0, 1, 2, 3, 4}, new long[] {5});
+        NpyFixtures.writeFloat(f4, new float[] {0, 1, 2, 3, 4}, new long[] {5});
         assertArrayEquals(golden("npy_5_f4.npy"), Files.readAllBytes(f4));
 
         Path i8 = dir.resolve("i.npy");
-        Npy.writeInt(i8, new long[] {1, -2, 3, 4}, new long[] {2, 2});
+        NpyFixtures.writeInt(i8, new long[] {1, -2, 3, 4}, new long[] {2, 2});
         assertArrayEquals(golden("npy_2x2_i8.npy"), Files.readAllBytes(i8));
     }
 
@@ -78,7 +78,7 @@ class NpyTest {
         assertEquals("<f8", a.descr());
         assertArrayEquals(new long[] {2, 3}, a.shape());
         assertArrayEquals(new double[] {0, 1, 2, 3, 4, 5}, a.values());
-        assertArrayEquals(new double[] {3, 4, 5}, a.toMatrix()[1]);
+        assertArrayEquals(new double[] {3, 4, 5}, NpyFixtures.matrix(a)[1]);
 
         Files.write(f, golden("npy_5_f4.npy"));
         a = Npy.read(f);
@@ -99,14 +99,14 @@ class NpyTest {
 
         float[] f = {0.1f, -3f, Float.MAX_VALUE};
         Path ff = dir.resolve("f.npy");
-        Npy.writeFloat(ff, f, new long[] {1, 3});
+        NpyFixtures.writeFloat(ff, f, new long[] {1, 3});
         a = Npy.read(ff);
         assertEquals("<f4", a.descr());
         for (int i = 0; i < f.length; i++) assertEquals(f[i], (float) a.values()[i]);
 
         long[] l = {Long.MIN_VALUE >> 12, 7, -1};
         Path fl = dir.resolve("l.npy");
-        Npy.writeInt(fl, l, new long[] {3});
+        NpyFixtures.writeInt(fl, l, new long[] {3});
         a = Npy.read(fl);
         assertEquals("<i8", a.descr());
         for (int i = 0; i < l.length; i++) assertEquals((double) l[i], a.values()[i]);
@@ -149,7 +149,7 @@ class NpyTest {
         float[] fl = new float[all.length];
         for (int i = 0; i < fl.length; i++) fl[i] = (float) all[i];
         Path oneShotF = dir.resolve("onef.npy");
-        Npy.writeFloat(oneShotF, fl, new long[] {rows, cols});
+        NpyFixtures.writeFloat(oneShotF, fl, new long[] {rows, cols});
         Path streamedF = dir.resolve("streamf.npy");
         try (Npy.Writer w = Npy.open(streamedF, Npy.F4, new long[] {rows, cols})) {
             w.write(all, 0, 5);          // doubles are narrowed to float32
