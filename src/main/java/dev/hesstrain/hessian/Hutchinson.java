@@ -1,53 +1,70 @@
 package dev.hesstrain.hessian;
 
 import java.util.SplittableRandom;
-import java.util.function.UnaryOperator;
 
 /**
- * Hutchinson's trace estimator: the mean of zᵀHz over Rademacher probes z (entries ±1 with equal
- * probability, drawn from {@code new SplittableRandom(seed)}), with its standard error.
+ * Hutchinson's trace estimator over a {@link SymmetricOperator}: the mean of zᵀHz over Rademacher
+ * probes z (entries ±1 with equal probability, drawn in order from a {@link SplittableRandom}),
+ * with its standard error. For a batch of matrices a probe spans all of them, so the estimate is of
+ * the total trace (the trace of the block-diagonal whole).
  */
 public final class Hutchinson {
     private Hutchinson() {}
 
     /** The estimate, its standard error (NaN for one probe), and the probe values. */
-    public record Estimate(double trace, double standardError, double[] samples) {}
+    public record Estimate(double trace, double standardError, double[] samples) {
+
+        /** The mean and standard error of probe values zᵀHz. */
+        public static Estimate of(double[] samples) {
+            int probes = samples.length;
+            double mean = 0;
+            for (double s : samples) {
+                mean += s;
+            }
+            mean /= probes;
+            double se = Double.NaN;
+            if (probes > 1) {
+                double ss = 0;
+                for (double s : samples) {
+                    ss += (s - mean) * (s - mean);
+                }
+                se = Math.sqrt(ss / (probes - 1) / probes);
+            }
+            return new Estimate(mean, se, samples);
+        }
+    }
+
+    /** Estimates the trace from {@code probes} probes drawn from {@code new SplittableRandom(seed)}. */
+    public static Estimate estimate(SymmetricOperator op, int probes, long seed) {
+        return Estimate.of(samples(op, probes, new SplittableRandom(seed)));
+    }
 
     /**
-     * Estimates the trace of a symmetric operator of dimension {@code dim} from {@code probes}
-     * products, {@code batch} at a time ({@code op} receives up to {@code batch} vectors).
+     * zᵀHz for each of {@code probes} probes, summed over the matrices of the batch; the probes are
+     * drawn one after another from {@code rng}, so they do not depend on the block size. Estimates
+     * over several operators (chunks of points) add their samples.
      */
-    public static Estimate estimate(UnaryOperator<double[][]> op, int dim, int probes, int batch, long seed) {
+    public static double[] samples(SymmetricOperator op, int probes, SplittableRandom rng) {
         if (probes < 1) {
             throw new IllegalArgumentException("probes must be positive, found " + probes);
         }
-        SplittableRandom rng = new SplittableRandom(seed);
+        int n = op.batch() * op.dim();
+        int step = Math.max(1, op.blockSize());
         double[] samples = new double[probes];
-        for (int start = 0; start < probes; start += batch) {
-            int count = Math.min(batch, probes - start);
-            double[][] zs = new double[count][];
+        for (int start = 0; start < probes; start += step) {
+            int count = Math.min(step, probes - start);
+            double[] z = new double[n * count];
             for (int c = 0; c < count; c++) {
-                zs[c] = rademacher(rng, dim);
+                for (int i = 0; i < n; i++) {
+                    z[i * count + c] = rng.nextBoolean() ? 1 : -1;
+                }
             }
-            double[][] hz = op.apply(zs);
-            for (int c = 0; c < count; c++) {
-                samples[start + c] = Lanczos.dot(zs[c], hz[c]);
+            double[] hz = Curvature.times(op, z, count);
+            for (int i = 0; i < n * count; i++) {
+                samples[start + i % count] += z[i] * hz[i];
             }
         }
-        double mean = 0;
-        for (double s : samples) {
-            mean += s;
-        }
-        mean /= probes;
-        double se = Double.NaN;
-        if (probes > 1) {
-            double ss = 0;
-            for (double s : samples) {
-                ss += (s - mean) * (s - mean);
-            }
-            se = Math.sqrt(ss / (probes - 1) / probes);
-        }
-        return new Estimate(mean, se, samples);
+        return samples;
     }
 
     /** A vector of independent ±1 entries. */

@@ -1,15 +1,13 @@
 package dev.hesstrain.hessian;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.UnaryOperator;
 
 /**
- * The Lanczos method with full reorthogonalisation, in float64 Java arrays, over a symmetric
- * operator given as Hessian-vector products. Several independent chains can run in lockstep so
- * that their products are computed in one batch ({@code op} receives one vector per chain).
+ * The Lanczos method with full reorthogonalisation, in float64 Java arrays, over a
+ * {@link SymmetricOperator} of batch one. Several independent chains can run in lockstep so that
+ * their products are computed in one block (one vector per chain).
  *
  * <p>When a chain's Krylov space is exhausted (breakdown), it continues with a fresh random
  * vector orthogonal to its basis, so that after {@code dim} steps the tridiagonal matrix holds the
@@ -18,13 +16,18 @@ import java.util.function.UnaryOperator;
 public final class Lanczos {
     private Lanczos() {}
 
-    /** Top eigenvalues by magnitude, both ends of the spectrum, and how well they converged. */
+    /**
+     * Top eigenvalues by magnitude, both ends of the spectrum, and how well they converged:
+     * {@code converged} is judged by the reported {@code residuals} (each at most the tolerance
+     * times the largest magnitude); {@code endResiduals} are those of λ_min and λ_max.
+     */
     public record Eigs(
             double[] values,
             double[][] vectors,
             double[] residuals,
             double lambdaMin,
             double lambdaMax,
+            double[] endResiduals,
             int steps,
             boolean converged) {}
 
@@ -67,7 +70,7 @@ public final class Lanczos {
         void step(double[] w) {
             int j = alpha.size();
             double[] q = basis.get(j);
-            double a = dot(q, w);
+            double a = Curvature.dot(q, w);
             double[] r = w.clone();
             axpy(-a, q, r);
             if (j > 0) {
@@ -75,7 +78,7 @@ public final class Lanczos {
             }
             for (int pass = 0; pass < 2; pass++) {
                 for (double[] qi : basis) {
-                    axpy(-dot(qi, r), qi, r);
+                    axpy(-Curvature.dot(qi, r), qi, r);
                 }
             }
             alpha.add(a);
@@ -112,7 +115,7 @@ public final class Lanczos {
                 }
                 for (int pass = 0; pass < 2; pass++) {
                     for (double[] qi : basis) {
-                        axpy(-dot(qi, v), qi, v);
+                        axpy(-Curvature.dot(qi, v), qi, v);
                     }
                 }
                 double n = norm(v);
@@ -158,7 +161,7 @@ public final class Lanczos {
      * Runs the chains in lockstep for {@code steps} steps (fewer for a chain whose space is
      * exhausted); {@code op} gets the current vector of every live chain.
      */
-    public static void run(List<Chain> chains, UnaryOperator<double[][]> op, int steps) {
+    public static void run(List<Chain> chains, SymmetricOperator op, int steps) {
         for (int s = 0; s < steps; s++) {
             if (!advance(chains, op)) {
                 return;
@@ -166,7 +169,7 @@ public final class Lanczos {
         }
     }
 
-    private static boolean advance(List<Chain> chains, UnaryOperator<double[][]> op) {
+    private static boolean advance(List<Chain> chains, SymmetricOperator op) {
         List<Chain> live = new ArrayList<>();
         for (Chain c : chains) {
             if (!c.exhausted()) {
@@ -180,7 +183,7 @@ public final class Lanczos {
         for (int i = 0; i < vs.length; i++) {
             vs[i] = live.get(i).current();
         }
-        double[][] ws = op.apply(vs);
+        double[][] ws = Curvature.times(op, vs);
         for (int i = 0; i < vs.length; i++) {
             live.get(i).step(ws[i]);
         }
@@ -193,13 +196,14 @@ public final class Lanczos {
     }
 
     /**
-     * The {@code k} eigenvalues of largest magnitude of a symmetric operator of dimension
-     * {@code dim}, and its smallest and largest eigenvalues, by Lanczos from a seeded random start.
-     * It stops when every reported Ritz value has residual at most {@code tol} times the largest
-     * magnitude, or after {@code maxSteps} products (at most {@code dim}, where it is exact).
+     * The {@code k} eigenvalues of largest magnitude of a symmetric operator (batch one), and its
+     * smallest and largest eigenvalues, by Lanczos from a seeded random start. It stops when every
+     * reported Ritz value and both ends have residual at most {@code tol} times the largest
+     * magnitude, or after {@code maxSteps} products (at most the dimension, where it is exact).
      */
-    public static Eigs topK(UnaryOperator<double[]> op, int dim, int k, int maxSteps, double tol, long seed,
-            boolean withVectors) {
+    public static Eigs topK(SymmetricOperator op, int k, int maxSteps, double tol, long seed, boolean withVectors) {
+        Curvature.requireSingle(op);
+        int dim = op.dim();
         if (k < 1 || k > dim) {
             throw new IllegalArgumentException("k must be in 1.." + dim + ", found " + k);
         }
@@ -210,18 +214,15 @@ public final class Lanczos {
         }
         Chain chain = new Chain(start, rng);
         List<Chain> one = List.of(chain);
-        UnaryOperator<double[][]> batched = vs -> new double[][] {op.apply(vs[0])};
         int limit = Math.min(Math.max(maxSteps, k), dim);
         int every = 1;
         SymmetricEigen.Result r = null;
-        boolean converged = false;
         while (chain.steps() < limit && !chain.exhausted()) {
-            advance(one, batched);
+            advance(one, op);
             int m = chain.steps();
             if (m >= k && (m % every == 0 || m == limit || chain.exhausted())) {
                 r = chain.ritz();
-                if (chain.exhausted() || isConverged(chain, r, k, tol)) {
-                    converged = true;
+                if (chain.exhausted() || (within(chain, r, k, tol) && ends(chain, r, tol))) {
                     break;
                 }
                 every = Math.max(1, m / 10);
@@ -229,7 +230,6 @@ public final class Lanczos {
         }
         if (r == null || r.values().length != chain.steps()) {
             r = chain.ritz();
-            converged = chain.exhausted() || isConverged(chain, r, k, tol);
         }
         int[] order = SymmetricEigen.byMagnitude(r.values());
         int kk = Math.min(k, order.length);
@@ -244,36 +244,38 @@ public final class Lanczos {
             }
         }
         double[] all = r.values();
-        return new Eigs(values, vectors, residuals, all[0], all[all.length - 1], chain.steps(), converged);
+        double[] endResiduals = {chain.residual(r, 0), chain.residual(r, all.length - 1)};
+        boolean converged = chain.exhausted() || within(chain, r, k, tol);
+        return new Eigs(values, vectors, residuals, all[0], all[all.length - 1], endResiduals, chain.steps(), converged);
     }
 
-    private static boolean isConverged(Chain chain, SymmetricEigen.Result r, int k, double tol) {
+    private static double scale(SymmetricEigen.Result r) {
         double[] v = r.values();
-        double scale = Math.max(Math.abs(v[0]), Math.abs(v[v.length - 1]));
-        if (scale == 0) {
-            return chain.residual(r, 0) == 0;
-        }
-        int[] order = SymmetricEigen.byMagnitude(v);
+        return Math.max(Math.abs(v[0]), Math.abs(v[v.length - 1]));
+    }
+
+    /** Whether the top k Ritz values by magnitude have converged. */
+    private static boolean within(Chain chain, SymmetricEigen.Result r, int k, double tol) {
+        double scale = scale(r);
+        int[] order = SymmetricEigen.byMagnitude(r.values());
         for (int i = 0; i < Math.min(k, order.length); i++) {
             if (chain.residual(r, order[i]) > tol * scale) {
                 return false;
             }
         }
-        return chain.residual(r, 0) <= tol * scale && chain.residual(r, v.length - 1) <= tol * scale;
+        return true;
+    }
+
+    /** Whether the smallest and largest Ritz values have converged. */
+    private static boolean ends(Chain chain, SymmetricEigen.Result r, double tol) {
+        double scale = scale(r);
+        return chain.residual(r, 0) <= tol * scale && chain.residual(r, r.values().length - 1) <= tol * scale;
     }
 
     // ---- small vector helpers ----------------------------------------------------------------
 
-    static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
-
     static double norm(double[] a) {
-        return Math.sqrt(dot(a, a));
+        return Math.sqrt(Curvature.dot(a, a));
     }
 
     static void axpy(double alpha, double[] x, double[] y) {
@@ -286,10 +288,5 @@ public final class Lanczos {
         for (int i = 0; i < a.length; i++) {
             a[i] *= s;
         }
-    }
-
-    /** A batched operator from a one-vector one. */
-    public static UnaryOperator<double[][]> batched(UnaryOperator<double[]> op) {
-        return vs -> Arrays.stream(vs).map(op).toArray(double[][]::new);
     }
 }

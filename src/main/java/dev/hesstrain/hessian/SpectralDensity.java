@@ -3,7 +3,6 @@ package dev.hesstrain.hessian;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.UnaryOperator;
 
 /**
  * Spectral density by stochastic Lanczos quadrature (Lin, Saad and Yang 2016; Ghorbani, Krishnan
@@ -15,7 +14,7 @@ public final class SpectralDensity {
     private SpectralDensity() {}
 
     /** Quadrature nodes and weights, one row per probe; the weights of a row sum to 1. */
-    public record Quadrature(double[][] nodes, double[][] weights, int products) {
+    public record Quadrature(double[][] nodes, double[][] weights, long products) {
 
         public double min() {
             double m = Double.POSITIVE_INFINITY;
@@ -68,18 +67,55 @@ public final class SpectralDensity {
     }
 
     /**
-     * Runs {@code probes} Lanczos chains of {@code steps} steps (at most {@code dim}), up to
-     * {@code batch} chains in lockstep so that their products share one batch.
+     * The density of each matrix of {@code op}: by SLQ ({@link #estimate}) when {@code steps} is
+     * below the dimension, else exactly, from the eigenvalues of the dense matrix with weight 1/dim
+     * each (SLQ with as many steps as the dimension gives those same nodes). Every matrix of a batch
+     * contributes its rows, so the curve is their average.
      */
-    public static Quadrature estimate(UnaryOperator<double[][]> op, int dim, int probes, int steps, int batch,
-            long seed) {
+    public static Quadrature of(SymmetricOperator op, int probes, int steps, int lockstep, long seed) {
+        int d = op.dim();
+        if (steps < d) {
+            return estimate(op, probes, steps, lockstep, seed);
+        }
+        double[] h = Curvature.full(op);
+        int b = op.batch();
+        double[][] nodes = new double[b][];
+        double[][] weights = new double[b][d];
+        for (int m = 0; m < b; m++) {
+            nodes[m] = SymmetricEigen.of(h, m * d * d, d).values();
+            java.util.Arrays.fill(weights[m], 1.0 / d);
+        }
+        return new Quadrature(nodes, weights, (long) b * d);
+    }
+
+    /** Rows of several quadratures (chunks of points) as one. */
+    public static Quadrature concat(List<Quadrature> parts) {
+        List<double[]> nodes = new ArrayList<>();
+        List<double[]> weights = new ArrayList<>();
+        long products = 0;
+        for (Quadrature q : parts) {
+            nodes.addAll(List.of(q.nodes()));
+            weights.addAll(List.of(q.weights()));
+            products += q.products();
+        }
+        return new Quadrature(nodes.toArray(double[][]::new), weights.toArray(double[][]::new), products);
+    }
+
+    /**
+     * Runs {@code probes} Lanczos chains of {@code steps} steps (at most the dimension) over an
+     * operator of batch one, up to {@code lockstep} chains at a time so that their products share a
+     * block.
+     */
+    public static Quadrature estimate(SymmetricOperator op, int probes, int steps, int lockstep, long seed) {
+        Curvature.requireSingle(op);
+        int dim = op.dim();
         SplittableRandom rng = new SplittableRandom(seed);
         int m = Math.min(steps, dim);
         double[][] nodes = new double[probes][];
         double[][] weights = new double[probes][];
-        int products = 0;
-        for (int start = 0; start < probes; start += batch) {
-            int count = Math.min(batch, probes - start);
+        long products = 0;
+        for (int start = 0; start < probes; start += lockstep) {
+            int count = Math.min(lockstep, probes - start);
             List<Lanczos.Chain> chains = new ArrayList<>();
             for (int c = 0; c < count; c++) {
                 chains.add(Lanczos.chain(Hutchinson.rademacher(rng, dim), rng.split()));

@@ -7,64 +7,80 @@ import static dev.hesstrain.inspect.InspectJob.EIGENVECTORS;
 import static dev.hesstrain.inspect.InspectJob.HESSIAN;
 import static dev.hesstrain.inspect.InspectJob.HESSIAN_PLOT;
 import static dev.hesstrain.inspect.InspectJob.HVP;
+import static dev.hesstrain.inspect.InspectJob.LANCZOS_TOL;
 import static dev.hesstrain.inspect.InspectJob.ROWSUM;
 import static dev.hesstrain.inspect.InspectRun.seconds;
 import static dev.hesstrain.inspect.InspectRun.sum;
 import static dev.hesstrain.inspect.InspectRun.writeDensity;
 
+import dev.hesstrain.hessian.Curvature;
+import dev.hesstrain.hessian.DenseOperator;
 import dev.hesstrain.hessian.Hutchinson;
+import dev.hesstrain.hessian.Lanczos;
 import dev.hesstrain.hessian.PointHessians;
 import dev.hesstrain.hessian.SpectralDensity;
-import dev.hesstrain.hessian.SymmetricEigen;
-import dev.hesstrain.model.Network;
 import dev.hesstrain.runs.Npy;
 import dev.hesstrain.runs.Plots;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 
-/** Hessians with respect to the input, of every output or of each point's loss. */
+/**
+ * Hessians with respect to the input, of every output or of each point's loss: each chunk of
+ * points gives exact d × d Hessians (one Taylor-mode pass), held as one {@link DenseOperator}
+ * whose quantities are the same code as those of the parameter Hessian.
+ */
 final class InputInspection {
     final InspectRun r;
     final Path dir;
+    /** Per quantity: products and seconds, added over the chunks. */
+    final Map<String, double[]> cost = new LinkedHashMap<>();
 
     InputInspection(InspectRun r, Path dir) {
         this.r = r;
         this.dir = dir;
     }
 
+    private void charge(String q, long products, long t0) {
+        double[] c = cost.computeIfAbsent(q, k -> new double[2]);
+        c[0] += products;
+        c[1] += seconds(t0);
+    }
+
     void run() throws IOException {
-        Network net = r.net;
         int n = r.points.n();
-        int d = net.inputs();
+        int d = r.net.inputs();
         InspectOptions o = r.o;
-        try (PointHessians ph = new PointHessians(net)) {
+        try (PointHessians ph = new PointHessians(r.net)) {
             int m = ph.matrices(r.loss);
             int dd = d * d;
             int mats = n * m;
             int k = Math.min(o.k(), d);
-            boolean wantEig = o.wants("eigs") || o.wants("density");
-            double[] v = r.vector;
+            double[] ones = new double[d];
+            Arrays.fill(ones, 1);
             double[] diag = new double[mats * d];
-            double[] rowsum = new double[mats * d];
-            double[] hvp = v == null ? null : new double[mats * d];
+            double[] rowsum = o.wants("rowsum") ? new double[mats * d] : null;
+            double[] hvp = r.vector == null ? null : new double[mats * d];
             double[] trace = new double[mats];
-            double[] eig = wantEig ? new double[mats * k] : null;
+            double[] eig = o.wants("eigs") ? new double[mats * k] : null;
             double[] vec = o.eigenvectors() ? new double[mats * k * d] : null;
-            double[] spectrum = o.wants("density") ? new double[mats * d] : null;
-            double[] first = null;
             double[] hutch = new double[o.probes()];
+            List<SpectralDensity.Quadrature> spectra = new ArrayList<>();
             SplittableRandom probeRng = new SplittableRandom(o.seed());
             double ss = 0;
             double perMatrixFro = 0;
             double asym = 0;
+            double maxResidual = 0;
             double lmin = Double.POSITIVE_INFINITY;
             double lmax = Double.NEGATIVE_INFINITY;
             double hessSeconds = 0;
-            double eigSeconds = 0;
-            double hutchSeconds = 0;
+            double[] first = null;
             Npy.Writer w = o.wants("full") ? Npy.open(dir.resolve(HESSIAN), Npy.F8, new long[] {n, m, d, d}) : null;
             try {
                 for (int start = 0; start < n; start += ph.chunk()) {
@@ -72,6 +88,7 @@ final class InputInspection {
                     long t0 = System.nanoTime();
                     double[] h = ph.compute(Arrays.copyOfRange(r.points.x(), start * d, (start + count) * d), count,
                             r.points.y() == null ? null : targets(start, count), r.loss);
+                    checkFinite(h, start, m, dd);
                     if (w != null) {
                         w.write(h);
                     }
@@ -80,70 +97,77 @@ final class InputInspection {
                         first = Arrays.copyOfRange(h, 0, dd);
                     }
                     for (int c = 0; c < count * m; c++) {
-                        int mat = start * m + c;
                         int base = c * dd;
                         double fro = 0;
                         for (int j = 0; j < d; j++) {
-                            double rs = 0;
-                            double hv = 0;
                             for (int kk = 0; kk < d; kk++) {
                                 double x = h[base + j * d + kk];
-                                rs += x;
                                 fro += x * x;
-                                if (v != null) {
-                                    hv += x * v[kk];
-                                }
                                 asym = Math.max(asym, Math.abs(x - h[base + kk * d + j]));
                             }
-                            diag[mat * d + j] = h[base + j * d + j];
-                            rowsum[mat * d + j] = rs;
-                            if (hvp != null) {
-                                hvp[mat * d + j] = hv;
-                            }
-                            trace[mat] += h[base + j * d + j];
+                            trace[start * m + c] += h[base + j * d + j];
                         }
                         ss += fro;
                         perMatrixFro += Math.sqrt(fro);
-                        if (o.wants("trace")) {
-                            long th = System.nanoTime();
-                            for (int pr = 0; pr < hutch.length; pr++) {
-                                double[] z = new double[d];
-                                for (int j = 0; j < d; j++) {
-                                    z[j] = probeRng.nextBoolean() ? 1 : -1;
-                                }
-                                double q = 0;
-                                for (int j = 0; j < d; j++) {
-                                    double hz = 0;
-                                    for (int kk = 0; kk < d; kk++) {
-                                        hz += h[base + j * d + kk] * z[kk];
-                                    }
-                                    q += z[j] * hz;
-                                }
-                                hutch[pr] += q;
-                            }
-                            hutchSeconds += seconds(th);
+                    }
+                    int at = start * m * d;
+                    try (DenseOperator op = new DenseOperator(h, count * m, d, r.net.manager())) {
+                        if (o.wants("diag")) {
+                            long tq = System.nanoTime();
+                            long before = op.products();
+                            double[] dg = Curvature.diagonal(op);
+                            System.arraycopy(dg, 0, diag, at, dg.length);
+                            charge("diag", op.products() - before, tq);
                         }
-                        if (wantEig) {
-                            long te = System.nanoTime();
-                            double[][] a = new double[d][];
-                            for (int j = 0; j < d; j++) {
-                                a[j] = Arrays.copyOfRange(h, base + j * d, base + (j + 1) * d);
+                        if (rowsum != null) {
+                            long tq = System.nanoTime();
+                            long before = op.products();
+                            double[] rs = Curvature.times(op, ones);
+                            System.arraycopy(rs, 0, rowsum, at, rs.length);
+                            charge("rowsum", op.products() - before, tq);
+                        }
+                        if (hvp != null) {
+                            long tq = System.nanoTime();
+                            long before = op.products();
+                            double[] hv = Curvature.times(op, r.vector);
+                            System.arraycopy(hv, 0, hvp, at, hv.length);
+                            charge("hvp", op.products() - before, tq);
+                        }
+                        if (o.wants("trace")) {
+                            long tq = System.nanoTime();
+                            long before = op.products();
+                            double[] s = Hutchinson.samples(op, o.probes(), probeRng);
+                            for (int i = 0; i < s.length; i++) {
+                                hutch[i] += s[i];
                             }
-                            SymmetricEigen.Result e = SymmetricEigen.jacobi(a);
-                            int[] order = SymmetricEigen.byMagnitude(e.values());
-                            for (int i = 0; i < k; i++) {
-                                eig[mat * k + i] = e.values()[order[i]];
+                            charge("trace", op.products() - before, tq);
+                        }
+                        if (eig != null) {
+                            long tq = System.nanoTime();
+                            long before = op.products();
+                            List<Curvature.Eigs> es = Curvature.eigs(op, k, d, LANCZOS_TOL, o.seed(), vec != null);
+                            for (int c = 0; c < es.size(); c++) {
+                                Lanczos.Eigs e = es.get(c).result();
+                                int mat = start * m + c;
+                                System.arraycopy(e.values(), 0, eig, mat * k, k);
                                 if (vec != null) {
-                                    double[] ev = e.vector(order[i]);
-                                    System.arraycopy(ev, 0, vec, (mat * k + i) * d, d);
+                                    for (int i = 0; i < k; i++) {
+                                        System.arraycopy(e.vectors()[i], 0, vec, (mat * k + i) * d, d);
+                                    }
                                 }
+                                for (double res : e.residuals()) {
+                                    maxResidual = Math.max(maxResidual, res);
+                                }
+                                lmin = Math.min(lmin, e.lambdaMin());
+                                lmax = Math.max(lmax, e.lambdaMax());
                             }
-                            if (spectrum != null) {
-                                System.arraycopy(e.values(), 0, spectrum, mat * d, d);
-                            }
-                            lmin = Math.min(lmin, e.values()[0]);
-                            lmax = Math.max(lmax, e.values()[d - 1]);
-                            eigSeconds += seconds(te);
+                            charge("eigs", op.products() - before, tq);
+                        }
+                        if (o.wants("density")) {
+                            long tq = System.nanoTime();
+                            long before = op.products();
+                            spectra.add(SpectralDensity.of(op, o.probes(), d, 1, o.seed()));
+                            charge("density", op.products() - before, tq);
                         }
                     }
                 }
@@ -172,46 +196,40 @@ final class InputInspection {
                 q.put("shape", new long[] {n, m, d, d});
                 q.put("dtype", "float64");
             }
+            String onOp = "; then, on the " + d + " x " + d + " matrices: ";
             if (o.wants("diag")) {
                 Npy.write(dir.resolve(DIAG), diag, shape3);
                 r.files.add(DIAG);
-                r.quantity("diag", method, 0, hessSeconds).put("shape", shape3);
+                quantity("diag", method + onOp + "products with unit vectors").put("shape", shape3);
             }
-            if (o.wants("rowsum")) {
+            if (rowsum != null) {
                 Npy.write(dir.resolve(ROWSUM), rowsum, shape3);
                 r.files.add(ROWSUM);
-                r.quantity("rowsum", method + "; row sums H·1", 0, hessSeconds).put("shape", shape3);
+                quantity("rowsum", method + onOp + "row sums H·1").put("shape", shape3);
             }
             if (hvp != null) {
                 Npy.write(dir.resolve(HVP), hvp, shape3);
                 r.files.add(HVP);
-                r.quantity("hvp", method + "; products H·v, v from " + o.vector(), 0, hessSeconds).put("shape", shape3);
+                quantity("hvp", method + onOp + "products H·v, v from " + o.vector()).put("shape", shape3);
             }
             if (o.wants("trace")) {
-                double mean = sum(hutch) / hutch.length;
-                double se = Double.NaN;
-                if (hutch.length > 1) {
-                    double s2 = 0;
-                    for (double x : hutch) {
-                        s2 += (x - mean) * (x - mean);
-                    }
-                    se = Math.sqrt(s2 / (hutch.length - 1) / hutch.length);
-                }
-                Map<String, Object> q = r.quantity("trace", "exact: the sum of the diagonal of every Hessian; estimate: "
-                        + "Hutchinson with " + o.probes() + " Rademacher probes per Hessian (seed " + o.seed()
-                        + "), of the total over points and " + (r.loss == null ? "outputs" : "the loss"), 0,
-                        hessSeconds + hutchSeconds);
+                Hutchinson.Estimate e = Hutchinson.Estimate.of(hutch);
+                Map<String, Object> q = quantity("trace", "exact: the sum of the diagonal of every Hessian (free: the "
+                        + "matrices are formed); estimate: Hutchinson with " + o.probes() + " Rademacher probes (seed "
+                        + o.seed() + ") over all " + mats + " matrices at once, of the total over points and "
+                        + (r.loss == null ? "outputs" : "the loss"));
                 q.put("exact", sum(trace));
-                q.put("hutchinson", mean);
-                q.put("hutchinson_standard_error", se);
+                q.put("exact_method", "sum of the diagonal");
+                q.put("hutchinson", e.trace());
+                q.put("hutchinson_standard_error", e.standardError());
                 q.put("probes", o.probes());
-                q.put("deviation_in_standard_errors", (mean - sum(trace)) / se);
+                q.put("deviation_in_standard_errors", (e.trace() - sum(trace)) / e.standardError());
                 q.put("matrix_products", (long) o.probes() * mats);
                 if (trace.length <= 10_000) {
-                    q.put("values", reshape(trace, n, m));
+                    q.put("values", InputInspection.split(trace, n, m));
                 }
             }
-            if (o.wants("eigs")) {
+            if (eig != null) {
                 long[] shape = {n, m, k};
                 Npy.write(dir.resolve(EIGENVALUES), eig, shape);
                 r.files.add(EIGENVALUES);
@@ -219,11 +237,12 @@ final class InputInspection {
                     Npy.write(dir.resolve(EIGENVECTORS), vec, new long[] {n, m, k, d});
                     r.files.add(EIGENVECTORS);
                 }
-                Map<String, Object> q = r.quantity("eigs", "exact: Jacobi eigen-decomposition of every d x d Hessian, "
-                        + "top " + k + " by magnitude", 0, hessSeconds + eigSeconds);
+                Map<String, Object> q = quantity("eigs", "exact: the dense symmetric eigen-decomposition (EJML) of "
+                        + "every d x d Hessian, top " + k + " by magnitude");
                 q.put("shape", shape);
                 q.put("lambda_max", lmax);
                 q.put("lambda_min", lmin);
+                q.put("max_residual", maxResidual);
                 double[] firstValues = Arrays.copyOfRange(eig, 0, k);
                 q.put("values_first_point", firstValues);
                 r.summary.put("eigenvalues", firstValues);
@@ -234,23 +253,39 @@ final class InputInspection {
                         firstValues);
                 r.files.add(EIGENVALUES_PLOT);
             }
-            if (spectrum != null) {
-                SpectralDensity.Quadrature all = new SpectralDensity.Quadrature(split(spectrum, mats, d),
-                        uniformWeights(mats, d), 0);
+            if (!spectra.isEmpty()) {
+                SpectralDensity.Quadrature all = SpectralDensity.concat(spectra);
                 writeDensity(r, dir, all, all.defaultSigma());
-                Map<String, Object> q = r.quantity("density", "exact eigenvalues of every Hessian (Jacobi), averaged "
-                        + "over the " + mats + " matrices, Gaussian broadening", 0, hessSeconds + eigSeconds);
+                Map<String, Object> q = quantity("density", "exact eigenvalues of every Hessian (as SLQ with d = " + d
+                        + " steps), averaged over the " + mats + " matrices, Gaussian broadening");
                 q.put("sigma", all.defaultSigma());
                 q.put("support", new double[] {all.min(), all.max()});
             }
             if (first != null && o.wants("full")) {
-                double[][] a = new double[d][];
-                for (int j = 0; j < d; j++) {
-                    a[j] = Arrays.copyOfRange(first, j * d, (j + 1) * d);
-                }
+                double[][] a = split(first, d, d);
                 Plots.heatmap(dir.resolve(HESSIAN_PLOT), r.s.name() + ": " + (r.loss == null
                         ? "output 1" : r.loss + " loss") + " Hessian w.r.t. the input at point 1", a, new int[0]);
                 r.files.add(HESSIAN_PLOT);
+            }
+        }
+    }
+
+    /** A quantity's record: its products (on the d × d matrices) and its seconds, the Taylor passes excluded. */
+    private Map<String, Object> quantity(String name, String method) {
+        double[] c = cost.getOrDefault(name, new double[2]);
+        Map<String, Object> q = r.quantity(name, method, (long) c[0], c[1]);
+        q.put("hessian_seconds", r.timings.get("hessian_seconds"));
+        return q;
+    }
+
+    /** Refuses Hessians that are not finite: NaN or infinite weights or points give nothing to inspect. */
+    private void checkFinite(double[] h, int start, int m, int dd) {
+        for (int i = 0; i < h.length; i++) {
+            if (!Double.isFinite(h[i])) {
+                int point = start + i / (m * dd);
+                throw new InspectException(String.format(Locale.ROOT, "the input Hessian at point %d (of %s) is %s: "
+                        + "the weights or the point hold values that are not finite; nothing was computed", point + 1,
+                        r.points.source(), h[i]));
             }
         }
     }
@@ -266,17 +301,5 @@ final class InputInspection {
             out[i] = Arrays.copyOfRange(values, i * cols, (i + 1) * cols);
         }
         return out;
-    }
-
-    static double[][] uniformWeights(int rows, int cols) {
-        double[][] w = new double[rows][cols];
-        for (double[] row : w) {
-            Arrays.fill(row, 1.0 / cols);
-        }
-        return w;
-    }
-
-    static double[][] reshape(double[] values, int rows, int cols) {
-        return split(values, rows, cols);
     }
 }

@@ -11,15 +11,18 @@ import static dev.hesstrain.inspect.InspectJob.HVP;
 import static dev.hesstrain.inspect.InspectJob.LANCZOS_TOL;
 import static dev.hesstrain.inspect.InspectJob.LAYOUT;
 import static dev.hesstrain.inspect.InspectJob.ROWSUM;
-import static dev.hesstrain.inspect.InspectRun.dot;
+import static dev.hesstrain.hessian.Curvature.dot;
 import static dev.hesstrain.inspect.InspectRun.seconds;
 import static dev.hesstrain.inspect.InspectRun.sum;
 import static dev.hesstrain.inspect.InspectRun.writeDensity;
 
+import dev.hesstrain.hessian.Curvature;
 import dev.hesstrain.hessian.Hutchinson;
 import dev.hesstrain.hessian.Lanczos;
 import dev.hesstrain.hessian.ParamHessian;
+import dev.hesstrain.hessian.ParamHessianOperator;
 import dev.hesstrain.hessian.SpectralDensity;
+import dev.hesstrain.hessian.SymmetricOperator;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.Npy;
 import dev.hesstrain.runs.Plots;
@@ -32,7 +35,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /** Hessians of the loss (or the single output) with respect to all parameters. */
 final class ParamsInspection {
@@ -214,12 +216,18 @@ final class ParamsInspection {
         r.summary.put("dimension", p);
         r.summary.put("value", any.value());
         double[] g = any.gradient();
-        r.summary.put("gradient_norm", Math.sqrt(dot(g, g)));
+        double gradientNorm = Math.sqrt(dot(g, g));
+        if (!Double.isFinite(any.value()) || !Double.isFinite(gradientNorm)) {
+            throw new InspectException(String.format(Locale.ROOT, "the %s is %s and its gradient norm %s at these "
+                    + "weights and points: values that are not finite have no Hessian; nothing was computed",
+                    r.loss == null ? "output" : r.loss + " loss", any.value(), gradientNorm));
+        }
+        r.summary.put("gradient_norm", gradientNorm);
         r.summary.put("hvp_batch", batched == null ? 1 : batched.replicas());
         if (r.o.wants("full")) {
             full();
         }
-        if (r.o.wants("diag") || r.o.wants("trace")) {
+        if (r.o.wants("diag")) {
             diagonal();
         }
         if (r.o.wants("rowsum")) {
@@ -227,7 +235,7 @@ final class ParamsInspection {
             long before = products();
             double[] ones = new double[p];
             Arrays.fill(ones, 1);
-            double[] rs = single().hvp(ones);
+            double[] rs = Curvature.times(operator(single()), ones);
             Npy.write(dir.resolve(ROWSUM), rs, new long[] {p});
             r.files.add(ROWSUM);
             Map<String, Object> q = r.quantity("rowsum", "one Hessian-vector product H·1", products() - before,
@@ -238,7 +246,7 @@ final class ParamsInspection {
             double[] v = r.vector;
             long t0 = System.nanoTime();
             long before = products();
-            double[] hv = single().hvp(v);
+            double[] hv = Curvature.times(operator(single()), v);
             Npy.write(dir.resolve(HVP), hv, new long[] {p});
             r.files.add(HVP);
             Map<String, Object> q = r.quantity("hvp", "one Hessian-vector product H·v, v from " + r.o.vector(),
@@ -401,41 +409,50 @@ final class ParamsInspection {
             method = "exact: every row of H by " + rowsMethod(h) + (workers().size() > 1 ? ", " + workers().size()
                     + " workers in parallel" : "") + ", keeping its diagonal entry";
         }
-        if (r.o.wants("diag")) {
-            Npy.write(dir.resolve(DIAG), diag, new long[] {p});
-            r.files.add(DIAG);
-            Map<String, Object> q = r.quantity("diag", method, products() - before, seconds(t0));
-            q.put("sum", sum(diag));
-            q.put("min", Arrays.stream(diag).min().orElse(Double.NaN));
-            q.put("max", Arrays.stream(diag).max().orElse(Double.NaN));
-        } else {
-            r.timings.put("diagonal_for_trace_seconds", seconds(t0));
-            r.timings.put("diagonal_for_trace_hvps", products() - before);
-        }
+        Npy.write(dir.resolve(DIAG), diag, new long[] {p});
+        r.files.add(DIAG);
+        Map<String, Object> q = r.quantity("diag", method, products() - before, seconds(t0));
+        q.put("sum", sum(diag));
+        q.put("min", Arrays.stream(diag).min().orElse(Double.NaN));
+        q.put("max", Arrays.stream(diag).max().orElse(Double.NaN));
     }
 
+    /**
+     * Hutchinson's estimate always; the exact trace only when the diagonal is at hand (diag or full
+     * was asked for): it costs P products, against the probes of the estimate.
+     */
     void trace() {
-        double exact = sum(diag);
         long t0 = System.nanoTime();
         long before = products();
-        ParamHessian h = batched();
-        Hutchinson.Estimate e = Hutchinson.estimate(batchedOp(h), p, r.o.probes(), h.replicas(), r.o.seed());
-        Map<String, Object> q = r.quantity("trace", "exact: the sum of the exact diagonal; estimate: Hutchinson with "
+        Hutchinson.Estimate e = Hutchinson.estimate(operator(batched()), r.o.probes(), r.o.seed());
+        Double exact = diag == null ? null : sum(diag);
+        Map<String, Object> q = r.quantity("trace", (exact == null ? "exact: not computed (it needs the whole "
+                + "diagonal, " + p + " products: add diag or full to --quantity)" : "exact: the sum of the diagonal "
+                + "already computed for " + (r.o.wants("full") ? "full" : "diag")) + "; estimate: Hutchinson with "
                 + r.o.probes() + " Rademacher probes (seed " + r.o.seed() + ")", products() - before, seconds(t0));
         q.put("exact", exact);
+        q.put("exact_method", exact == null ? "not computed" : "sum of the diagonal");
         q.put("hutchinson", e.trace());
         q.put("hutchinson_standard_error", e.standardError());
         q.put("probes", r.o.probes());
-        q.put("deviation_in_standard_errors", (e.trace() - exact) / e.standardError());
-        r.summary.put("trace", exact);
+        if (exact != null) {
+            q.put("deviation_in_standard_errors", (e.trace() - exact) / e.standardError());
+        }
+        r.summary.put("trace", exact != null ? exact : e.trace());
+        r.summary.put("trace_method", exact != null ? "exact" : "hutchinson");
+    }
+
+    SymmetricOperator operator(ParamHessian h) {
+        return new ParamHessianOperator(h, r.net.manager());
     }
 
     void eigs() throws IOException {
         long t0 = System.nanoTime();
         long before = products();
-        ParamHessian h = single();
         int k = Math.min(r.o.k(), p);
-        Lanczos.Eigs e = Lanczos.topK(h::hvp, p, k, r.eigSteps(p), LANCZOS_TOL, r.o.seed(), r.o.eigenvectors());
+        Curvature.Eigs found = Curvature.eigs(operator(single()), k, r.eigSteps(p), LANCZOS_TOL, r.o.seed(),
+                r.o.eigenvectors()).get(0);
+        Lanczos.Eigs e = found.result();
         Npy.write(dir.resolve(EIGENVALUES), e.values(), new long[] {e.values().length});
         r.files.add(EIGENVALUES);
         if (r.o.eigenvectors()) {
@@ -446,12 +463,15 @@ final class ParamsInspection {
             Npy.write(dir.resolve(EIGENVECTORS), all, new long[] {e.values().length, p});
             r.files.add(EIGENVECTORS);
         }
-        Map<String, Object> q = r.quantity("eigs", "Lanczos with full reorthogonalisation in float64 over "
-                + "Hessian-vector products, from a seeded Gaussian start (seed " + r.o.seed() + ")", products() - before,
-                seconds(t0));
+        Map<String, Object> q = r.quantity("eigs", found.exact() ? "exact: the " + p + " x " + p + " matrix from " + p
+                + " Hessian-vector products (no fewer Lanczos steps than that were allowed), decomposed by EJML"
+                : "Lanczos with full reorthogonalisation in float64 over Hessian-vector products, from a seeded "
+                + "Gaussian start (seed " + r.o.seed() + ")", products() - before, seconds(t0));
         q.put("k", k);
         q.put("values", e.values());
         q.put("residuals", e.residuals());
+        q.put("end_residuals", e.endResiduals());
+        q.put("tolerance", LANCZOS_TOL + " x the largest magnitude, for the reported values");
         q.put("lambda_max", e.lambdaMax());
         q.put("lambda_min", e.lambdaMin());
         q.put("steps", e.steps());
@@ -471,27 +491,16 @@ final class ParamsInspection {
         int steps = r.densitySteps(p);
         long perChain = (steps + 2L) * p * Double.BYTES;
         int fit = (int) Math.max(1, Math.min(h.replicas(), (long) (Budget.availableHeap() * BASIS_SHARE) / perChain));
-        SpectralDensity.Quadrature quad = SpectralDensity.estimate(batchedOp(h), p, r.o.probes(), steps, fit,
+        SpectralDensity.Quadrature quad = SpectralDensity.of(operator(h), r.o.probes(), steps, fit,
                 r.o.seed() ^ 0x5DEECE66DL);
         writeDensity(r, dir, quad, quad.defaultSigma());
-        Map<String, Object> q = r.quantity("density", "stochastic Lanczos quadrature: " + r.o.probes()
-                + " Rademacher probes x " + steps + " Lanczos steps, Gaussian broadening", products() - before,
-                seconds(t0));
+        Map<String, Object> q = r.quantity("density", steps >= p ? "exact: the eigenvalues of the dense matrix ("
+                + steps + " SLQ steps would reach the dimension " + p + "), Gaussian broadening"
+                : "stochastic Lanczos quadrature: " + r.o.probes() + " Rademacher probes x " + steps
+                + " Lanczos steps, Gaussian broadening", products() - before, seconds(t0));
         q.put("probes", r.o.probes());
         q.put("steps", steps);
         q.put("sigma", quad.defaultSigma());
         q.put("support", new double[] {quad.min(), quad.max()});
-    }
-
-    static UnaryOperator<double[][]> batchedOp(ParamHessian h) {
-        return vs -> {
-            double[][] out = new double[vs.length][];
-            for (int start = 0; start < vs.length; start += h.replicas()) {
-                int count = Math.min(h.replicas(), vs.length - start);
-                double[][] part = h.hvp(Arrays.copyOfRange(vs, start, start + count));
-                System.arraycopy(part, 0, out, start, count);
-            }
-            return out;
-        };
     }
 }

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.hesstrain.hessian.EigenReference;
 import dev.hesstrain.hessian.SymmetricEigen;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.Npy;
+import dev.hesstrain.runs.NpyFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +58,7 @@ class InspectJobTest {
     }
 
     static double[][] matrix(Npy.Array a) {
-        return a.toMatrix();
+        return NpyFixtures.matrix(a);
     }
 
     @Test
@@ -123,7 +125,7 @@ class InspectJobTest {
         }
         assertEquals(Math.sqrt(fro), s.get("frobenius_norm").asDouble(), 1e-6 * Math.sqrt(fro));
         // eigenvalues: the dense decomposition of the full Hessian
-        SymmetricEigen.Result exact = SymmetricEigen.jacobi(h);
+        SymmetricEigen.Result exact = new SymmetricEigen.Result(EigenReference.of(h), null);
         int[] order = SymmetricEigen.byMagnitude(exact.values());
         double[] eig = Npy.read(out.resolve("eigenvalues.npy")).values();
         assertEquals(3, eig.length);
@@ -134,7 +136,7 @@ class InspectJobTest {
         assertEquals(exact.values()[p - 1], s.get("lambda_max").asDouble(), 1e-5 * scale);
         Npy.Array vecs = Npy.read(out.resolve("eigenvectors.npy"));
         assertArrayEquals(new long[] {3, p}, vecs.shape());
-        double[][] ev = vecs.toMatrix();
+        double[][] ev = NpyFixtures.matrix(vecs);
         for (int i = 0; i < 3; i++) {
             for (int r = 0; r < p; r++) {
                 double hvr = 0;
@@ -192,6 +194,23 @@ class InspectJobTest {
             assertEquals(threads, full.get("workers").asInt());
         }
         assertArrayEquals(results[0], results[1], 0);
+    }
+
+    @Test
+    void traceAloneRunsOnlyItsProbesAndRecordsThem(@TempDir Path dir) throws IOException {
+        // issue 10, 8: trace alone computed the whole diagonal (P products) but recorded only the probes
+        Path config = spec(dir, TINY);
+        Path out = dir.resolve("out");
+        run(with(options(config, out, "params", "loss", "trace"), null, 40, 6, false, null), dir);
+        JsonNode s = Json.readTree(out.resolve("summary.json"));
+        JsonNode q = s.get("quantities").get("trace");
+        assertEquals(40, q.get("hvps").asLong(), "the probes, and nothing else");
+        assertEquals(40, s.get("hvps").asLong(), "no products outside the quantities");
+        assertTrue(q.get("exact").isNull(), "no exact trace without the diagonal");
+        assertEquals("not computed", q.get("exact_method").asText());
+        assertEquals("hutchinson", s.get("trace_method").asText());
+        assertEquals(q.get("hutchinson").asDouble(), s.get("trace").asDouble(), 0);
+        assertTrue(!Files.exists(out.resolve("diag.npy")));
     }
 
     @Test
