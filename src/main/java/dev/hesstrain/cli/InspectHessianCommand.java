@@ -1,5 +1,8 @@
 package dev.hesstrain.cli;
 
+import dev.hesstrain.inspect.Choice.Of;
+import dev.hesstrain.inspect.Choice.Quantity;
+import dev.hesstrain.inspect.Choice.Wrt;
 import dev.hesstrain.inspect.InspectException;
 import dev.hesstrain.inspect.InspectJob;
 import dev.hesstrain.inspect.InspectOptions;
@@ -11,8 +14,11 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -59,33 +65,37 @@ public final class InspectHessianCommand implements Callable<Integer> {
     @Option(names = "--samples", paramLabel = "N", description = "N fresh points from the spec's generator (seeded by --seed).")
     Integer samples;
 
-    @Option(names = "--of", paramLabel = "output|loss",
+    @Option(names = "--of", paramLabel = "output|loss", converter = OfConverter.class,
             description = "The Hessian of the model output or of the loss (default: output for --wrt input, "
                     + "loss for --wrt params).")
-    String of;
+    Of of;
 
-    @Option(names = "--wrt", paramLabel = "input|params", defaultValue = "params",
-            description = "With respect to the input (per point) or all parameters (default: ${DEFAULT-VALUE}).")
-    String wrt;
+    @Option(names = "--wrt", paramLabel = "input|params", converter = WrtConverter.class,
+            description = "With respect to the input (per point) or all parameters (default: "
+                    + InspectOptions.DEFAULT_WRT + ").")
+    Wrt wrt;
 
-    @Option(names = {"-q", "--quantity"}, paramLabel = "LIST", split = ",", defaultValue = "full",
-            description = "Comma list of full, diag, rowsum, hvp, trace, eigs, density (default: ${DEFAULT-VALUE}).")
-    List<String> quantities = new ArrayList<>();
+    @Option(names = {"-q", "--quantity"}, paramLabel = "LIST", split = ",", converter = QuantityConverter.class,
+            description = "Comma list of full, diag, rowsum, hvp, trace, eigs, density (default: "
+                    + InspectOptions.DEFAULT_QUANTITIES + ").")
+    List<Quantity> quantities = new ArrayList<>();
 
     @Option(names = "--vector", paramLabel = "FILE.npy", description = "The vector v of --quantity hvp.")
     Path vector;
 
-    @Option(names = "--probes", paramLabel = "N", defaultValue = "100",
-            description = "Rademacher probes of the Hutchinson trace estimate and of density (default: ${DEFAULT-VALUE}).")
-    int probes;
+    @Option(names = "--probes", paramLabel = "N",
+            description = "Rademacher probes of the Hutchinson trace estimate and of density (default: "
+                    + InspectOptions.DEFAULT_PROBES + ").")
+    Integer probes;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
-            description = "Seed of probes, Lanczos start vectors and --samples (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--seed", paramLabel = "S",
+            description = "Seed of probes, Lanczos start vectors and --samples (default: " + InspectOptions.DEFAULT_SEED
+                    + ").")
+    Long seed;
 
-    @Option(names = "--k", paramLabel = "K", defaultValue = "6",
-            description = "Eigenvalues of largest magnitude that eigs reports (default: ${DEFAULT-VALUE}).")
-    int k;
+    @Option(names = "--k", paramLabel = "K",
+            description = "Eigenvalues of largest magnitude that eigs reports (default: " + InspectOptions.DEFAULT_K + ").")
+    Integer k;
 
     @Option(names = "--eigenvectors", description = "With eigs, also write eigenvectors.npy.")
     boolean eigenvectors;
@@ -114,8 +124,8 @@ public final class InspectHessianCommand implements Callable<Integer> {
                     + "RUNS/inspect-<name>-<timestamp> for a spec).")
     Path out;
 
-    @Option(names = "--runs", paramLabel = "RUNS", defaultValue = "runs",
-            description = "Where spec inspections go by default (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", paramLabel = "RUNS",
+            description = "Where spec inspections go by default (default: " + InspectOptions.DEFAULT_RUNS + ").")
     Path runsRoot;
 
     @Option(names = "--json", description = "Print summary.json instead of the table.")
@@ -123,8 +133,10 @@ public final class InspectHessianCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        InspectOptions options = new InspectOptions(run, config, weights, overrides, points, samples, of, wrt, quantities,
-                vector, probes, seed, k, eigenvectors, steps, rows, out, runsRoot, hvpBatch, threads);
+        InspectOptions options = InspectOptions.builder().run(run).config(config).weights(weights).overrides(overrides)
+                .points(points).samples(samples).of(of).wrt(wrt).quantities(Set.copyOf(quantities)).vector(vector)
+                .probes(probes).seed(seed).k(k).eigenvectors(eigenvectors).steps(steps).rows(rows).out(out)
+                .runsRoot(runsRoot).hvpBatch(hvpBatch).threads(threads).build();
         PrintWriter err = command.commandLine().getErr();
         InspectJob.Outcome outcome;
         try {
@@ -141,5 +153,35 @@ public final class InspectHessianCommand implements Callable<Integer> {
         o.print(json ? Json.toString(outcome.summary()) + "\n" : Report.table(outcome.dir(), outcome.summary()));
         o.flush();
         return ExitCodes.OK;
+    }
+
+    /** The closed sets are parsed once, here, with the messages of {@link dev.hesstrain.inspect.Choice}. */
+    static final class WrtConverter implements ITypeConverter<Wrt> {
+        @Override
+        public Wrt convert(String value) {
+            return converted(() -> Wrt.parse(value));
+        }
+    }
+
+    static final class OfConverter implements ITypeConverter<Of> {
+        @Override
+        public Of convert(String value) {
+            return converted(() -> Of.parse(value));
+        }
+    }
+
+    static final class QuantityConverter implements ITypeConverter<Quantity> {
+        @Override
+        public Quantity convert(String value) {
+            return converted(() -> Quantity.parse(value));
+        }
+    }
+
+    private static <T> T converted(java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (InspectException e) {
+            throw new TypeConversionException(e.getMessage());
+        }
     }
 }

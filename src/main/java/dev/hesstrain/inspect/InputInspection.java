@@ -13,6 +13,7 @@ import static dev.hesstrain.inspect.InspectRun.seconds;
 import static dev.hesstrain.inspect.InspectRun.sum;
 import static dev.hesstrain.inspect.InspectRun.writeDensity;
 
+import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.hessian.Curvature;
 import dev.hesstrain.hessian.DenseOperator;
 import dev.hesstrain.hessian.Hutchinson;
@@ -65,10 +66,10 @@ final class InputInspection {
             double[] ones = new double[d];
             Arrays.fill(ones, 1);
             double[] diag = new double[mats * d];
-            double[] rowsum = o.wants("rowsum") ? new double[mats * d] : null;
+            double[] rowsum = o.wants(Quantity.ROWSUM) ? new double[mats * d] : null;
             double[] hvp = r.vector == null ? null : new double[mats * d];
             double[] trace = new double[mats];
-            double[] eig = o.wants("eigs") ? new double[mats * k] : null;
+            double[] eig = o.wants(Quantity.EIGS) ? new double[mats * k] : null;
             double[] vec = o.eigenvectors() ? new double[mats * k * d] : null;
             double[] hutch = new double[o.probes()];
             List<SpectralDensity.Quadrature> spectra = new ArrayList<>();
@@ -81,7 +82,7 @@ final class InputInspection {
             double lmax = Double.NEGATIVE_INFINITY;
             double hessSeconds = 0;
             double[] first = null;
-            Npy.Writer w = o.wants("full") ? Npy.open(dir.resolve(HESSIAN), Npy.F8, new long[] {n, m, d, d}) : null;
+            Npy.Writer w = o.wants(Quantity.FULL) ? Npy.open(dir.resolve(HESSIAN), Npy.F8, new long[] {n, m, d, d}) : null;
             try {
                 for (int start = 0; start < n; start += ph.chunk()) {
                     int count = Math.min(ph.chunk(), n - start);
@@ -112,7 +113,7 @@ final class InputInspection {
                     }
                     int at = start * m * d;
                     try (DenseOperator op = new DenseOperator(h, count * m, d, r.net.manager())) {
-                        if (o.wants("diag")) {
+                        if (o.wants(Quantity.DIAG)) {
                             long tq = System.nanoTime();
                             long before = op.products();
                             double[] dg = Curvature.diagonal(op);
@@ -133,7 +134,7 @@ final class InputInspection {
                             System.arraycopy(hv, 0, hvp, at, hv.length);
                             charge("hvp", op.products() - before, tq);
                         }
-                        if (o.wants("trace")) {
+                        if (o.wants(Quantity.TRACE)) {
                             long tq = System.nanoTime();
                             long before = op.products();
                             double[] s = Hutchinson.samples(op, o.probes(), probeRng);
@@ -163,7 +164,7 @@ final class InputInspection {
                             }
                             charge("eigs", op.products() - before, tq);
                         }
-                        if (o.wants("density")) {
+                        if (o.wants(Quantity.DENSITY)) {
                             long tq = System.nanoTime();
                             long before = op.products();
                             spectra.add(SpectralDensity.of(op, o.probes(), d, 1, o.seed()));
@@ -190,14 +191,14 @@ final class InputInspection {
             r.summary.put("max_asymmetry", asym);
             r.summary.put("trace", sum(trace));
             r.timings.put("hessian_seconds", hessSeconds);
-            if (o.wants("full")) {
+            if (o.wants(Quantity.FULL)) {
                 r.files.add(HESSIAN);
                 Map<String, Object> q = r.quantity("full", method + "; streamed to " + HESSIAN, 0, hessSeconds);
                 q.put("shape", new long[] {n, m, d, d});
                 q.put("dtype", "float64");
             }
             String onOp = "; then, on the " + d + " x " + d + " matrices: ";
-            if (o.wants("diag")) {
+            if (o.wants(Quantity.DIAG)) {
                 Npy.write(dir.resolve(DIAG), diag, shape3);
                 r.files.add(DIAG);
                 quantity("diag", method + onOp + "products with unit vectors").put("shape", shape3);
@@ -212,7 +213,7 @@ final class InputInspection {
                 r.files.add(HVP);
                 quantity("hvp", method + onOp + "products H·v, v from " + o.vector()).put("shape", shape3);
             }
-            if (o.wants("trace")) {
+            if (o.wants(Quantity.TRACE)) {
                 Hutchinson.Estimate e = Hutchinson.Estimate.of(hutch);
                 Map<String, Object> q = quantity("trace", "exact: the sum of the diagonal of every Hessian (free: the "
                         + "matrices are formed); estimate: Hutchinson with " + o.probes() + " Rademacher probes (seed "
@@ -261,7 +262,7 @@ final class InputInspection {
                 q.put("sigma", all.defaultSigma());
                 q.put("support", new double[] {all.min(), all.max()});
             }
-            if (first != null && o.wants("full")) {
+            if (first != null && o.wants(Quantity.FULL)) {
                 double[][] a = split(first, d, d);
                 Plots.heatmap(dir.resolve(HESSIAN_PLOT), r.s.name() + ": " + (r.loss == null
                         ? "output 1" : r.loss + " loss") + " Hessian w.r.t. the input at point 1", a, new int[0]);

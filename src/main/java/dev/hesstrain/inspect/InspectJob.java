@@ -66,7 +66,7 @@ public final class InspectJob {
         try (Subject s = Subject.load(o, baseDir)) {
             Points points = points(o, s);
             Network net = s.net;
-            LossKind loss = o.of().equals("loss") ? s.spec.loss() : null;
+            LossKind loss = o.of() == Choice.Of.LOSS ? s.spec.loss() : null;
             if (loss != null) {
                 if (!points.hasTargets()) {
                     throw new InspectException("--of loss needs targets for the points, but " + points.source() + " has none: "
@@ -76,7 +76,7 @@ public final class InspectJob {
                     points.checkLabels(net.outputs());
                 }
             }
-            if (o.wrt().equals("params") && loss == null && net.outputs() != 1) {
+            if (o.wrt() == Choice.Wrt.PARAMS && loss == null && net.outputs() != 1) {
                 throw new InspectException("--of output --wrt params needs a model with one output, but " + s.name()
                         + " has " + net.outputs() + ": use --of loss, or --wrt input for the Hessian of every output");
             }
@@ -84,7 +84,7 @@ public final class InspectJob {
             run.check();
             RunDirectory dir = outputDir(o, s);
             progress.line(String.format(Locale.ROOT, "inspect-hessian %s: %s Hessian w.r.t. %s, %d point(s), into %s",
-                    s.name(), loss == null ? "output" : loss + " loss", o.wrt().equals("params")
+                    s.name(), loss == null ? "output" : loss + " loss", o.wrt() == Choice.Wrt.PARAMS
                             ? net.parameterCount() + " parameters" : "the " + net.inputs() + " inputs",
                     points.n(), dir.path()));
             Map<String, Object> summary = run.execute(dir.path(), (System.nanoTime() - t0) / 1e9);
@@ -98,7 +98,7 @@ public final class InspectJob {
         int t = s.spec.isClassification() ? 1 : s.net.outputs();
         Points p;
         if (o.points() != null) {
-            p = Points.read(o.points(), d, t);
+            p = Points.read(o.points(), d, t, o.of() == Choice.Of.LOSS);
         } else if (o.samples() != null) {
             p = s.samples(o.samples(), o.seed());
         } else {

@@ -1,14 +1,17 @@
 package dev.hesstrain.inspect;
 
+import dev.hesstrain.inspect.Choice.Of;
+import dev.hesstrain.inspect.Choice.Quantity;
+import dev.hesstrain.inspect.Choice.Wrt;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
+import java.util.Set;
 
 /**
- * What to inspect, as the command line gives it. {@link #validate()} checks the combination and
- * fills in defaults; every failure is an {@link InspectException} naming the option.
+ * What to inspect. Built by {@link #builder()}, which holds every default (the command line sets
+ * only what it was given); {@link #validate()} checks the combination and fills in the defaults
+ * that depend on it. Every failure is an {@link InspectException} naming the option.
  *
  * @param run a run directory (its spec.yaml, model.safetensors and data.npz), or null
  * @param config a spec file, or null (exactly one of run and config)
@@ -16,9 +19,9 @@ import java.util.Locale;
  * @param overrides spec overrides, as {@code train --set}
  * @param points a .csv, .npy or .npz file of points, or null (the training split)
  * @param samples points drawn from the spec's generator, or null
- * @param of {@code output} or {@code loss}; null for output w.r.t. the input and loss w.r.t. the parameters
- * @param wrt {@code input} or {@code params}
- * @param quantities what to compute: full, diag, rowsum, hvp, trace, eigs, density
+ * @param of the output or the loss; null for output w.r.t. the input and loss w.r.t. the parameters
+ * @param wrt the input or all parameters
+ * @param quantities what to compute; empty for the default of {@code wrt} ({@link #defaultQuantities})
  * @param vector the vector of {@code hvp}, a .npy file
  * @param probes Hutchinson probes for trace, and SLQ probes for density
  * @param seed the seed of probe vectors, Lanczos start vectors and --samples
@@ -38,9 +41,9 @@ public record InspectOptions(
         List<String> overrides,
         Path points,
         Integer samples,
-        String of,
-        String wrt,
-        List<String> quantities,
+        Of of,
+        Wrt wrt,
+        Set<Quantity> quantities,
         Path vector,
         int probes,
         long seed,
@@ -53,23 +56,92 @@ public record InspectOptions(
         Integer hvpBatch,
         Integer threads) {
 
-    /** Without {@code threads}: as many workers as cores. */
-    public InspectOptions(Path run, Path config, Path weights, List<String> overrides, Path points, Integer samples,
-            String of, String wrt, List<String> quantities, Path vector, int probes, long seed, int k, boolean eigenvectors,
-            Integer steps, Integer rows, Path out, Path runsRoot, Integer hvpBatch) {
-        this(run, config, weights, overrides, points, samples, of, wrt, quantities, vector, probes, seed, k, eigenvectors,
-                steps, rows, out, runsRoot, hvpBatch, null);
+    public static final String DEFAULT_WRT = "params";
+    public static final int DEFAULT_PROBES = 100;
+    public static final long DEFAULT_SEED = 0;
+    public static final int DEFAULT_K = 6;
+    public static final String DEFAULT_RUNS = "runs";
+    /** The default quantities, as the help text says them. */
+    public static final String DEFAULT_QUANTITIES = "full for --wrt input; diag,trace for --wrt params";
+
+    public InspectOptions {
+        overrides = overrides == null ? List.of() : List.copyOf(overrides);
+        quantities = quantities == null || quantities.isEmpty() ? Set.of()
+                : java.util.Collections.unmodifiableSet(EnumSet.copyOf(quantities));
     }
 
-    public static final List<String> QUANTITIES = List.of("full", "diag", "rowsum", "hvp", "trace", "eigs", "density");
-
-    /** The defaults, for a spec or a run given later with {@code with...}. */
-    public static InspectOptions defaults() {
-        return new InspectOptions(null, null, null, List.of(), null, null, "loss", "params", List.of("full"), null, 100,
-                0L, 6, false, null, null, null, Path.of("runs"), null);
+    /** The quantities when none are named: the Hessians themselves for the input (d x d per point), and
+     * the diagonal and trace for the parameters (P products, never the P x P matrix: 2.2 GB for conv12). */
+    public static Set<Quantity> defaultQuantities(Wrt wrt) {
+        return wrt == Wrt.INPUT ? EnumSet.of(Quantity.FULL) : EnumSet.of(Quantity.DIAG, Quantity.TRACE);
     }
 
-    /** Checks the options and returns them normalised (lower case, quantities deduplicated). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder with every default; the setters take what was given (null leaves the default). */
+    public static final class Builder {
+        private Path run;
+        private Path config;
+        private Path weights;
+        private List<String> overrides = List.of();
+        private Path points;
+        private Integer samples;
+        private Of of;
+        private Wrt wrt = Wrt.parse(DEFAULT_WRT);
+        private Set<Quantity> quantities = Set.of();
+        private Path vector;
+        private int probes = DEFAULT_PROBES;
+        private long seed = DEFAULT_SEED;
+        private int k = DEFAULT_K;
+        private boolean eigenvectors;
+        private Integer steps;
+        private Integer rows;
+        private Path out;
+        private Path runsRoot = Path.of(DEFAULT_RUNS);
+        private Integer hvpBatch;
+        private Integer threads;
+
+        private Builder() {}
+
+        public Builder run(Path v) { run = v; return this; }
+        public Builder config(Path v) { config = v; return this; }
+        public Builder weights(Path v) { weights = v; return this; }
+        public Builder overrides(List<String> v) { if (v != null) overrides = v; return this; }
+        public Builder points(Path v) { points = v; return this; }
+        public Builder samples(Integer v) { samples = v; return this; }
+        public Builder of(Of v) { of = v; return this; }
+        public Builder wrt(Wrt v) { if (v != null) wrt = v; return this; }
+        public Builder quantities(Set<Quantity> v) { if (v != null) quantities = v; return this; }
+        public Builder quantities(Quantity... v) { return quantities(Set.of(v)); }
+        public Builder vector(Path v) { vector = v; return this; }
+        public Builder probes(Integer v) { if (v != null) probes = v; return this; }
+        public Builder seed(Long v) { if (v != null) seed = v; return this; }
+        public Builder k(Integer v) { if (v != null) k = v; return this; }
+        public Builder eigenvectors(boolean v) { eigenvectors = v; return this; }
+        public Builder steps(Integer v) { steps = v; return this; }
+        public Builder rows(Integer v) { rows = v; return this; }
+        public Builder out(Path v) { out = v; return this; }
+        public Builder runsRoot(Path v) { if (v != null) runsRoot = v; return this; }
+        public Builder hvpBatch(Integer v) { hvpBatch = v; return this; }
+        public Builder threads(Integer v) { threads = v; return this; }
+
+        public InspectOptions build() {
+            return new InspectOptions(run, config, weights, overrides, points, samples, of, wrt, quantities, vector, probes,
+                    seed, k, eigenvectors, steps, rows, out, runsRoot, hvpBatch, threads);
+        }
+    }
+
+    /** A builder holding these options, to change some of them. */
+    public Builder toBuilder() {
+        return builder().run(run).config(config).weights(weights).overrides(overrides).points(points).samples(samples)
+                .of(of).wrt(wrt).quantities(quantities).vector(vector).probes(probes).seed(seed).k(k)
+                .eigenvectors(eigenvectors).steps(steps).rows(rows).out(out).runsRoot(runsRoot).hvpBatch(hvpBatch)
+                .threads(threads);
+    }
+
+    /** Checks the options and returns them with the defaults that depend on them filled in. */
     public InspectOptions validate() {
         if ((run == null) == (config == null)) {
             throw new InspectException("give exactly one of --run DIR and --config SPEC");
@@ -80,29 +152,12 @@ public record InspectOptions(
         if (samples != null && samples < 1) {
             throw new InspectException("--samples must be positive, found " + samples);
         }
-        String w = oneOf("--wrt", wrt, List.of("input", "params"));
-        String o = of == null ? (w.equals("input") ? "output" : "loss") : oneOf("--of", of, List.of("output", "loss"));
-        LinkedHashSet<String> qs = new LinkedHashSet<>();
-        for (String q : quantities) {
-            for (String part : q.split(",")) {
-                String p = part.trim().toLowerCase(Locale.ROOT);
-                if (p.isEmpty()) {
-                    continue;
-                }
-                if (!QUANTITIES.contains(p)) {
-                    throw new InspectException("--quantity: unknown quantity '" + part.trim() + "'; expected a comma list of "
-                            + String.join(", ", QUANTITIES));
-                }
-                qs.add(p);
-            }
-        }
-        if (qs.isEmpty()) {
-            throw new InspectException("--quantity: name at least one of " + String.join(", ", QUANTITIES));
-        }
-        if (qs.contains("hvp") && vector == null) {
+        Of o = of != null ? of : wrt == Wrt.INPUT ? Of.OUTPUT : Of.LOSS;
+        Set<Quantity> qs = quantities.isEmpty() ? defaultQuantities(wrt) : quantities;
+        if (qs.contains(Quantity.HVP) && vector == null) {
             throw new InspectException("--quantity hvp needs --vector FILE.npy (the vector v of H·v)");
         }
-        if (vector != null && !qs.contains("hvp")) {
+        if (vector != null && !qs.contains(Quantity.HVP)) {
             throw new InspectException("--vector is only used by --quantity hvp");
         }
         if (probes < 1) {
@@ -124,28 +179,18 @@ public record InspectOptions(
             if (rows < 1) {
                 throw new InspectException("--rows must be positive, found " + rows);
             }
-            if (!w.equals("params") || !qs.contains("full")) {
+            if (wrt != Wrt.PARAMS || !qs.contains(Quantity.FULL)) {
                 throw new InspectException("--rows applies to --wrt params --quantity full only");
             }
         }
-        if (eigenvectors && !qs.contains("eigs")) {
+        if (eigenvectors && !qs.contains(Quantity.EIGS)) {
             throw new InspectException("--eigenvectors is only used by --quantity eigs");
         }
-        return new InspectOptions(run, config, weights, overrides == null ? List.of() : List.copyOf(overrides), points,
-                samples, o, w, List.copyOf(new ArrayList<>(qs)), vector, probes, seed, k, eigenvectors, steps, rows, out,
-                runsRoot == null ? Path.of("runs") : runsRoot, hvpBatch,
-                threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        return toBuilder().of(o).quantities(qs)
+                .threads(threads == null ? Runtime.getRuntime().availableProcessors() : threads).build();
     }
 
-    private static String oneOf(String option, String value, List<String> allowed) {
-        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
-        if (!allowed.contains(v)) {
-            throw new InspectException(option + ": unknown value '" + value + "'; expected one of " + String.join(", ", allowed));
-        }
-        return v;
-    }
-
-    public boolean wants(String quantity) {
+    public boolean wants(Quantity quantity) {
         return quantities.contains(quantity);
     }
 }

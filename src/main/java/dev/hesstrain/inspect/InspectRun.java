@@ -7,6 +7,7 @@ import static dev.hesstrain.inspect.InspectJob.DENSITY_STEPS;
 import static dev.hesstrain.inspect.InspectJob.SUMMARY;
 
 import ai.djl.engine.Engine;
+import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.hessian.SpectralDensity;
 import dev.hesstrain.model.Network;
@@ -49,7 +50,7 @@ final class InspectRun {
     }
 
     boolean params() {
-        return o.wrt().equals("params");
+        return o.wrt() == Choice.Wrt.PARAMS;
     }
 
     /** Refuses up front what would not fit on disk or in memory. */
@@ -64,12 +65,12 @@ final class InspectRun {
         long heap = Budget.availableHeap();
         if (params()) {
             long p = net.parameterCount();
-            if (o.wants("full")) {
+            if (o.wants(Quantity.FULL)) {
                 long rows = o.rows() == null ? p : Math.min(o.rows(), p);
                 Budget.disk(String.format(Locale.ROOT, "the full Hessian (%d x %d float32)", rows, p),
                         rows * p * Float.BYTES + 128, usable, where);
             }
-            if (o.wants("eigs")) {
+            if (o.wants(Quantity.EIGS)) {
                 long steps = eigSteps(p);
                 Budget.heap(String.format(Locale.ROOT, "eigs (a Lanczos basis of %d vectors of %d float64)", steps, p),
                         (steps + o.k() + 2) * p * Double.BYTES, heap);
@@ -77,7 +78,7 @@ final class InspectRun {
                     Budget.disk("the eigenvectors", (long) o.k() * p * Double.BYTES, usable, where);
                 }
             }
-            if (o.wants("density")) {
+            if (o.wants(Quantity.DENSITY)) {
                 Budget.heap(String.format(Locale.ROOT, "density (a Lanczos basis of %d vectors of %d float64)",
                         densitySteps(p), p), (densitySteps(p) + 2) * p * Double.BYTES, heap);
             }
@@ -85,13 +86,13 @@ final class InspectRun {
             long d = net.inputs();
             long m = loss == null ? net.outputs() : 1;
             long matrices = (long) points.n() * m;
-            if (o.wants("full")) {
+            if (o.wants(Quantity.FULL)) {
                 Budget.disk(String.format(Locale.ROOT, "the input Hessians (%d x %d x %d x %d float64)", points.n(), m,
                         d, d), matrices * d * d * Double.BYTES + 128, usable, where);
             }
             Budget.heap(String.format(Locale.ROOT, "the input Hessians of one point (%d x %d x %d float64)", m, d, d),
                     3 * m * d * d * Double.BYTES, heap);
-            if (o.wants("eigs") && o.eigenvectors()) {
+            if (o.wants(Quantity.EIGS) && o.eigenvectors()) {
                 Budget.disk("the eigenvectors", matrices * Math.min(o.k(), d) * d * Double.BYTES, usable, where);
             }
         }
@@ -109,8 +110,8 @@ final class InspectRun {
     Map<String, Object> execute(Path dir, double loadSeconds) throws IOException {
         summary.put("name", s.name());
         summary.put("source", source());
-        summary.put("wrt", o.wrt());
-        summary.put("of", o.of());
+        summary.put("wrt", o.wrt().id());
+        summary.put("of", o.of().id());
         summary.put("loss", loss == null ? null : loss.id());
         summary.put("points", points.n());
         summary.put("points_source", points.source());

@@ -16,6 +16,7 @@ import static dev.hesstrain.inspect.InspectRun.seconds;
 import static dev.hesstrain.inspect.InspectRun.sum;
 import static dev.hesstrain.inspect.InspectRun.writeDensity;
 
+import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.hessian.Curvature;
 import dev.hesstrain.hessian.Hutchinson;
 import dev.hesstrain.hessian.Lanczos;
@@ -211,7 +212,7 @@ final class ParamsInspection {
 
     void run() throws IOException {
         writeLayout();
-        ParamHessian any = r.o.wants("full") || r.o.wants("diag") || r.o.wants("trace") || r.o.wants("density")
+        ParamHessian any = r.o.wants(Quantity.FULL) || r.o.wants(Quantity.DIAG) || r.o.wants(Quantity.TRACE) || r.o.wants(Quantity.DENSITY)
                 ? batched() : single();
         r.summary.put("dimension", p);
         r.summary.put("value", any.value());
@@ -224,13 +225,13 @@ final class ParamsInspection {
         }
         r.summary.put("gradient_norm", gradientNorm);
         r.summary.put("hvp_batch", batched == null ? 1 : batched.replicas());
-        if (r.o.wants("full")) {
+        if (r.o.wants(Quantity.FULL)) {
             full();
         }
-        if (r.o.wants("diag")) {
+        if (r.o.wants(Quantity.DIAG)) {
             diagonal();
         }
-        if (r.o.wants("rowsum")) {
+        if (r.o.wants(Quantity.ROWSUM)) {
             long t0 = System.nanoTime();
             long before = products();
             double[] ones = new double[p];
@@ -242,7 +243,7 @@ final class ParamsInspection {
                     seconds(t0));
             q.put("sum", sum(rs));
         }
-        if (r.o.wants("hvp")) {
+        if (r.o.wants(Quantity.HVP)) {
             double[] v = r.vector;
             long t0 = System.nanoTime();
             long before = products();
@@ -254,13 +255,13 @@ final class ParamsInspection {
             q.put("norm", Math.sqrt(dot(hv, hv)));
             q.put("v_dot_hv", dot(v, hv));
         }
-        if (r.o.wants("trace")) {
+        if (r.o.wants(Quantity.TRACE)) {
             trace();
         }
-        if (r.o.wants("eigs")) {
+        if (r.o.wants(Quantity.EIGS)) {
             eigs();
         }
-        if (r.o.wants("density")) {
+        if (r.o.wants(Quantity.DENSITY)) {
             density();
         }
         r.summary.put("frobenius_norm", frobenius);
@@ -428,7 +429,7 @@ final class ParamsInspection {
         Double exact = diag == null ? null : sum(diag);
         Map<String, Object> q = r.quantity("trace", (exact == null ? "exact: not computed (it needs the whole "
                 + "diagonal, " + p + " products: add diag or full to --quantity)" : "exact: the sum of the diagonal "
-                + "already computed for " + (r.o.wants("full") ? "full" : "diag")) + "; estimate: Hutchinson with "
+                + "already computed for " + (r.o.wants(Quantity.FULL) ? "full" : "diag")) + "; estimate: Hutchinson with "
                 + r.o.probes() + " Rademacher probes (seed " + r.o.seed() + ")", products() - before, seconds(t0));
         q.put("exact", exact);
         q.put("exact_method", exact == null ? "not computed" : "sum of the diagonal");

@@ -29,15 +29,16 @@ public record Points(double[] x, int n, int d, double[] y, String source) {
      *
      * @param d the model's number of inputs
      * @param t target columns per point: the outputs for mse, 1 for a label
+     * @param targets whether targets are used (a loss); without, extra CSV columns are refused, not dropped
      */
-    public static Points read(Path file, int d, int t) {
+    public static Points read(Path file, int d, int t, boolean targets) {
         if (!Files.isRegularFile(file)) {
             throw new InspectException("--points: no such file: " + file);
         }
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         Points p;
         if (name.endsWith(".csv")) {
-            p = csv(file, d, t);
+            p = csv(file, d, t, targets);
         } else if (name.endsWith(".npy")) {
             p = npy(file, d);
         } else if (name.endsWith(".npz")) {
@@ -53,7 +54,7 @@ public record Points(double[] x, int n, int d, double[] y, String source) {
         return p;
     }
 
-    private static Points csv(Path file, int d, int t) {
+    private static Points csv(Path file, int d, int t, boolean targets) {
         CsvTable table;
         try {
             table = CsvTable.read(file);
@@ -61,6 +62,11 @@ public record Points(double[] x, int n, int d, double[] y, String source) {
             throw new InspectException("--points: " + e.getMessage(), e);
         }
         int columns = table.columns().size();
+        if (!targets && columns > d) {
+            throw new InspectException("--points: points of wrong width: " + file + " has " + columns + " columns ("
+                    + String.join(",", table.columns()) + ") but --of output takes only the model's " + d
+                    + " inputs: drop the last " + (columns - d) + " column(s), or use --of loss to take them as targets");
+        }
         if (columns != d && columns != d + t) {
             throw new InspectException("--points: points of wrong width: " + file + " has " + columns
                     + " columns (" + String.join(",", table.columns()) + ") but the model takes " + d

@@ -124,6 +124,33 @@ class InspectHessianCommandTest {
     }
 
     @Test
+    void theDefaultForParametersIsTheDiagonalAndTraceNotTheFullMatrix() throws IOException {
+        // issue 10: the default was --wrt params --quantity full (2.2 GB for conv12)
+        CliRunner cli = new CliRunner();
+        Path out = shared.resolve("defaults");
+        assertEquals(0, cli.run("inspect-hessian", "--run", run.toString(), "--wrt", "PARAMS", "--of", "Loss", "--out",
+                out.toString(), "--json"), cli.err());
+        JsonNode s = Json.readTree(out.resolve("summary.json"));
+        assertEquals(List.of("diag", "trace"), List.copyOf(iterable(s.get("quantities").fieldNames())));
+        assertEquals("params", s.get("wrt").asText());
+        assertEquals("loss", s.get("of").asText());
+        assertFalse(Files.exists(out.resolve("hessian.npy")));
+        assertEquals("exact", s.get("trace_method").asText(), "the diagonal was computed, so the exact trace is free");
+        CliRunner bad = new CliRunner();
+        assertCleanError(bad, bad.run("inspect-hessian", "--run", run.toString(), "--wrt", "inputs"),
+                "--wrt: unknown value 'inputs'; expected one of input, params");
+        CliRunner badOf = new CliRunner();
+        assertCleanError(badOf, badOf.run("inspect-hessian", "--run", run.toString(), "--of", "gradient"),
+                "--of: unknown value 'gradient'; expected one of output, loss");
+    }
+
+    static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> l = new java.util.ArrayList<>();
+        it.forEachRemaining(l::add);
+        return l;
+    }
+
+    @Test
     void mismatchedWeightsListEveryMismatch() throws IOException {
         Path other = shared.resolve("other");
         CliRunner t = new CliRunner();

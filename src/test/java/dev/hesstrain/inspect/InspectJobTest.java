@@ -15,8 +15,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,15 +43,25 @@ class InspectJobTest {
         return f;
     }
 
+    static Set<Choice.Quantity> quantities(String list) {
+        Set<Choice.Quantity> qs = EnumSet.noneOf(Choice.Quantity.class);
+        for (String q : list.split(",")) {
+            qs.add(Choice.Quantity.parse(q));
+        }
+        return qs;
+    }
+
+    static InspectOptions.Builder builder(Path config, Path out, String wrt, String of, String quantities) {
+        return InspectOptions.builder().config(config).of(of == null ? null : Choice.Of.parse(of))
+                .wrt(Choice.Wrt.parse(wrt)).quantities(quantities(quantities)).out(out).runsRoot(out.getParent());
+    }
+
     static InspectOptions options(Path config, Path out, String wrt, String of, String quantities) {
-        InspectOptions d = InspectOptions.defaults();
-        return new InspectOptions(null, config, null, List.of(), null, null, of, wrt, List.of(quantities), null, d.probes(),
-                d.seed(), d.k(), false, null, null, out, out.getParent(), null);
+        return builder(config, out, wrt, of, quantities).build();
     }
 
     static InspectOptions with(InspectOptions o, Path vector, int probes, int k, boolean eigenvectors, Integer rows) {
-        return new InspectOptions(o.run(), o.config(), o.weights(), o.overrides(), o.points(), o.samples(), o.of(), o.wrt(),
-                o.quantities(), vector, probes, o.seed(), k, eigenvectors, o.steps(), rows, o.out(), o.runsRoot(), o.hvpBatch());
+        return o.toBuilder().vector(vector).probes(probes).k(k).eigenvectors(eigenvectors).rows(rows).build();
     }
 
     static InspectJob.Outcome run(InspectOptions o, Path baseDir) throws IOException {
@@ -185,10 +197,7 @@ class InspectJobTest {
         double[][] results = new double[2][];
         for (int threads = 1; threads <= 2; threads++) {
             Path out = dir.resolve("t" + threads);
-            InspectOptions o = options(config, out, "params", "loss", "full,diag");
-            run(new InspectOptions(o.run(), o.config(), o.weights(), o.overrides(), o.points(), o.samples(), o.of(), o.wrt(),
-                    o.quantities(), o.vector(), o.probes(), o.seed(), o.k(), false, o.steps(), null, out, o.runsRoot(), 3,
-                    threads), dir);
+            run(builder(config, out, "params", "loss", "full,diag").hvpBatch(3).threads(threads).build(), dir);
             results[threads - 1] = Npy.read(out.resolve("hessian.npy")).values();
             JsonNode full = Json.readTree(out.resolve("summary.json")).get("quantities").get("full");
             assertEquals(threads, full.get("workers").asInt());
@@ -255,17 +264,78 @@ class InspectJobTest {
     void samplesAndPointFilesSetThePoints(@TempDir Path dir) throws IOException {
         Path config = spec(dir, TINY);
         InspectOptions base = options(config, dir.resolve("a"), "input", "output", "full");
-        InspectOptions samples = new InspectOptions(null, config, null, List.of(), null, 4, "output", "input",
-                List.of("full"), null, 10, 0, 6, false, null, null, dir.resolve("a"), dir, null);
+        InspectOptions samples = builder(config, dir.resolve("a"), "input", "output", "full").samples(4).probes(10)
+                .runsRoot(dir).build();
         run(samples, dir);
         assertArrayEquals(new long[] {4, 1, 2, 2}, Npy.read(dir.resolve("a/hessian.npy")).shape());
         Path csv = dir.resolve("points.csv");
         Files.writeString(csv, "x1,x2\n0.1,0.2\n-0.3,0.4\n0.5,-0.6\n");
-        InspectOptions fromCsv = new InspectOptions(null, config, null, List.of(), csv, null, "output", "input",
-                List.of("diag"), null, 10, 0, 6, false, null, null, dir.resolve("b"), dir, null);
+        InspectOptions fromCsv = builder(config, dir.resolve("b"), "input", "output", "diag").points(csv).probes(10)
+                .runsRoot(dir).build();
         run(fromCsv, dir);
         assertArrayEquals(new long[] {3, 1, 2}, Npy.read(dir.resolve("b/diag.npy")).shape());
-        assertTrue(base.validate().wants("full"));
+        assertTrue(base.validate().wants(Choice.Quantity.FULL));
+    }
+
+    @Test
+    void anExtraCsvColumnIsRefusedForTheOutput(@TempDir Path dir) throws IOException {
+        // issue 10, 12: with --of output the third column was dropped silently
+        Path config = spec(dir, TINY);
+        Path csv = dir.resolve("points.csv");
+        Files.writeString(csv, "x1,x2,x3\n0.1,0.2,0.3\n-0.3,0.4,0.5\n");
+        InspectException e = assertThrows(InspectException.class,
+                () -> run(builder(config, dir.resolve("o"), "input", "output", "diag").points(csv).build(), dir));
+        assertTrue(e.getMessage().contains("points of wrong width") && e.getMessage().contains("3 columns (x1,x2,x3)")
+                && e.getMessage().contains("--of output takes only the model's 2 inputs"), e.getMessage());
+        // as targets of a loss the same file is read
+        run(builder(config, dir.resolve("l"), "input", "loss", "diag").points(csv).build(), dir);
+        assertArrayEquals(new long[] {2, 1, 2}, Npy.read(dir.resolve("l/diag.npy")).shape());
+    }
+
+    @Test
+    void nonFiniteWeightsAreRefusedBeforeAnythingIsComputed(@TempDir Path dir) throws IOException {
+        // issue 10, 11: NaN weights gave all-null input Hessians with exit 0, and a failed QL for eigs
+        Path config = spec(dir, TINY);
+        Path weights = dir.resolve("nan.safetensors");
+        java.util.Map<String, double[]> t = new java.util.LinkedHashMap<>();
+        t.put("0.weight", new double[] {Double.NaN, 1, 2, 3, 4, 5});
+        t.put("0.bias", new double[] {0, 0, 0});
+        t.put("2.weight", new double[] {1, 1, 1});
+        t.put("2.bias", new double[] {0});
+        writeSafetensors(weights, t, new long[][] {{3, 2}, {3}, {1, 3}, {1}});
+        for (String wrt : List.of("input", "params")) {
+            Path out = dir.resolve("o-" + wrt);
+            InspectException e = assertThrows(InspectException.class, () -> run(builder(config, out, wrt, null,
+                    "diag,trace,eigs").weights(weights).build(), dir));
+            assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("not finite"), e.getMessage());
+            assertTrue(!Files.exists(out.resolve("summary.json")), "no summary of nothing");
+            assertTrue(!Files.exists(out.resolve("eigenvalues.npy")));
+        }
+    }
+
+    /** A float64 safetensors file (the format's header: a little-endian length, then JSON). */
+    static void writeSafetensors(Path file, java.util.Map<String, double[]> tensors, long[][] shapes) throws IOException {
+        StringBuilder json = new StringBuilder("{");
+        long offset = 0;
+        int i = 0;
+        for (java.util.Map.Entry<String, double[]> e : tensors.entrySet()) {
+            long end = offset + e.getValue().length * 8L;
+            json.append(i > 0 ? "," : "").append('"').append(e.getKey()).append("\":{\"dtype\":\"F64\",\"shape\":")
+                    .append(java.util.Arrays.toString(shapes[i])).append(",\"data_offsets\":[").append(offset).append(',')
+                    .append(end).append("]}");
+            offset = end;
+            i++;
+        }
+        byte[] header = json.append('}').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + header.length + (int) offset)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(header.length).put(header);
+        for (double[] v : tensors.values()) {
+            for (double x : v) {
+                b.putDouble(x);
+            }
+        }
+        Files.write(file, b.array());
     }
 
     @Test
@@ -284,14 +354,14 @@ class InspectJobTest {
         assertTrue(e.getMessage().contains("shape [3]") && e.getMessage().contains("13 x 13"), e.getMessage());
         Path wide = dir.resolve("wide.csv");
         Files.writeString(wide, "a,b,c,d\n1,2,3,4\n");
-        InspectOptions widePoints = new InspectOptions(null, config, null, List.of(), wide, null, "loss", "input",
-                List.of("full"), null, 10, 0, 6, false, null, null, out, dir, null);
+        InspectOptions widePoints = builder(config, out, "input", "loss", "full").points(wide).probes(10).runsRoot(dir)
+                .build();
         e = assertThrows(InspectException.class, () -> run(widePoints, dir));
         assertTrue(e.getMessage().contains("wrong width") && e.getMessage().contains("4 columns"), e.getMessage());
         Path npy = dir.resolve("x.npy");
         Npy.write(npy, new double[] {1, 2, 3, 4}, new long[] {2, 2});
-        InspectOptions noTargets = new InspectOptions(null, config, null, List.of(), npy, null, "loss", "input",
-                List.of("full"), null, 10, 0, 6, false, null, null, out, dir, null);
+        InspectOptions noTargets = builder(config, out, "input", "loss", "full").points(npy).probes(10).runsRoot(dir)
+                .build();
         e = assertThrows(InspectException.class, () -> run(noTargets, dir));
         assertTrue(e.getMessage().contains("needs targets"), e.getMessage());
         // a classifier with two outputs: the Hessian of "the output" is ambiguous
@@ -335,15 +405,12 @@ class InspectJobTest {
                 }
             }
         }
-        InspectOptions base = options(config, dir.resolve("out"), "input", "loss", "diag");
-        InspectOptions o = new InspectOptions(null, config, null, List.of(), good, null, "loss", "input", List.of("diag"),
-                null, base.probes(), base.seed(), base.k(), false, null, null, dir.resolve("out"), dir, null);
+        InspectOptions o = builder(config, dir.resolve("out"), "input", "loss", "diag").points(good).runsRoot(dir).build();
         InspectJob.Outcome outcome = run(o, dir);
         assertEquals(3, outcome.summary().get("points"));
         assertEquals(good.toString(), outcome.summary().get("points_source"));
-        InspectOptions bad = new InspectOptions(null, config, null, List.of(), wide, null, "loss", "input",
-                List.of("diag"), null, base.probes(), base.seed(), base.k(), false, null, null, dir.resolve("out2"), dir,
-                null);
+        InspectOptions bad = builder(config, dir.resolve("out2"), "input", "loss", "diag").points(wide).runsRoot(dir)
+                .build();
         InspectException e = assertThrows(InspectException.class, () -> run(bad, dir));
         assertTrue(e.getMessage().contains("'x' in " + wide + " has shape (3, 3) but the model takes 2 inputs"),
                 e.getMessage());
