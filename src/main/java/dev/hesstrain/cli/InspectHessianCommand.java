@@ -36,8 +36,9 @@ import picocli.CommandLine.Option;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:done",
-            "1:an internal error",
-            "2:bad usage, spec, weights, points or vector, or an output that does not fit"
+            "1:an internal error, or an output that could not be written (disk full)",
+            "2:bad usage, spec, weights, points or vector, or an output that does not fit",
+            "130:interrupted (Ctrl-C, SIGTERM); partial files are removed"
         })
 public final class InspectHessianCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
@@ -142,17 +143,36 @@ public final class InspectHessianCommand implements Callable<Integer> {
         try {
             options.validate();
             TrainJob.setThreads(1); // parallelism comes from the row workers, not from within ops
-            outcome = new InspectJob(options, Path.of("").toAbsolutePath()).run(line -> {
+            java.util.concurrent.atomic.AtomicBoolean stop = Interrupts.install();
+            outcome = new InspectJob(options, Path.of("").toAbsolutePath(), stop::get).run(line -> {
                 err.println(line);
                 err.flush();
             });
         } catch (InspectException e) {
             throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UserException(ExitCodes.FAILED, "inspect-hessian could not write its outputs: " + cause(e)
+                    + "; files being written were removed, those complete before stay", e);
+        } catch (InspectJob.Interrupted e) {
+            err.println("interrupted: " + e.getMessage());
+            err.flush();
+            return ExitCodes.INTERRUPTED;
         }
         PrintWriter o = command.commandLine().getOut();
         o.print(json ? Json.toString(outcome.summary()) + "\n" : Report.table(outcome.dir(), outcome.summary()));
         o.flush();
         return ExitCodes.OK;
+    }
+
+    /** The innermost message of an I/O failure ("No space left on device"), with the outer one when it differs. */
+    static String cause(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String outer = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String inner = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        return root == e || outer.contains(inner) ? outer : outer + " (" + inner + ")";
     }
 
     /** The closed sets are parsed once, here, with the messages of {@link dev.hesstrain.inspect.Choice}. */

@@ -86,6 +86,7 @@ final class InputInspection {
             try {
                 for (int start = 0; start < n; start += ph.chunk()) {
                     int count = Math.min(ph.chunk(), n - start);
+                    r.doing(String.format(Locale.ROOT, "the input Hessians at point %d of %d", start + 1, n));
                     long t0 = System.nanoTime();
                     double[] h = ph.compute(Arrays.copyOfRange(r.points.x(), start * d, (start + count) * d), count,
                             r.points.y() == null ? null : targets(start, count), r.loss);

@@ -22,6 +22,16 @@ public final class InspectJob {
         void line(String text);
     }
 
+    /**
+     * Thrown from the computing thread once a stop was requested (SIGINT, SIGTERM): the partial
+     * files are removed as it unwinds, and the message says what was stopped and what was written.
+     */
+    public static final class Interrupted extends RuntimeException {
+        public Interrupted(String message) {
+            super(message);
+        }
+    }
+
     /** The result: the output directory and the summary written there. */
     public record Outcome(Path dir, Map<String, Object> summary) {}
 
@@ -49,14 +59,21 @@ public final class InspectJob {
 
     private final InspectOptions options;
     private final Path baseDir;
+    private final java.util.function.BooleanSupplier stop;
 
     /**
      * @param options the options as given (validated by {@link #run})
      * @param baseDir the directory relative data paths of a spec are resolved against
      */
     public InspectJob(InspectOptions options, Path baseDir) {
+        this(options, baseDir, () -> false);
+    }
+
+    /** As {@link #InspectJob(InspectOptions, Path)}, stopping with {@link Interrupted} once {@code stop} says so. */
+    public InspectJob(InspectOptions options, Path baseDir, java.util.function.BooleanSupplier stop) {
         this.options = options;
         this.baseDir = baseDir;
+        this.stop = stop;
     }
 
     /** Runs the inspection; user errors are {@link InspectException}s or spec exceptions. */
@@ -80,7 +97,7 @@ public final class InspectJob {
                 throw new InspectException("--of output --wrt params needs a model with one output, but " + s.name()
                         + " has " + net.outputs() + ": use --of loss, or --wrt input for the Hessian of every output");
             }
-            InspectRun run = new InspectRun(o, s, points, loss, progress);
+            InspectRun run = new InspectRun(o, s, points, loss, progress, stop);
             run.check();
             RunDirectory dir = outputDir(o, s);
             progress.line(String.format(Locale.ROOT, "inspect-hessian %s: %s Hessian w.r.t. %s, %d point(s), into %s",

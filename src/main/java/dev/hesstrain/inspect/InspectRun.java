@@ -39,14 +39,71 @@ final class InspectRun {
     final List<String> files = new ArrayList<>();
     final Map<String, Object> timings = new LinkedHashMap<>();
     double[] vector;
+    private final java.util.function.BooleanSupplier stop;
+    /** What is being computed now, for the message of an interruption. */
+    volatile String doing = "loading";
+    private final long started = System.nanoTime();
 
-    InspectRun(InspectOptions o, Subject s, Points points, LossKind loss, InspectJob.Progress progress) {
+    InspectRun(InspectOptions o, Subject s, Points points, LossKind loss, InspectJob.Progress progress,
+            java.util.function.BooleanSupplier stop) {
+        this.stop = stop;
         this.o = o;
         this.s = s;
         this.net = s.net;
         this.points = points;
         this.loss = loss;
         this.progress = progress;
+    }
+
+    /** Throws {@link InspectJob.Interrupted} once a stop was requested; called between products and row batches. */
+    void checkStop() {
+        if (stop.getAsBoolean()) {
+            throw new InspectJob.Interrupted(String.format(Locale.ROOT, "stopped %s after %.1f s; its partial files "
+                    + "were removed%s, and no summary.json was written", doing, seconds(started), files.isEmpty() ? ""
+                    : " (complete before it: " + String.join(", ", files) + ")"));
+        }
+    }
+
+    /** {@code op}, checking for a stop request before every multiply. */
+    dev.hesstrain.hessian.SymmetricOperator watched(dev.hesstrain.hessian.SymmetricOperator op) {
+        return new dev.hesstrain.hessian.SymmetricOperator() {
+            @Override
+            public int batch() {
+                return op.batch();
+            }
+
+            @Override
+            public int dim() {
+                return op.dim();
+            }
+
+            @Override
+            public int blockSize() {
+                return op.blockSize();
+            }
+
+            @Override
+            public ai.djl.ndarray.NDManager manager() {
+                return op.manager();
+            }
+
+            @Override
+            public ai.djl.ndarray.NDArray multiply(ai.djl.ndarray.NDArray block) {
+                checkStop();
+                return op.multiply(block);
+            }
+
+            @Override
+            public long products() {
+                return op.products();
+            }
+        };
+    }
+
+    /** Marks the start of a quantity: for the message of an interruption, and a stop check. */
+    void doing(String what) {
+        doing = what;
+        checkStop();
     }
 
     boolean params() {
@@ -142,6 +199,7 @@ final class InspectRun {
     }
 
     Map<String, Object> quantity(String name, String method, long products, double seconds) {
+        checkStop();
         Map<String, Object> q = new LinkedHashMap<>();
         q.put("method", method);
         q.put("hvps", products);

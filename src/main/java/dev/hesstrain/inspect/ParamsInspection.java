@@ -138,11 +138,13 @@ final class ParamsInspection {
         for (ParamHessian h : hs) {
             loops.add(() -> {
                 for (int i; (i = next.getAndIncrement()) < batches.size(); ) {
+                    r.checkStop();
                     int[] b = batches.get(i);
                     long tb = System.nanoTime();
                     task.run(h, b[0], b[1]);
                     busy.addAndGet(System.nanoTime() - tb);
                     int finished = done.addAndGet(b[1]);
+                    r.doing = String.format(Locale.ROOT, "%s at row %d of %d", what, finished, rows);
                     synchronized (lastReport) {
                         long now = System.nanoTime();
                         if (now - lastReport[0] > 10_000_000_000L) {
@@ -300,6 +302,7 @@ final class ParamsInspection {
     }
 
     void full() throws IOException {
+        r.doing("full");
         ParamHessian h = batched();
         int rows = r.o.rows() == null ? p : Math.min(r.o.rows(), p);
         int k = h.replicas();
@@ -379,6 +382,7 @@ final class ParamsInspection {
     }
 
     void diagonal() throws IOException {
+        r.doing("diag");
         long t0 = System.nanoTime();
         long before = products();
         String method;
@@ -423,6 +427,7 @@ final class ParamsInspection {
      * was asked for): it costs P products, against the probes of the estimate.
      */
     void trace() {
+        r.doing("trace");
         long t0 = System.nanoTime();
         long before = products();
         Hutchinson.Estimate e = Hutchinson.estimate(operator(batched()), r.o.probes(), r.o.seed());
@@ -444,10 +449,11 @@ final class ParamsInspection {
     }
 
     SymmetricOperator operator(ParamHessian h) {
-        return new ParamHessianOperator(h, r.net.manager());
+        return r.watched(new ParamHessianOperator(h, r.net.manager()));
     }
 
     void eigs() throws IOException {
+        r.doing("eigs");
         long t0 = System.nanoTime();
         long before = products();
         int k = Math.min(r.o.k(), p);
@@ -486,6 +492,7 @@ final class ParamsInspection {
     }
 
     void density() throws IOException {
+        r.doing("density");
         long t0 = System.nanoTime();
         long before = products();
         ParamHessian h = batched();

@@ -32,6 +32,11 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * directly with Java2D. Everything runs headless and every file is written atomically.
  */
 public final class Plots {
+    static {
+        // ImageIO otherwise buffers every PNG in a file cache whose closing thread ("StreamCloser") dies
+        // with an uncaught NullPointerException once a write failed, e.g. on a full disk (issue 10, 6)
+        ImageIO.setUseCache(false);
+    }
 
     /** Size of XChart-based plots. */
     public static final int WIDTH = 800;
