@@ -124,8 +124,9 @@ final class InspectRun {
             long p = net.parameterCount();
             if (o.wants(Quantity.FULL)) {
                 long rows = o.rows() == null ? p : Math.min(o.rows(), p);
-                Budget.disk(String.format(Locale.ROOT, "the full Hessian (%d x %d float32)", rows, p),
-                        rows * p * Float.BYTES + 128, usable, where);
+                boolean f64 = net.dtype() == ai.djl.ndarray.types.DataType.FLOAT64;
+                Budget.disk(String.format(Locale.ROOT, "the full Hessian (%d x %d %s)", rows, p, f64 ? "float64"
+                        : "float32"), rows * p * (f64 ? Double.BYTES : Float.BYTES) + 128, usable, where);
             }
             if (o.wants(Quantity.EIGS)) {
                 long steps = eigSteps(p);

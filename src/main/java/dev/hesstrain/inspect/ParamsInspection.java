@@ -321,17 +321,30 @@ final class ParamsInspection {
         Path file = dir.resolve(HESSIAN);
         double[] streamSeconds;
         double busy;
+        // the file in the model's dtype: float64 rows for a float64 model
+        boolean f64 = r.net.dtype() == ai.djl.ndarray.types.DataType.FLOAT64;
+        ThreadLocal<double[]> rows64 = ThreadLocal.withInitial(() -> new double[k * p]);
         // one worker: a writer thread overlaps writing with computing; several: each writes its own rows
-        try (RowStream out = new RowStream(file, rows, p, k, 2 * workers + 1, (first, count, values) -> { },
-                workers == 1)) {
+        try (RowStream out = new RowStream(file, f64 ? Npy.F8 : Npy.F4, rows, p, k, 2 * workers + 1,
+                (first, count, values) -> { }, workers == 1)) {
             busy = parallelRows(rows, "full", (hw, start, count) -> {
                 RowStream.Buffer buf = out.take();
-                FloatBuffer values = buf.floats();
-                hw.rows(start, count, values);
                 Stats st = mine.get();
-                for (int c = 0; c < count; c++) {
-                    st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
-                    d[start + c] = values.get(c * p + start + c);
+                if (f64) {
+                    double[] values = rows64.get();
+                    hw.rows(start, count, values);
+                    buf.doubles().put(0, values, 0, count * p);
+                    for (int c = 0; c < count; c++) {
+                        st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
+                        d[start + c] = values[c * p + start + c];
+                    }
+                } else {
+                    FloatBuffer values = buf.floats();
+                    hw.rows(start, count, values);
+                    for (int c = 0; c < count; c++) {
+                        st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
+                        d[start + c] = values.get(c * p + start + c);
+                    }
                 }
                 out.submit(buf, start, count);
             });
@@ -354,7 +367,7 @@ final class ParamsInspection {
                 + " by a writer thread while the next are computed", products() - before, seconds);
         q.put("rows", rows);
         q.put("shape", new long[] {rows, p});
-        q.put("dtype", "float32");
+        q.put("dtype", f64 ? "float64" : "float32");
         q.put("ms_per_row", seconds * 1e3 / rows);
         q.put("workers", workers);
         q.put("worker_seconds", busy);

@@ -60,6 +60,29 @@ final class PooledMatrix {
         return s0 + s1;
     }
 
+    /** As {@link #add(int, FloatBuffer, int, int)}, for float64 rows. */
+    double add(int r, double[] values, int off, int cols) {
+        double[] dst = cells[r / pool];
+        double s = 0;
+        for (int c0 = 0, cell = 0; c0 < cols; c0 += pool, cell++) {
+            int end = Math.min(cols, c0 + pool);
+            double max = Double.NEGATIVE_INFINITY;
+            double min = Double.POSITIVE_INFINITY;
+            for (int c = c0; c < end; c++) {
+                double v = values[off + c];
+                s += v * v;
+                max = Math.max(max, v);
+                min = Math.min(min, v);
+            }
+            double best = max >= -min ? max : min;
+            double old = dst[cell];
+            if (Double.isNaN(old) || Math.abs(best) > Math.abs(old) || Double.isNaN(best)) {
+                dst[cell] = best;
+            }
+        }
+        return s;
+    }
+
     /** Folds in another pooling of the same matrix (other rows of it): the larger magnitude wins. */
     void merge(PooledMatrix other) {
         for (int i = 0; i < cells.length; i++) {

@@ -5,6 +5,7 @@ import dev.hesstrain.runs.Npy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ final class RowStream implements AutoCloseable {
     }
 
     /** A batch buffer: direct memory, little-endian, so that it goes to the file as it is. */
-    record Buffer(ByteBuffer bytes, FloatBuffer floats) {}
+    record Buffer(ByteBuffer bytes, FloatBuffer floats, DoubleBuffer doubles) {}
 
     private record Batch(Buffer buffer, int firstRow, int count) {}
 
@@ -46,6 +47,7 @@ final class RowStream implements AutoCloseable {
     private final Thread writer;
     private volatile Throwable failure;
     private final long dataOffset;
+    private final int itemSize;
     private final java.util.BitSet seen = new java.util.BitSet();
     private long submitted;
     private boolean closed;
@@ -64,7 +66,18 @@ final class RowStream implements AutoCloseable {
      */
     RowStream(Path target, long rows, int cols, int batchRows, int buffers, Sink sink, boolean writerThread)
             throws IOException {
+        this(target, Npy.F4, rows, cols, batchRows, buffers, sink, writerThread);
+    }
+
+    /** As above, of dtype {@code descr}: {@link Npy#F4} (fill the buffers' floats) or {@link Npy#F8} (their doubles). */
+    RowStream(Path target, String descr, long rows, int cols, int batchRows, int buffers, Sink sink,
+            boolean writerThread) throws IOException {
         this.target = target;
+        this.itemSize = switch (descr) {
+            case Npy.F4 -> Float.BYTES;
+            case Npy.F8 -> Double.BYTES;
+            default -> throw new IllegalArgumentException("rows of float32 or float64, not " + descr);
+        };
         this.rows = rows;
         this.cols = cols;
         this.sink = sink;
@@ -73,10 +86,10 @@ final class RowStream implements AutoCloseable {
         this.free = new ArrayBlockingQueue<>(buffers);
         this.queue = new ArrayBlockingQueue<>(buffers + 1);
         for (int i = 0; i < buffers; i++) {
-            ByteBuffer bytes = ByteBuffer.allocateDirect(batchRows * cols * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            free.add(new Buffer(bytes, bytes.asFloatBuffer()));
+            ByteBuffer bytes = ByteBuffer.allocateDirect(batchRows * cols * itemSize).order(ByteOrder.LITTLE_ENDIAN);
+            free.add(new Buffer(bytes, bytes.asFloatBuffer(), bytes.asDoubleBuffer()));
         }
-        byte[] header = Npy.header(Npy.F4, new long[] {rows, cols});
+        byte[] header = Npy.header(descr, new long[] {rows, cols});
         this.dataOffset = header.length;
         try {
             writeFully(ByteBuffer.wrap(header), 0);
@@ -163,7 +176,7 @@ final class RowStream implements AutoCloseable {
             }
         } catch (Throwable t) {
             failure = t;
-            free.offer(new Buffer(ByteBuffer.allocate(0), FloatBuffer.allocate(0))); // wake a waiting take()
+            free.offer(new Buffer(ByteBuffer.allocate(0), FloatBuffer.allocate(0), DoubleBuffer.allocate(0))); // wake a waiting take()
         }
     }
 
@@ -171,8 +184,8 @@ final class RowStream implements AutoCloseable {
         long t0 = System.nanoTime();
         ByteBuffer bytes = b.buffer().bytes().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         bytes.clear();
-        bytes.limit(b.count() * cols * Float.BYTES);
-        writeFully(bytes, dataOffset + (long) b.firstRow() * cols * Float.BYTES);
+        bytes.limit(b.count() * cols * itemSize);
+        writeFully(bytes, dataOffset + (long) b.firstRow() * cols * itemSize);
         long t1 = System.nanoTime();
         sink.rows(b.firstRow(), b.count(), b.buffer().floats());
         synchronized (this) {

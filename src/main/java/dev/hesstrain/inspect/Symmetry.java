@@ -3,6 +3,7 @@ package dev.hesstrain.inspect;
 import dev.hesstrain.runs.Npy;
 import java.io.IOException;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -18,11 +19,15 @@ final class Symmetry {
 
     private Symmetry() {}
 
-    /** max |H[i][j] − H[j][i]| over the leading n × n block, n = min(rows, cols). */
+    /** max |H[i][j] − H[j][i]| over the leading n × n block, n = min(rows, cols); float32 or float64. */
     static double maxAsymmetry(Path file, int rows, int cols) throws IOException {
         int n = Math.min(rows, cols);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long offset = Npy.readHeader(ch, file).dataOffset();
+            Npy.Header h = Npy.readHeader(ch, file);
+            long offset = h.dataOffset();
+            if (Npy.F8.equals(h.descr())) {
+                return maxAsymmetry64(ch, offset, n, cols);
+            }
             long rowBytes = (long) cols * Float.BYTES;
             int band = (int) Math.max(1, Math.min(n, BAND_BYTES / rowBytes));
             double max = 0;
@@ -57,6 +62,32 @@ final class Symmetry {
                                 return max;
                             }
                         }
+                    }
+                }
+            }
+        }
+        return max;
+    }
+
+    private static double maxAsymmetry64(FileChannel ch, long offset, int n, int cols) throws IOException {
+        long rowBytes = (long) cols * Double.BYTES;
+        int band = (int) Math.max(1, Math.min(n, BAND_BYTES / rowBytes));
+        double max = 0;
+        for (int i0 = 0; i0 < n; i0 += band) {
+            int i1 = Math.min(n, i0 + band);
+            DoubleBuffer a = ch.map(FileChannel.MapMode.READ_ONLY, offset + i0 * rowBytes, (i1 - i0) * rowBytes)
+                    .order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
+            for (int j0 = i0; j0 < n; j0 += band) {
+                int j1 = Math.min(n, j0 + band);
+                DoubleBuffer b = j0 == i0 ? a : ch.map(FileChannel.MapMode.READ_ONLY, offset + j0 * rowBytes,
+                        (j1 - j0) * rowBytes).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
+                for (int i = i0; i < i1; i++) {
+                    for (int j = Math.max(j0, i + 1); j < j1; j++) {
+                        double diff = Math.abs(a.get((i - i0) * cols + j) - b.get((j - j0) * cols + i));
+                        if (Double.isNaN(diff)) {
+                            return Double.NaN;
+                        }
+                        max = Math.max(max, diff);
                     }
                 }
             }

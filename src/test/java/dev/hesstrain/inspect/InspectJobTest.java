@@ -94,7 +94,7 @@ class InspectJobTest {
             assertTrue(Files.isRegularFile(out.resolve(f)), f);
         }
         Npy.Array ha = Npy.read(out.resolve("hessian.npy"));
-        assertEquals("<f4", ha.descr());
+        assertEquals("<f8", ha.descr(), "a float64 model's Hessian in float64 (issue 10: it was float32)");
         assertArrayEquals(new long[] {p, p}, ha.shape());
         double[][] h = matrix(ha);
         double scale = 0;
@@ -220,6 +220,31 @@ class InspectJobTest {
         assertEquals("hutchinson", s.get("trace_method").asText());
         assertEquals(q.get("hutchinson").asDouble(), s.get("trace").asDouble(), 0);
         assertTrue(!Files.exists(out.resolve("diag.npy")));
+    }
+
+    @Test
+    void theFullHessianIsWrittenInTheModelsDtype(@TempDir Path dir) throws IOException {
+        Path f32 = dir.resolve("f32");
+        Files.createDirectories(f32);
+        Path config32 = spec(f32, TINY.replace("dtype: float64", "dtype: float32"));
+        run(options(config32, dir.resolve("o32"), "params", "loss", "full"), dir);
+        Npy.Array a32 = Npy.read(dir.resolve("o32/hessian.npy"));
+        assertEquals("<f4", a32.descr());
+        Path config64 = spec(dir, TINY);
+        run(options(config64, dir.resolve("o64"), "params", "loss", "full,diag"), dir);
+        Npy.Array a64 = Npy.read(dir.resolve("o64/hessian.npy"));
+        assertEquals("<f8", a64.descr());
+        JsonNode s = Json.readTree(dir.resolve("o64/summary.json"));
+        assertEquals("float64", s.get("quantities").get("full").get("dtype").asText());
+        // the float64 matrix agrees with the float32 one to float32 precision, and its diagonal is diag.npy exactly
+        double[] d = Npy.read(dir.resolve("o64/diag.npy")).values();
+        for (int i = 0; i < 13; i++) {
+            assertEquals(a64.values()[i * 13 + i], d[i], 0);
+            for (int j = 0; j < 13; j++) {
+                assertEquals(a64.values()[i * 13 + j], a32.values()[i * 13 + j], 1e-4, i + "," + j);
+            }
+        }
+        assertTrue(s.get("max_asymmetry").asDouble() < 1e-12, "float64 symmetry: " + s.get("max_asymmetry"));
     }
 
     @Test
