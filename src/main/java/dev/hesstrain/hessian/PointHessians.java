@@ -35,9 +35,15 @@ public final class PointHessians implements AutoCloseable {
         this.network = network;
         this.hessian = new InputHessian(network);
         this.d = network.inputs();
-        long pairs = (long) d * (d + 1) / 2;
+        this.chunk = chunk(network);
+    }
+
+    /** Points per Taylor pass for {@code network}, chosen to bound its memory (for preflight checks too). */
+    public static int chunk(Network network) {
+        long d = network.inputs();
+        long pairs = d * (d + 1) / 2;
         long width = network.widest();
-        this.chunk = (int) Math.max(1, Math.min(4096, CHUNK_ELEMENTS / Math.max(1, Math.max(pairs, d) * width)));
+        return (int) Math.max(1, Math.min(4096, CHUNK_ELEMENTS / Math.max(1, Math.max(pairs, d) * width)));
     }
 
     /** Points per Taylor pass, chosen to bound its memory. */

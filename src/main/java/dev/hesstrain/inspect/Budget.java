@@ -27,6 +27,35 @@ final class Budget {
         }
     }
 
+    /** Refuses when {@code bytes} of engine (native) memory exceed what the machine has available. */
+    static void memory(String what, long bytes, long available) {
+        if (bytes > available) {
+            throw new InspectException(what + " needs " + size(bytes) + " of memory but the machine has " + size(available)
+                    + " available; give fewer or smaller --points, or " + ALTERNATIVES);
+        }
+    }
+
+    /**
+     * Bytes the machine can still give without swapping: MemAvailable of /proc/meminfo where there is
+     * one, else the free physical memory the JVM reports.
+     */
+    static long availableMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: the JVM's figure below
+        }
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getFreeMemorySize();
+        }
+        return Long.MAX_VALUE;
+    }
+
     /** Free bytes on the file store of {@code dir}, or of its nearest existing ancestor. */
     static long usableSpace(Path dir) throws IOException {
         Path p = dir.toAbsolutePath();

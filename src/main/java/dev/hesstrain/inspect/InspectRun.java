@@ -9,6 +9,7 @@ import static dev.hesstrain.inspect.InspectJob.SUMMARY;
 import ai.djl.engine.Engine;
 import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.hessian.PointHessians;
 import dev.hesstrain.hessian.SpectralDensity;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.runs.AtomicFiles;
@@ -130,6 +131,11 @@ final class InspectRun {
             }
             if (o.wants(Quantity.EIGS)) {
                 long steps = eigSteps(p);
+                if (steps >= p) {
+                    // as many steps as the dimension: the matrix is formed and decomposed densely instead
+                    Budget.heap(String.format(Locale.ROOT, "eigs (the dense %d x %d float64 matrix, its eigenvectors "
+                            + "and EJML's copy)", p, p), 3 * p * p * Double.BYTES, heap);
+                }
                 Budget.heap(String.format(Locale.ROOT, "eigs (a Lanczos basis of %d vectors of %d float64)", steps, p),
                         (steps + o.k() + 2) * p * Double.BYTES, heap);
                 if (o.eigenvectors()) {
@@ -148,8 +154,16 @@ final class InspectRun {
                 Budget.disk(String.format(Locale.ROOT, "the input Hessians (%d x %d x %d x %d float64)", points.n(), m,
                         d, d), matrices * d * d * Double.BYTES + 128, usable, where);
             }
-            Budget.heap(String.format(Locale.ROOT, "the input Hessians of one point (%d x %d x %d float64)", m, d, d),
-                    3 * m * d * d * Double.BYTES, heap);
+            // a chunk of points' Hessians is held three times in the heap (the Taylor pass's result, the loss
+            // composition, the dense copy for eigs and density) and once by the engine (the operator); the
+            // per-point results (diag, row sums, products, eigenvalues and vectors) for all points at once
+            long chunk = Math.min(points.n(), PointHessians.chunk(net));
+            long perChunk = chunk * m * d * d * Double.BYTES;
+            long results = matrices * Double.BYTES * (3 * d + 1 + Math.min(o.k(), d) * (o.eigenvectors() ? d + 1 : 1));
+            Budget.heap(String.format(Locale.ROOT, "the input Hessians of %d point(s) at a time (%d x %d x %d x %d "
+                    + "float64) and the per-point results", chunk, chunk, m, d, d), 3 * perChunk + results, heap);
+            Budget.memory(String.format(Locale.ROOT, "the input Hessians of %d point(s) on the engine (%d x %d x %d x %d "
+                    + "float64)", chunk, chunk, m, d, d), 2 * perChunk, Budget.availableMemory());
             if (o.wants(Quantity.EIGS) && o.eigenvectors()) {
                 Budget.disk("the eigenvectors", matrices * Math.min(o.k(), d) * d * Double.BYTES, usable, where);
             }

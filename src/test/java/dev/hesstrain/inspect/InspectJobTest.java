@@ -415,6 +415,17 @@ class InspectJobTest {
 
     /** --points reads an .npz archive's 'x' (and 'y'), and names its shape when it does not fit. */
     @Test
+    void engineMemoryIsCheckedAgainstWhatTheMachineHas() {
+        InspectException e = assertThrows(InspectException.class,
+                () -> Budget.memory("the input Hessians", 3L << 40, 2L << 30));
+        assertTrue(e.getMessage().contains("3.30 TB of memory") && e.getMessage().contains("2.15 GB available")
+                && e.getMessage().contains("--points"), e.getMessage());
+        long available = Budget.availableMemory();
+        assertTrue(available > 0 && available < Long.MAX_VALUE, "this machine reports its memory: " + available);
+        Budget.memory("a little", 1, available);
+    }
+
+    @Test
     void pointsFromAnNpzArchive(@TempDir Path dir) throws IOException {
         Path config = spec(dir, TINY);
         Path good = dir.resolve("good.npz");
