@@ -272,14 +272,6 @@ final class InspectRun {
         return s;
     }
 
-    static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
-
     /** SHA-256 of the points' shape, inputs and targets, hashed as datasets are ({@link Dataset#sha256}). */
     static String sha(Points p) {
         double[] y = p.y() == null ? new double[0] : p.y();
