@@ -220,6 +220,9 @@ class InspectJobTest {
         assertEquals("hutchinson", s.get("trace_method").asText());
         assertEquals(q.get("hutchinson").asDouble(), s.get("trace").asDouble(), 0);
         assertTrue(!Files.exists(out.resolve("diag.npy")));
+        String table = Report.table(out, run(with(options(config, dir.resolve("again"), "params", "loss", "trace"), null,
+                40, 6, false, null), dir).summary());
+        assertTrue(table.contains("exact not computed (add diag)"), table);
     }
 
     @Test
