@@ -189,7 +189,7 @@ public final class ParamHessian implements AutoCloseable {
         if (y == null) {
             throw new IllegalArgumentException("the loss needs targets");
         }
-        if (loss == LossKind.MSE) {
+        if (!loss.classification()) {
             if (y.length != (long) n * net.outputs()) {
                 throw new IllegalArgumentException("mse needs " + net.outputs() + " target(s) per point, found "
                         + y.length / Math.max(n, 1));

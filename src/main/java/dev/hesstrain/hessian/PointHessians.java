@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Torch;
 import dev.hesstrain.spec.LossKind;
@@ -14,13 +15,9 @@ import dev.hesstrain.spec.LossKind;
  * Exact Hessians with respect to the input at given points, from one Taylor-mode pass (see
  * {@link InputHessian#full}): of every model output, or of each point's own loss term ℓₙ (the loss
  * of that point alone, so that the batch loss is their mean), composed from the output Hessians,
- * the outputs f and their Jacobian J (one first-order backward pass per output):
- *
- * <ul>
- *   <li>mse: ℓ = (1/o) Σ_q (f_q − y_q)², so ∇²ℓ = (2/o) Σ_q (∇f_q ∇f_qᵀ + (f_q − y_q) ∇²f_q);
- *   <li>cross_entropy: ℓ = −log softmax(f)_y, so ∇²ℓ = Σ_q (p_q − [q = y]) ∇²f_q + Jᵀ(diag p − p pᵀ)J;
- *   <li>nll: ℓ = −f_y, so ∇²ℓ = −∇²f_y.
- * </ul>
+ * the outputs f and their Jacobian J (one first-order backward pass per output) by the chain rule
+ * ∇²ℓ = Σ_q g_q ∇²f_q + Jᵀ A J, with the loss's own derivatives g = ∂ℓ/∂f and A = ∂²ℓ/∂f² at
+ * each point ({@link Loss#outputDerivatives}).
  */
 public final class PointHessians implements AutoCloseable {
     /** Elements of the largest Taylor array held at once (chunks of points are sized by it). */
@@ -74,48 +71,31 @@ public final class PointHessians implements AutoCloseable {
             double[] jac = new double[n * o * d]; // jac[(s*o + q)*d + j] = ∂f_q/∂x_j at point s
             jacobian(step, xs, value, jac);
             double[] result = new double[Math.toIntExact((long) n * dd)];
+            Loss l = Loss.of(loss);
+            double[] g = new double[o];
+            double[] a = new double[o * o];
             for (int s = 0; s < n; s++) {
+                // ∇²ℓ = Σ_q g_q ∇²f_q + Jᵀ A J, with the loss's own g = ∂ℓ/∂f and A = ∂²ℓ/∂f²
+                l.outputDerivatives(value, s * o, o, y, s, g, a);
                 int at = s * dd;
                 int hs = s * o * dd;
                 int js = s * o * d;
-                switch (loss) {
-                    case MSE -> {
-                        for (int q = 0; q < o; q++) {
-                            double r = value[s * o + q] - y[s * o + q];
-                            int jq = js + q * d;
-                            for (int j = 0; j < d; j++) {
-                                for (int k = 0; k < d; k++) {
-                                    result[at + j * d + k] +=
-                                            2.0 / o * (jac[jq + j] * jac[jq + k] + r * full[hs + q * dd + j * d + k]);
-                                }
-                            }
+                for (int q = 0; q < o; q++) {
+                    if (g[q] != 0) {
+                        for (int i = 0; i < dd; i++) {
+                            result[at + i] += g[q] * full[hs + q * dd + i];
                         }
                     }
-                    case CROSS_ENTROPY -> {
-                        int label = (int) y[s];
-                        double[] pr = softmax(value, s * o, o);
-                        double[] pj = new double[d];
-                        for (int q = 0; q < o; q++) {
-                            for (int j = 0; j < d; j++) {
-                                pj[j] += pr[q] * jac[js + q * d + j];
-                            }
+                    for (int r = 0; r < o; r++) {
+                        double w = a[q * o + r];
+                        if (w == 0) {
+                            continue;
                         }
                         for (int j = 0; j < d; j++) {
+                            double wj = w * jac[js + q * d + j];
                             for (int k = 0; k < d; k++) {
-                                double v = -pj[j] * pj[k];
-                                for (int q = 0; q < o; q++) {
-                                    double coef = pr[q] - (q == label ? 1 : 0);
-                                    v += coef * full[hs + q * dd + j * d + k]
-                                            + pr[q] * jac[js + q * d + j] * jac[js + q * d + k];
-                                }
-                                result[at + j * d + k] = v;
+                                result[at + j * d + k] += wj * jac[js + r * d + k];
                             }
-                        }
-                    }
-                    case NLL -> {
-                        int label = (int) y[s];
-                        for (int i = 0; i < dd; i++) {
-                            result[at + i] = -full[hs + label * dd + i];
                         }
                     }
                 }
@@ -144,23 +124,6 @@ public final class PointHessians implements AutoCloseable {
                 Torch.zeroGrad(leaf);
             }
         }
-    }
-
-    private static double[] softmax(double[] v, int from, int len) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < len; i++) {
-            max = Math.max(max, v[from + i]);
-        }
-        double[] p = new double[len];
-        double sum = 0;
-        for (int i = 0; i < len; i++) {
-            p[i] = Math.exp(v[from + i] - max);
-            sum += p[i];
-        }
-        for (int i = 0; i < len; i++) {
-            p[i] /= sum;
-        }
-        return p;
     }
 
     @Override

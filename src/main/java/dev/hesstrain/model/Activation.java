@@ -5,23 +5,26 @@ import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.spec.ActivationKind;
 
 /**
- * Elementwise activations with their first and second derivatives, so that a Taylor pass carries
- * exact input derivatives: for y = σ(z), ∂y = σ'(z)∂z and ∂²y = σ''(z) ∂z∂z + σ'(z) ∂²z.
+ * An elementwise activation layer: its {@link Elementwise} function (σ, σ' and σ'' together) in
+ * every pass; the Taylor pass carries exact input derivatives: for y = σ(z), ∂y = σ'(z)∂z and
+ * ∂²y = σ''(z) ∂z∂z + σ'(z) ∂²z.
  */
 public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
-    private static final double SQRT_HALF = Math.sqrt(0.5);
-    private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2 * Math.PI);
-
-    private final ActivationKind kind;
+    private final Elementwise fn;
     private final Constants c;
 
     public Activation(ActivationKind kind, Constants constants) {
-        this.kind = kind;
+        this.fn = Elementwise.of(kind);
         this.c = constants;
         // made now, so that a step never creates one outside its own manager
-        for (double v : new double[] {1, 2, -2, 0.5, -0.5, SQRT_HALF, INV_SQRT_2PI}) {
+        for (double v : Elementwise.CONSTANTS) {
             constants.of(v);
         }
+    }
+
+    /** σ, σ' and σ'' of this activation. */
+    public Elementwise function() {
+        return fn;
     }
 
     @Override
@@ -31,7 +34,7 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
 
     @Override
     public Taylor forward(Taylor t, Pairs pairs) {
-        if (kind == ActivationKind.IDENTITY) {
+        if (fn == Elementwise.IDENTITY) {
             return t;
         }
         NDArray[] s = derivatives(t.value(), true);
@@ -51,7 +54,7 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
     }
 
     private Columns columns(Columns c, Pairs pairs, int axis) {
-        if (kind == ActivationKind.IDENTITY) {
+        if (fn == Elementwise.IDENTITY) {
             return c;
         }
         NDArray[] s = derivatives(c.value(), true);
@@ -67,7 +70,7 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
      */
     @Override
     public Curvature.Step curvature(NDArray z, NDArray jac) {
-        if (kind == ActivationKind.IDENTITY) {
+        if (fn == Elementwise.IDENTITY) {
             return Curvature.Step.affine(z, jac, a -> a);
         }
         NDArray[] s = derivatives(z, true);
@@ -97,7 +100,7 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
 
     /** Whether σ'' is not identically zero, so that the layer adds a term to the input Hessian. */
     public boolean curved() {
-        return kind != ActivationKind.IDENTITY && kind != ActivationKind.RELU;
+        return fn.curved();
     }
 
     /**
@@ -116,72 +119,7 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
 
     /** σ(z), σ'(z) and σ''(z) (the latter null where identically zero); derivatives only if asked. */
     NDArray[] derivatives(NDArray z, boolean withDerivatives) {
-        NDArray y;
-        NDArray d1 = null;
-        NDArray d2 = null;
-        switch (kind) {
-            case TANH -> {
-                y = z.tanh();
-                if (withDerivatives) {
-                    d1 = c.of(1).sub(Ops.square(y));
-                    d2 = y.mul(d1).mul(c.of(-2));
-                }
-            }
-            case SIGMOID -> {
-                y = z.getNDArrayInternal().sigmoid();
-                if (withDerivatives) {
-                    d1 = y.sub(Ops.square(y));
-                    d2 = d1.sub(d1.mul(y).mul(c.of(2)));
-                }
-            }
-            case SOFTPLUS -> {
-                y = z.getNDArrayInternal().softPlus();
-                if (withDerivatives) {
-                    NDArray s = z.getNDArrayInternal().sigmoid();
-                    d1 = s;
-                    d2 = s.sub(Ops.square(s));
-                }
-            }
-            case GELU -> {
-                NDArray cdf = z.mul(c.of(SQRT_HALF)).erf().add(c.of(1)).mul(c.of(0.5));
-                y = z.mul(cdf);
-                if (withDerivatives) {
-                    NDArray pdf = Ops.square(z).mul(c.of(-0.5)).exp().mul(c.of(INV_SQRT_2PI));
-                    d1 = cdf.add(z.mul(pdf));
-                    d2 = pdf.mul(c.of(2).sub(Ops.square(z)));
-                }
-            }
-            case SILU -> {
-                NDArray s = z.getNDArrayInternal().sigmoid();
-                y = z.mul(s);
-                if (withDerivatives) {
-                    NDArray ds = s.sub(Ops.square(s));
-                    d1 = s.add(z.mul(ds));
-                    d2 = ds.mul(z.mul(c.of(1).sub(s.mul(c.of(2)))).add(c.of(2)));
-                }
-            }
-            case SIN -> {
-                y = z.sin();
-                if (withDerivatives) {
-                    d1 = z.cos();
-                    d2 = y.neg();
-                }
-            }
-            case RELU -> {
-                y = z.getNDArrayInternal().relu();
-                if (withDerivatives) {
-                    d1 = z.gt(0).toType(z.getDataType(), false);
-                }
-            }
-            case IDENTITY -> {
-                y = z;
-                if (withDerivatives) {
-                    d1 = z.onesLike();
-                }
-            }
-            default -> throw new IllegalStateException(kind.id());
-        }
-        return new NDArray[] {y, d1, d2};
+        return fn.apply(z, c, withDerivatives);
     }
 
     @Override
