@@ -190,6 +190,9 @@ class StackedTrainerTest {
         assertNotNull(why);
         assertTrue(why.contains("model"), why);
         assertTrue(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "train.epochs=3"))).contains("train"));
+        // equal boxed values beyond the Integer cache (200 epochs) are equal
+        assertNull(StackedTrainer.incompatibility(List.of(spec(List.of("train.epochs=200", "train.checkpoint_every=150"), ""),
+                spec(List.of("train.epochs=200", "train.checkpoint_every=150"), "penalty.lambda=1e-2"))));
         assertTrue(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "penalty.norm=trace"))).contains("penalty"));
         try (NDManager m = NDManager.newBaseManager()) {
             Spec b = spec(List.of(), "penalty.method=hutchinson");
