@@ -297,8 +297,9 @@ final class ParamsInspection {
         r.files.add(LAYOUT);
     }
 
-    int[] boundaries() {
-        return ParamHessian.layout(r.net).stream().mapToInt(b -> (int) b.offset()).filter(v -> v > 0).toArray();
+    /** Where each parameter block starts, the first at 0, in the order of {@link ParamHessian#layout}. */
+    int[] blockStarts() {
+        return ParamHessian.layout(r.net).stream().mapToInt(b -> (int) b.offset()).toArray();
     }
 
     void full() throws IOException {
@@ -386,7 +387,8 @@ final class ParamsInspection {
         }
         Plots.heatmap(dir.resolve(HESSIAN_PLOT), String.format(Locale.ROOT, "%s: %s Hessian w.r.t. parameters%s",
                 r.s.name(), r.loss == null ? "output" : r.loss, pooled.pool() > 1 ? " (max-|v| pooled " + pooled.pool()
-                        + "x, " + rows + "x" + p + ")" : ""), pooled.cells(), scaled(boundaries(), pooled.pool()));
+                        + "x, " + rows + "x" + p + ")" : ""), pooled.cells(), scaled(blockStarts(), pooled.pool()),
+                ParamHessian.layout(r.net).stream().map(ParamHessian.Block::name).toList());
         r.files.add(HESSIAN_PLOT);
     }
 

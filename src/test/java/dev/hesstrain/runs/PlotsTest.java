@@ -152,4 +152,128 @@ class PlotsTest {
         assertTrue(bluish(cellPixel(img, l, 2, 2400)));
         assertNoTempFiles();
     }
+
+    @Test
+    void longCurvesAreDownsampledToMinAndMaxPerBucket() {
+        int n = 356_000;
+        double[] x = new double[n];
+        double[] y = new double[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = i + 1;
+            y[i] = 2 + Math.sin(i / 1000.0);
+        }
+        y[123_457] = 1e6; // a spike and a dip must survive
+        y[300_001] = 1e-6;
+        LinkedHashMap<String, double[]> s = new LinkedHashMap<>();
+        s.put("loss", y);
+        org.knowm.xchart.XYChart chart = Plots.lineChartOf("long", "epoch", "loss", false, x, s);
+        org.knowm.xchart.XYSeries loss = chart.getSeriesMap().get("loss");
+        assertTrue(loss.getXData().length <= Plots.MAX_POINTS && loss.getXData().length > Plots.MAX_POINTS / 2,
+                loss.getXData().length + " points");
+        double max = java.util.Arrays.stream(loss.getYData()).max().orElseThrow();
+        double min = java.util.Arrays.stream(loss.getYData()).min().orElseThrow();
+        assertEquals(1e6, max);
+        assertEquals(1e-6, min);
+        assertEquals(1, loss.getXData()[0]);
+        double[] xs = loss.getXData();
+        for (int i = 1; i < xs.length; i++) {
+            assertTrue(xs[i] > xs[i - 1], "x stays in order");
+        }
+        // short curves are drawn as they are
+        double[][] same = Plots.downsample(new double[] {1, 2, 3}, new double[] {3, 1, 2}, Plots.MAX_POINTS);
+        assertEquals(3, same[0].length);
+    }
+
+    @Test
+    void theLegendIsBelowThePlotAndEmptyChartsSaySo() {
+        LinkedHashMap<String, double[]> s = new LinkedHashMap<>();
+        s.put("train", new double[] {3, 2, 1});
+        s.put("validation", new double[] {3.5, 2.5, 1.5});
+        org.knowm.xchart.XYChart chart = Plots.lineChartOf("t", "epoch", "loss", true, new double[] {1, 2, 3}, s);
+        assertEquals(org.knowm.xchart.style.Styler.LegendPosition.OutsideS, chart.getStyler().getLegendPosition());
+        assertTrue(chart.getSeriesMap().keySet().containsAll(List.of("train", "validation")));
+
+        // three epochs: whole-number ticks only (was 1.0, 1.2, ... 3.0)
+        assertEquals("0", chart.getStyler().getXAxisDecimalPattern());
+        assertEquals(1.0, chart.getStyler().getXAxisMin());
+        assertEquals(3.0, chart.getStyler().getXAxisMax());
+
+        LinkedHashMap<String, double[]> none = new LinkedHashMap<>();
+        none.put("mean", new double[] {Double.NaN, Double.NaN});
+        org.knowm.xchart.XYChart empty = Plots.lineChartOf("conv12: norm", "epoch", "norm", true, new double[] {1, 2}, none);
+        assertEquals("conv12: norm (no data)", empty.getTitle());
+        assertEquals(0, empty.getSeriesMap().size());
+        assertEquals(false, empty.getStyler().isLegendVisible());
+    }
+
+    @Test
+    void axesRunBetweenRoundNumbersWithShortLabels() {
+        Plots.Ticks epochs = Plots.Ticks.linear(1, 200);
+        assertEquals(0, epochs.min());
+        assertEquals(200, epochs.max());
+        assertEquals("0", epochs.pattern());
+        Plots.Ticks long_ = Plots.Ticks.linear(1, 39_590);
+        assertEquals(0, long_.min());
+        assertEquals(40_000, long_.max());
+        assertEquals("0", long_.pattern(), "not 1E0, 3.959E4");
+        Plots.Ticks eig = Plots.Ticks.linear(-0.000312345678912, 0.0152);
+        assertEquals("0.000", eig.pattern(), "not 15 digits");
+        assertEquals(-0.002, eig.min(), 1e-15);
+        assertEquals(0.016, eig.max(), 1e-15);
+        assertTrue(eig.labels() <= 11, eig.toString());
+        for (double raw : new double[] {0.03, 0.7, 24.9, 3e5}) {
+            double step = Plots.niceStep(raw);
+            double m = step / Math.pow(10, Math.floor(Math.log10(step) + 1e-9));
+            assertTrue(step >= raw && step < 2.5 * raw, raw + " -> " + step);
+            assertTrue(Math.abs(m - 1) < 1e-9 || Math.abs(m - 2) < 1e-9 || Math.abs(m - 5) < 1e-9, raw + " -> " + step);
+        }
+    }
+
+    @Test
+    void logAxesLabelAtLeastTwoAndAtMostElevenDecades() {
+        Plots.Ticks narrow = Plots.Ticks.log(3, 7); // digits' hessian.png had one label
+        assertEquals(1, narrow.min());
+        assertEquals(10, narrow.max());
+        assertEquals(2, narrow.labels());
+        assertEquals(false, narrow.log10());
+        Plots.Ticks loss = Plots.Ticks.log(0.07, 0.57);
+        assertEquals(0.01, loss.min(), 1e-15);
+        assertEquals(1, loss.max());
+        Plots.Ticks ten = Plots.Ticks.log(1.5e-8, 1);
+        assertEquals(false, ten.log10());
+        assertEquals(9, ten.labels());
+        Plots.Ticks diverged = Plots.Ticks.log(2e-5, 3e30); // 35 decades
+        assertTrue(diverged.log10());
+        assertTrue(diverged.labels() <= Plots.MAX_DECADES + 1, diverged.toString());
+        assertTrue(diverged.min() <= Math.log10(2e-5) && diverged.max() >= Math.log10(3e30), diverged.toString());
+        assertEquals(0, diverged.min() % diverged.step(), 1e-12);
+    }
+
+    @Test
+    void heatmapNamesItsBlocks() throws IOException {
+        int n = 40;
+        double[][] m = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            m[i][i] = i % 2 == 0 ? 1 : -1;
+        }
+        Path f = dir.resolve("named.png");
+        Plots.heatmap(f, "Hessian", m, new int[] {0, 30, 39}, List.of("0.weight", "0.bias", "2.bias"));
+        BufferedImage img = png(f);
+        Plots.HeatmapLayout l = Plots.HeatmapLayout.of(n, n, Plots.HeatmapLayout.NAMES_W);
+        assertEquals(l.width(), img.getWidth());
+        assertEquals(Plots.HeatmapLayout.MARGIN + Plots.HeatmapLayout.NAMES_W, l.plotX());
+        // dark text left of the plot, in the middle of the tall first block's rows
+        int mid = l.plotY() + 15 * l.cell();
+        int dark = 0;
+        for (int x = Plots.HeatmapLayout.MARGIN; x < l.plotX() - 2; x++) {
+            for (int y = mid - 6; y <= mid + 6; y++) {
+                dark += new Color(img.getRGB(x, y)).getRed() < 100 ? 1 : 0;
+            }
+        }
+        assertTrue(dark > 20, "the block's name is written beside it: " + dark + " dark pixels");
+        // the same layout without names as before
+        assertEquals(Plots.HeatmapLayout.MARGIN, Plots.HeatmapLayout.of(n, n).plotX());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Plots.heatmap(dir.resolve("bad.png"), "x", m, new int[] {0, 30}, List.of("a")));
+    }
 }
