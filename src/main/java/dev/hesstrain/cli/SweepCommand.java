@@ -4,6 +4,7 @@ import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.sweep.Member;
 import dev.hesstrain.sweep.MemberRunner;
 import dev.hesstrain.sweep.SequentialRunner;
+import dev.hesstrain.sweep.StackedRunner;
 import dev.hesstrain.sweep.Shards;
 import dev.hesstrain.sweep.Slurm;
 import dev.hesstrain.sweep.SweepDirectory;
@@ -94,6 +95,10 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--sbatch", paramLabel = "OPTION", description = "With --slurm: an extra #SBATCH line, e.g. --sbatch=--partition=cpu. Repeatable.")
     List<String> sbatchOptions = new ArrayList<>();
 
+    @Option(names = "--sequential",
+            description = "Train the members one after another through the single-run path, not each structure group as one stacked program.")
+    boolean sequential;
+
     @Option(names = "--launcher", paramLabel = "COMMAND",
             description = "With --slurm: how the nodes start hesstrain (default: this JVM and jar).")
     String launcher;
@@ -172,7 +177,7 @@ public final class SweepCommand implements Callable<Integer> {
         long totalEpochs = todo.stream().mapToLong(m -> m.spec().train().epochs()).sum();
         SweepJob.Result result;
         try (Bar bar = new Bar(err, System.console() != null, totalEpochs, todo.size())) {
-            result = job.run(dir, mine, new SequentialRunner(), bar, stop::get);
+            result = job.run(dir, mine, sequential ? new SequentialRunner() : new StackedRunner(), bar, stop::get);
         }
         printReport(stdout, dir.path(), result.report());
         if (result.interrupted()) {
@@ -199,6 +204,9 @@ public final class SweepCommand implements Callable<Integer> {
         for (String g : grids) {
             args.add("--grid");
             args.add(g);
+        }
+        if (sequential) {
+            args.add("--sequential");
         }
         args.add("--threads");
         args.add(Integer.toString(threads));
@@ -260,8 +268,8 @@ public final class SweepCommand implements Callable<Integer> {
         private final int members;
         private final ProgressBar bar;
         private final long every;
+        private final java.util.Map<Integer, Integer> epochs = new java.util.HashMap<>();
         private long done;
-        private long base;
         private int finished;
 
         Bar(PrintWriter err, boolean terminal, long totalEpochs, int members) {
@@ -277,21 +285,24 @@ public final class SweepCommand implements Callable<Integer> {
 
         @Override
         public void memberStarted(Member m) {
-            base = done;
-            if (bar != null) {
-                bar.setExtraMessage("member " + (finished + 1) + "/" + members);
-            }
+            epochs.put(m.index(), 0);
+        }
+
+        private void advance(Member m, int epoch) {
+            Integer before = epochs.put(m.index(), epoch);
+            done += epoch - (before == null ? 0 : before);
         }
 
         @Override
         public void epoch(Member m, EpochMetrics e) {
             long before = done;
-            done = base + e.epoch();
+            advance(m, e.epoch());
             if (bar != null) {
                 bar.stepTo(done);
+                bar.setExtraMessage((finished) + "/" + members + " members done");
             } else if (before / every != done / every || done == total) {
-                err.printf(Locale.ROOT, "sweep %d/%d member-epochs (%.0f%%)  member %d/%d %s  epoch %d  loss %.6g  val %.6g%n",
-                        done, total, 100.0 * done / total, finished + 1, members, m.id(), e.epoch(), e.loss(), e.valLoss());
+                err.printf(Locale.ROOT, "sweep %d/%d member-epochs (%.0f%%)  %d/%d members done  %s epoch %d  loss %.6g  val %.6g%n",
+                        done, total, 100.0 * done / total, finished, members, m.id(), e.epoch(), e.loss(), e.valLoss());
                 err.flush();
             }
         }
@@ -299,7 +310,7 @@ public final class SweepCommand implements Callable<Integer> {
         @Override
         public void memberFinished(Member m, String stopped) {
             finished++;
-            done = base + m.spec().train().epochs();
+            advance(m, m.spec().train().epochs());
             if (bar != null) {
                 bar.stepTo(done);
             }

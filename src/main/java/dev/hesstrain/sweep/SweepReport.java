@@ -57,7 +57,8 @@ public final class SweepReport {
             double pen = Double.NaN;
             double hm = Double.NaN;
             double hx = Double.NaN;
-            String stopped = Files.isDirectory(run) ? "unfinished" : "pending";
+            // a directory without a spec was created for a member that never started
+            String stopped = Files.isRegularFile(run.resolve(RunDirectory.SPEC)) ? "unfinished" : "pending";
             double seconds = Double.NaN;
             Path summary = run.resolve(RunDirectory.SUMMARY);
             if (Files.isRegularFile(summary)) {

@@ -242,9 +242,9 @@ public final class StackedTrainer implements AutoCloseable {
             } else if (!Objects.equals(withLambda(a.penalty(), 0), withLambda(b.penalty(), 0))) {
                 field = "penalty";
             } else if (!a.train().optimizer().equals(b.train().optimizer())
-                    || a.train().epochs() != b.train().epochs()
+                    || !a.train().epochs().equals(b.train().epochs())
                     || !Objects.equals(a.train().batchSize(), b.train().batchSize())
-                    || a.train().checkpointEvery() != b.train().checkpointEvery()) {
+                    || !a.train().checkpointEvery().equals(b.train().checkpointEvery())) {
                 field = "train";
             }
             if (field != null) {
