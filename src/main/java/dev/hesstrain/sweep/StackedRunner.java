@@ -16,6 +16,7 @@ import dev.hesstrain.runs.MetricsCsv;
 import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.EpochMetrics;
@@ -153,14 +154,14 @@ public final class StackedRunner implements MemberRunner {
     static List<String> columns(Spec spec) {
         List<String> columns = new ArrayList<>(List.of("epoch", "train_" + spec.loss(), "val_" + spec.loss(),
                 "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
-        if (spec.penalty().method().equals("hutchinson")) {
+        if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
             columns.add(columns.indexOf("penalty") + 1, "penalty_exact");
         }
         return columns;
     }
 
     static Map<String, Object> row(Spec spec, EpochMetrics m) {
-        boolean estimated = spec.penalty().method().equals("hutchinson");
+        boolean estimated = spec.penalty().method() == PenaltyMethod.HUTCHINSON;
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("epoch", m.epoch());
         row.put("train_" + spec.loss(), m.trainLoss());
@@ -212,7 +213,7 @@ public final class StackedRunner implements MemberRunner {
         loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
         loss.put("validation " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::valLoss).toArray());
         loss.put("penalty", rows.stream().mapToDouble(EpochMetrics::penalty).toArray());
-        if (spec.penalty().method().equals("hutchinson")) {
+        if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
             loss.put("penalty (exact)", rows.stream().mapToDouble(EpochMetrics::penaltyExact).toArray());
         }
         Plots.lineChart(run.file(RunDirectory.LOSS_PLOT), spec.name() + ": loss per epoch", "epoch", "loss", true, x, loss);

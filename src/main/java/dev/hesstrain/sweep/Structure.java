@@ -19,14 +19,14 @@ public final class Structure {
     public static String key(Spec s) {
         ObjectNode n = JSON.createObjectNode();
         n.set("layers", JSON.valueToTree(s.model()));
-        n.put("dtype", s.dtype());
-        n.put("device", s.device());
-        n.put("loss", s.loss());
+        n.put("dtype", String.valueOf(s.dtype()));
+        n.put("device", String.valueOf(s.device()));
+        n.put("loss", String.valueOf(s.loss()));
         n.put("batch_size", s.train().batchSize() == null ? -1 : s.train().batchSize());
         n.put("epochs", s.train().epochs());
-        n.put("optimizer", s.train().optimizer());
-        n.put("norm", s.penalty().norm());
-        n.put("method", s.penalty().method());
+        n.put("optimizer", String.valueOf(s.train().optimizer()));
+        n.put("norm", String.valueOf(s.penalty().norm()));
+        n.put("method", String.valueOf(s.penalty().method()));
         n.set("probes", JSON.valueToTree(s.penalty().probes()));
         n.set("distribution", JSON.valueToTree(s.penalty().distribution()));
         n.set("exact_every", JSON.valueToTree(s.penalty().exactEvery()));
