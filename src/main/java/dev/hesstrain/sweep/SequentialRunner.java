@@ -27,7 +27,7 @@ public final class SequentialRunner implements MemberRunner {
                 continue;
             }
             progress.memberStarted(m);
-            TrainJob job = new TrainJob(m.spec(), m.id(), baseDir);
+            TrainJob job = new TrainJob(m.spec(), m.source(), baseDir);
             String stopped;
             String message = null;
             try {

@@ -58,7 +58,7 @@ public final class StackedRunner implements MemberRunner {
         int r = members.size();
         List<Split> splits = new ArrayList<>();
         for (Member m : members) {
-            splits.add(new TrainJob(m.spec(), m.id(), baseDir).loadData());
+            splits.add(new TrainJob(m.spec(), m.source(), baseDir).loadData());
         }
         Device device = TrainJob.device(specs.get(0));
         try (NDManager manager = NDManager.newBaseManager(device)) {

@@ -47,7 +47,7 @@ public final class SweepJob {
     /** Checks every member's data, device and shapes before anything is written (spec errors: exit 2). */
     public void preflight(List<Member> members) {
         for (Member m : members) {
-            new TrainJob(m.spec(), plan.config() + " (member " + m.id() + ")", baseDir).preflight();
+            new TrainJob(m.spec(), m.source(), baseDir).preflight();
         }
     }
 

@@ -157,7 +157,7 @@ public final class SweepPlan {
             String key = Structure.key(spec);
             groups.putIfAbsent(key, groups.size());
             String memberId = id.length() > 120 ? id.substring(0, 120) : id.toString();
-            members.add(new Member(i, memberId, values, spec, "g" + groups.get(key), List.copyOf(own)));
+            members.add(new Member(i, memberId, values, spec, "g" + groups.get(key), List.copyOf(own), name));
         }
         return new SweepPlan(name, List.copyOf(sets), axes, base, List.copyOf(members));
     }
