@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Train neural networks with a penalty on their input Hessian, and inspect their Hessians.",
-        subcommands = {TrainCommand.class, InspectHessianCommand.class, picocli.CommandLine.HelpCommand.class},
+        subcommands = {TrainCommand.class, InspectHessianCommand.class, SweepCommand.class, picocli.CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:ok",

@@ -9,14 +9,12 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Samples a dataset from a generator expression: x ~ Uniform(low, high)^d, drawn row by row from
- * {@code new SplittableRandom(seed)}; y = f(x1..xd) + N(0, noise²), the noise drawn from a
- * separate {@code new SplittableRandom(seed ^ NOISE_SALT)}. Fully reproducible from the seed.
+ * Samples a dataset from a generator expression: x ~ Uniform(low, high)^d, drawn row by row;
+ * y = f(x1..xd) + N(0, noise²). The inputs and the noise are two generators split from
+ * {@code new SplittableRandom(seed)}, in that order, so they are independent. {@code seed} is the
+ * run's data stream ({@code train/Seeds.data}). Fully reproducible from the seed.
  */
 public final class Generator {
-    /** Mixed into the seed for the noise stream, so that noise and inputs are independent. */
-    static final long NOISE_SALT = 0x9E3779B97F4A7C15L;
-
     private Generator() {}
 
     /** Samples {@code spec.samples()} rows; the spec must have a generator. */
@@ -33,8 +31,9 @@ public final class Generator {
 
         net.objecthunter.exp4j.Expression f = Expression.parse("data.generator", text, d);
         List<String> names = new ArrayList<>(Expression.variables(d));
-        SplittableRandom inputs = new SplittableRandom(seed);
-        SplittableRandom gaussian = new SplittableRandom(seed ^ NOISE_SALT);
+        SplittableRandom root = new SplittableRandom(seed);
+        SplittableRandom inputs = root.split();
+        SplittableRandom gaussian = root.split();
 
         double[] x = new double[n * d];
         double[] y = new double[n];

@@ -5,11 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Resident memory of this process, recorded at milestone steps to show that training stays flat. */
-final class Memory {
+public final class Memory {
     private Memory() {}
 
     /** Steps 100, 1000, 2000, 5000, 10000, 20000, 50000, ... */
-    static boolean isMilestone(long step) {
+    public static boolean isMilestone(long step) {
         if (step == 100) {
             return true;
         }
@@ -22,7 +22,7 @@ final class Memory {
     }
 
     /** VmRSS from /proc/self/status in MB, or NaN where that is not available. */
-    static double residentMegabytes() {
+    public static double residentMegabytes() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmRSS:")) {

@@ -120,7 +120,8 @@ public final class TrainJob {
         }
         Dataset all;
         try {
-            all = DataLoader.load(spec.data(), specDir(), baseDir, spec.seed(), spec.isClassification(), spec.dtype());
+            all = DataLoader.load(spec.data(), specDir(), baseDir, Seeds.data(spec.seed()), spec.isClassification(),
+                    spec.dtype());
         } catch (SpecException e) {
             throw e.under("data".equals(head(e.field())) ? "" : "data").in(specSource, 0, 0);
         }

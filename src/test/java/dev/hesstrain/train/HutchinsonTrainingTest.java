@@ -53,7 +53,7 @@ class HutchinsonTrainingTest {
     /** Trains the spec's model and returns the exact mean norm of its input Hessian on the training set. */
     static double trainedNorm(Spec spec, Norm norm) {
         try (NDManager m = NDManager.newBaseManager()) {
-            Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
+            Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(),
                     Seeds.split(spec.seed()));
             Network net = TrainJob.buildNetwork(spec, "test", split.train().d(), split.train().o(), 0, m);
             Trainer trainer = new Trainer(spec, net, split.train(), split.validation());
@@ -160,7 +160,7 @@ class HutchinsonTrainingTest {
             Spec spec = spec("train.epochs=12", "penalty.lambda=0.01", "penalty.method=hutchinson",
                     "penalty.norm=" + norm, "penalty.exact_every=4", "penalty.distribution=gaussian");
             try (NDManager m = NDManager.newBaseManager()) {
-                Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
+                Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(),
                         Seeds.split(spec.seed()));
                 Network net = TrainJob.buildNetwork(spec, "test", 4, 1, 0, m);
                 List<Integer> live = TrainerTest.liveArraysAfterEachEpoch(

@@ -25,7 +25,7 @@ class TrainerTest {
     }
 
     static Trainer trainer(Spec spec, NDManager m, double minCheckpointSeconds) {
-        Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(), Seeds.split(spec.seed()));
+        Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(), Seeds.split(spec.seed()));
         Network net = Network.build(spec.model(), 2, DataType.FLOAT32, m, Seeds.init(spec.seed()));
         return new Trainer(spec, net, split.train(), split.validation(), minCheckpointSeconds);
     }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmark: a λ sweep of M sin2pi members (2-10-11-12-1 tanh MLP, 500 samples, full batch, Adam,
+# exact Frobenius penalty, λ = logspace(1e-5, 1e-1, M)) in one `hesstrain sweep` (each structure
+# group one stacked program), beside ../shared/bench/torch_sweep.py --way loop and --way ensemble
+# in the same run, and beside M separate `hesstrain train` runs of the same members.
+# Prints ms per member-step for each (hesstrain: the stacked step's median / M, from the members'
+# summary.json), the ratios against the goals (<= 0.25x the faster peer recipe, <= 0.3x the
+# separate runs), and both whole-sweep wall times with JVM start-up. Then MEMSTEPS steps of the
+# first size for memory (resident MB of the stacked program at step 2,000 and at the end).
+#   bench/sweep-speed.sh [MEMBERS...]      env: STEPS (500), MEMSTEPS (20000; 0 skips), PEER_DIR
+# The peer needs Debian's python3-torch (apt-get install -y python3-torch); both at their defaults
+# of threads (hesstrain 1, the peer 2) and the peer again at 1 thread.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("${@:-16 64}"); sizes=(${sizes[*]})
+steps="${STEPS:-500}"; memsteps="${MEMSTEPS:-20000}"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+peer="${PEER_DIR:-../shared/bench}/torch_sweep.py"
+have_peer=0
+if [[ -f "$peer" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_peer=1; fi
+common=(--config configs/sin2pi.yaml --set train.epochs="$steps" --set train.checkpoint_every="$steps" --set data.validation=0)
+py() { python3 -c "$1"; }
+now() { date +%s.%N; }
+
+./hesstrain --version >/dev/null  # build first, outside the timings
+for m in "${sizes[@]}"; do
+  t0=$(now)
+  ./hesstrain sweep "${common[@]}" --grid "penalty.lambda=logspace(1e-5,1e-1,$m)" --out "$out/sweep-$m" \
+    >"$out/sweep-$m.out" 2>"$out/sweep-$m.err" || { cat "$out/sweep-$m.err" >&2; exit 1; }
+  t1=$(now)
+  h=$(python3 - "$out/sweep-$m" <<'PY'
+import glob, json, sys
+s = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/members/*/summary.json")]
+print(sum(x["ms_per_step"] for x in s) / len(s))   # stacked median / members, the same for every member
+PY
+)
+  sweep_wall=$(py "print($t1 - $t0)")
+  # the same members as separate train runs, one JVM each
+  lams=$(grep -o '"values" : \[[^]]*\]' "$out/sweep-$m/sweep.json" | head -1 | tr -d '"[]' | sed 's/values : //; s/,/ /g')
+  t0=$(now); sep=()
+  for l in $lams; do
+    ./hesstrain train "${common[@]}" --set penalty.lambda="$l" --out "$out/train-$m-$l" >/dev/null 2>"$out/err" \
+      || { cat "$out/err" >&2; exit 1; }
+    sep+=("$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['ms_per_step'])" "$out/train-$m-$l/summary.json")")
+  done
+  t1=$(now)
+  sep_wall=$(py "print($t1 - $t0)")
+  s=$(py "print(sum([$(IFS=,; echo "${sep[*]}")]) / ${#sep[@]})")
+  printf '%d members, %d steps\n' "$m" "$steps"
+  printf '  hesstrain sweep (stacked)   %8.4f ms per member-step   whole sweep %7.1f s with JVM start-up\n' "$h" "$sweep_wall"
+  printf '  %d x hesstrain train       %8.4f ms per member-step   all runs    %7.1f s with JVM start-ups   ratio %.3f (goal <= 0.3)\n' \
+    "$m" "$s" "$sep_wall" "$(py "print($h/$s)")"
+  if (( have_peer )); then
+    for way in loop ensemble; do
+      p2=$(/usr/bin/python3 "$peer" --members "$m" --way "$way" --steps 100 --warmup 10 | awk '/^ms_per_member_step/ {print $2}')
+      p1=$(/usr/bin/python3 "$peer" --members "$m" --way "$way" --steps 100 --warmup 10 --threads 1 | awk '/^ms_per_member_step/ {print $2}')
+      printf '  torch_sweep --way %-9s %8.4f ms per member-step (2 threads), %.4f (1 thread)   ratio %.3f, %.3f\n' \
+        "$way" "$p2" "$p1" "$(py "print($h/$p2)")" "$(py "print($h/$p1)")"
+      eval "peer_$way=$(py "print(min($p2, $p1))")"
+    done
+    best=$(py "print(min($peer_loop, $peer_ensemble))")
+    printf '  hesstrain / faster peer recipe %.3f (goal <= 0.25)\n' "$(py "print($h/$best)")"
+  else
+    printf '  pytorch peer not run: needs %s and /usr/bin/python3 with torch\n' "$peer"
+  fi
+done
+
+if (( memsteps > 0 )); then
+  m="${sizes[0]}"
+  ./hesstrain sweep --config configs/sin2pi.yaml --set train.epochs="$memsteps" --set train.checkpoint_every="$memsteps" \
+    --set data.validation=0 --grid "penalty.lambda=logspace(1e-5,1e-1,$m)" --out "$out/mem" >/dev/null 2>"$out/err" \
+    || { cat "$out/err" >&2; exit 1; }
+  python3 - "$out/mem" "$m" <<'PY'
+import glob, json, sys
+s = json.load(open(sorted(glob.glob(sys.argv[1] + "/members/*/summary.json"))[0]))
+r = s["resident_mb_at_step"]; last = max(r, key=int); m = int(sys.argv[2])
+print("memory    %d members stacked: resident MB at step 2000: %.1f, at step %s: %.1f, growth %.1f MB (%.2f MB per member)"
+      % (m, r["2000"], last, r[last], r[last] - r["2000"], (r[last] - r["2000"]) / m))
+PY
+fi

@@ -1,0 +1,243 @@
+package dev.hesstrain.sweep;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Split;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Weights;
+import dev.hesstrain.runs.AtomicFiles;
+import dev.hesstrain.runs.Json;
+import dev.hesstrain.runs.MetricsCsv;
+import dev.hesstrain.runs.Plots;
+import dev.hesstrain.runs.Provenance;
+import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.spec.PenaltyMethod;
+import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecLoader;
+import dev.hesstrain.train.EpochMetrics;
+import dev.hesstrain.train.Memory;
+import dev.hesstrain.train.StackedTrainer;
+import dev.hesstrain.train.StopReason;
+import dev.hesstrain.train.TrainJob;
+import dev.hesstrain.train.Trainer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Trains a structure group as ONE stacked program ({@link StackedTrainer}: the members' parameters
+ * on a leading axis, every op of a step serving all of them), and writes each member's standard run
+ * directory as {@code TrainJob} does: spec.yaml, data.npz, metrics.csv and weights at every
+ * checkpoint, then loss.png, hessian.png and summary.json from the member's final weights. Groups
+ * the stacked trainer cannot take (one member, a model without a replicated Taylor pass, a
+ * classification loss, specs that differ beyond λ, lr, momentum and seed) go through the
+ * {@link SequentialRunner}.
+ */
+public final class StackedRunner implements MemberRunner {
+    private static final Logger LOG = LogManager.getLogger(StackedRunner.class);
+
+    @Override
+    public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
+            BooleanSupplier stop) throws IOException {
+        List<Spec> specs = members.stream().map(Member::spec).toList();
+        if (members.size() < 2 || StackedTrainer.incompatibility(specs) != null) {
+            return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
+        }
+        int r = members.size();
+        List<Split> splits = new ArrayList<>();
+        for (Member m : members) {
+            splits.add(new TrainJob(m.spec(), m.source(), baseDir).loadData());
+        }
+        Device device = TrainJob.device(specs.get(0));
+        try (NDManager manager = NDManager.newBaseManager(device)) {
+            List<Network> nets = new ArrayList<>();
+            for (int i = 0; i < r; i++) {
+                Dataset tr = splits.get(i).train();
+                nets.add(TrainJob.buildNetwork(specs.get(i), members.get(i).id(), tr.d(), tr.o(), 0, manager));
+            }
+            if (!nets.get(0).replicable() || specs.stream().anyMatch(s -> s.penalty().active()) && !nets.get(0).replicatedTaylor()
+                    || specs.get(0).isClassification()) {
+                nets.forEach(Network::close);
+                return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
+            }
+            List<MetricsCsv> metrics = new ArrayList<>();
+            List<Provenance> provenance = new ArrayList<>();
+            for (int i = 0; i < r; i++) {
+                Spec spec = specs.get(i);
+                RunDirectory run = dirs.get(i);
+                AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
+                Dataset tr = splits.get(i).train();
+                Dataset va = splits.get(i).validation();
+                writeData(run, splits.get(i), manager);
+                String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
+                provenance.add(Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), device.toString(),
+                        spec.seed(), SpecLoader.hash(spec), dataSha));
+                metrics.add(new MetricsCsv(columns(spec)));
+                progress.memberStarted(members.get(i));
+            }
+            LOG.info("training {} members as one stacked program ({} parameters each)", r, nets.get(0).parameterCount());
+            Map<String, Double> rss = new LinkedHashMap<>();
+            StackedTrainer.Result result;
+            try (StackedTrainer trainer = new StackedTrainer(specs, nets, splits.stream().map(Split::train).toList(),
+                    splits.stream().map(Split::validation).toList())) {
+                result = trainer.run(new StackedTrainer.Listener() {
+                    @Override
+                    public void onEpoch(int member, EpochMetrics m) {
+                        metrics.get(member).add(row(specs.get(member), m));
+                        progress.epoch(members.get(member), m);
+                    }
+
+                    @Override
+                    public void onStep(long step) {
+                        if (Memory.isMilestone(step)) {
+                            rss.put(Long.toString(step), Memory.residentMegabytes());
+                        }
+                    }
+
+                    @Override
+                    public void onCheckpoint(int epoch, List<Integer> saved) {
+                        try {
+                            for (int i : saved) {
+                                Network net = nets.get(i);
+                                AtomicFiles.write(dirs.get(i).file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
+                                metrics.get(i).save(dirs.get(i).file(RunDirectory.METRICS));
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                }, stop);
+            }
+            rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
+            List<Outcome> out = new ArrayList<>();
+            for (int i = 0; i < r; i++) {
+                Spec spec = specs.get(i);
+                RunDirectory run = dirs.get(i);
+                StopReason reason = result.reasons().get(i);
+                Trainer.Result one = new Trainer.Result(result.epochs().get(i), reason, result.lastGoodEpoch()[i],
+                        result.steps(), result.stepMillis());
+                metrics.get(i).save(run.file(RunDirectory.METRICS));
+                plots(spec, run, one);
+                Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
+                Map<String, Object> summary = summary(spec, evaluator, splits.get(i), one, provenance.get(i), nets.get(i));
+                summary.put("ms_per_step", result.medianStepMillis() / r);
+                summary.put("stacked_members", r);
+                summary.put("stacked_ms_per_step", result.medianStepMillis());
+                summary.put("resident_mb_at_step", rss); // of the whole stacked program
+                Json.write(run.file(RunDirectory.SUMMARY), summary);
+                AtomicFiles.writeString(run.file(RunDirectory.LOG), "trained as member " + i + " of a stacked group of "
+                        + r + " (" + members.get(0).id() + " ... " + members.get(r - 1).id() + "); stopped: "
+                        + reason.id() + " (" + reason.description() + ")\n");
+                progress.memberFinished(members.get(i), reason.id());
+                out.add(new Outcome(members.get(i), reason.id(), null));
+            }
+            nets.forEach(Network::close);
+            return out;
+        }
+    }
+
+    // The run-directory pieces below follow TrainJob.runLogged, so a stacked member's directory
+    // has the same files, columns and summary keys as a plain run's.
+
+    static List<String> columns(Spec spec) {
+        List<String> columns = new ArrayList<>(List.of("epoch", "train_" + spec.loss(), "val_" + spec.loss(),
+                "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
+        if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
+            columns.add(columns.indexOf("penalty") + 1, "penalty_exact");
+        }
+        return columns;
+    }
+
+    static Map<String, Object> row(Spec spec, EpochMetrics m) {
+        boolean estimated = spec.penalty().method() == PenaltyMethod.HUTCHINSON;
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("epoch", m.epoch());
+        row.put("train_" + spec.loss(), m.trainLoss());
+        row.put("val_" + spec.loss(), m.valLoss());
+        row.put("penalty", m.penalty());
+        if (estimated) {
+            row.put("penalty_exact", orNull(m.penaltyExact()));
+        }
+        row.put("loss", m.loss());
+        row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
+        row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
+        row.put("seconds", m.seconds());
+        return row;
+    }
+
+    private static Double orNull(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+
+    private static Map<String, Object> summary(Spec spec, Trainer trainer, Split split, Trainer.Result result,
+            Provenance provenance, Network net) {
+        Trainer.Evaluation tr = trainer.evaluate(split.train());
+        Trainer.Evaluation va = trainer.evaluate(split.validation());
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("name", spec.name());
+        s.put("train_" + spec.loss(), tr.data());
+        s.put("val_" + spec.loss(), va.data());
+        s.put("penalty", tr.penalty());
+        s.put("loss", tr.data() + tr.penalty());
+        s.put("hessian_fro_mean", tr.hessianFroMean());
+        s.put("hessian_fro_max", tr.hessianFroMax());
+        s.put("epochs_run", result.epochs().size());
+        s.put("steps", result.steps());
+        s.put("ms_per_step", result.medianStepMillis());
+        s.put("stopped", result.reason().id());
+        s.put("stop_reason", result.reason().description());
+        s.put("checkpoint_epoch", result.lastGoodEpoch());
+        s.put("parameters", net.parameterCount());
+        s.put("train_samples", split.train().n());
+        s.put("validation_samples", split.validation().n());
+        s.put("provenance", provenance);
+        return s;
+    }
+
+    private static void plots(Spec spec, RunDirectory run, Trainer.Result result) throws IOException {
+        List<EpochMetrics> rows = result.epochs();
+        double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
+        LinkedHashMap<String, double[]> loss = new LinkedHashMap<>();
+        loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
+        loss.put("validation " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::valLoss).toArray());
+        loss.put("penalty", rows.stream().mapToDouble(EpochMetrics::penalty).toArray());
+        if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
+            loss.put("penalty (exact)", rows.stream().mapToDouble(EpochMetrics::penaltyExact).toArray());
+        }
+        Plots.lineChart(run.file(RunDirectory.LOSS_PLOT), spec.name() + ": loss per epoch", "epoch", "loss", true, x, loss);
+        LinkedHashMap<String, double[]> hess = new LinkedHashMap<>();
+        hess.put("mean ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMean).toArray());
+        hess.put("max ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMax).toArray());
+        Plots.lineChart(run.file(RunDirectory.HESSIAN_PLOT), spec.name() + ": input-Hessian Frobenius norm per epoch",
+                "epoch", "||H||_F over training samples", true, x, hess);
+    }
+
+    private static void writeData(RunDirectory run, Split split, NDManager manager) throws IOException {
+        try (NDManager m = manager.newSubManager()) {
+            NDList list = new NDList();
+            list.add(named(m, "x_train", split.train().x(), split.train().n(), split.train().d()));
+            list.add(named(m, "y_train", split.train().y(), split.train().n(), split.train().o()));
+            list.add(named(m, "x_val", split.validation().x(), split.validation().n(), split.validation().d()));
+            list.add(named(m, "y_val", split.validation().y(), split.validation().n(), split.validation().o()));
+            AtomicFiles.write(run.file(RunDirectory.DATA), os -> list.encode(os, NDList.Encoding.NPZ));
+        }
+    }
+
+    private static NDArray named(NDManager m, String name, double[] values, int rows, int cols) {
+        NDArray a = m.create(values, new Shape(rows, cols));
+        a.setName(name);
+        return a;
+    }
+}

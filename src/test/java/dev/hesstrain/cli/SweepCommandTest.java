@@ -1,0 +1,273 @@
+package dev.hesstrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.hesstrain.runs.Json;
+import dev.hesstrain.spec.SpecLoader;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** hesstrain sweep end to end through the real command line, on the shipped config made small. */
+class SweepCommandTest {
+    static final String CONFIG = "configs/sin2pi.yaml";
+    /** Small and fast: 60 samples, 4 epochs, a checkpoint every epoch. */
+    static final List<String> SMALL = List.of("--set", "data.samples=60", "--set", "train.epochs=4",
+            "--set", "train.batch_size=24", "--set", "train.checkpoint_every=1");
+
+    static String[] args(Path out, List<String> extra, String... grid) {
+        List<String> a = new ArrayList<>(List.of("sweep", "--config", CONFIG, "--out", out.toString()));
+        a.addAll(SMALL);
+        a.addAll(extra);
+        for (String g : grid) {
+            a.add("--grid");
+            a.add(g);
+        }
+        return a.toArray(String[]::new);
+    }
+
+    static List<String[]> csv(Path file) throws IOException {
+        List<String[]> rows = new ArrayList<>();
+        for (String l : Files.readAllLines(file)) {
+            rows.add(l.split(",", -1));
+        }
+        return rows;
+    }
+
+    /** metrics.csv without its seconds column. */
+    static List<String> metricsWithoutSeconds(Path run) throws IOException {
+        List<String> out = new ArrayList<>();
+        List<String> lines = Files.readAllLines(run.resolve("metrics.csv"));
+        int col = List.of(lines.get(0).split(",")).indexOf("seconds");
+        for (String l : lines) {
+            List<String> f = new ArrayList<>(List.of(l.split(",", -1)));
+            f.remove(col);
+            out.add(String.join(",", f));
+        }
+        return out;
+    }
+
+    /** float32 members trained stacked agree with their plain runs to this relative tolerance. */
+    static final double TOL = 1e-4;
+
+    /** Two metrics.csv (seconds removed): the same header and cells, numbers equal to TOL relative. */
+    static void assertClose(List<String> expected, List<String> actual, String what) {
+        assertEquals(expected.size(), actual.size(), what + ": rows");
+        assertEquals(expected.get(0), actual.get(0), what + ": header");
+        for (int i = 1; i < expected.size(); i++) {
+            String[] e = expected.get(i).split(",", -1);
+            String[] a = actual.get(i).split(",", -1);
+            assertEquals(e.length, a.length, what + " row " + i);
+            for (int j = 0; j < e.length; j++) {
+                if (e[j].isEmpty() || a[j].isEmpty()) {
+                    assertEquals(e[j], a[j], what + " row " + i + " column " + j);
+                    continue;
+                }
+                double x = Double.parseDouble(e[j]);
+                double y = Double.parseDouble(a[j]);
+                assertEquals(x, y, TOL * Math.abs(x) + 1e-12, what + " row " + i + " column " + expected.get(0).split(",")[j]
+                        + ": " + expected.get(i) + " vs " + actual.get(i));
+            }
+        }
+    }
+
+    /**
+     * Each member's run directory equals a plain {@code hesstrain train} of its resolved spec: the
+     * same metrics row by row (seconds aside) and the same final figures, for members that differ
+     * from the first in λ, in lr and in seed.
+     */
+    void membersEqualPlainRuns(Path tmp, List<String> extra, String... grid) throws IOException {
+        Path out = tmp.resolve("sweep");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run(args(out, extra, grid)), cli.err());
+        JsonNode plan = Json.readTree(out.resolve("sweep.json"));
+        assertEquals(8, plan.get("members").size());
+        assertEquals(1, plan.get("groups").asInt(), "λ, lr and seed members share one structure");
+        // member 0 is (λ0, lr0, seed0); 4 differs in λ, 2 in lr, 1 in seed
+        for (int i : new int[] {0, 1, 2, 4}) {
+            JsonNode m = plan.get("members").get(i);
+            Path member = out.resolve(m.get("dir").asText());
+            Path plain = tmp.resolve("plain-" + i);
+            CliRunner train = new CliRunner();
+            assertEquals(0, train.run("train", "--config", member.resolve("spec.yaml").toString(), "--out",
+                    plain.toString()), train.err());
+            assertClose(metricsWithoutSeconds(plain), metricsWithoutSeconds(member), "member " + m.get("id"));
+            JsonNode a = Json.readTree(member.resolve("summary.json"));
+            JsonNode b = Json.readTree(plain.resolve("summary.json"));
+            assertEquals(8, a.get("stacked_members").asInt(), "trained as one stacked program of 8");
+            for (String k : List.of("train_mse", "val_mse", "penalty", "hessian_fro_mean", "hessian_fro_max")) {
+                assertEquals(b.get(k).asDouble(), a.get(k).asDouble(), TOL * Math.abs(b.get(k).asDouble()), k);
+            }
+            assertEquals(b.get("provenance").get("data_sha256"), a.get("provenance").get("data_sha256"));
+        }
+        // the members really differ where their grid values do
+        List<String[]> rows = csv(out.resolve("sweep.csv"));
+        assertEquals(List.of("member", "penalty.lambda", "train.lr", "seed", "group", "train_mse", "val_mse", "penalty",
+                "hessian_fro_mean", "hessian_fro_max", "stopped", "seconds", "dir"), List.of(rows.get(0)));
+        assertEquals(9, rows.size());
+        java.util.Set<String> vals = new java.util.HashSet<>();
+        for (String[] r : rows.subList(1, rows.size())) {
+            assertEquals("completed", r[10]);
+            vals.add(r[6]);
+        }
+        assertEquals(8, vals.size(), "8 distinct validation losses");
+    }
+
+    @Test
+    void exactMembersEqualPlainTrainRuns(@TempDir Path tmp) throws IOException {
+        membersEqualPlainRuns(tmp, List.of(), "penalty.lambda=1e-3,1e-1", "train.lr=0.01,0.03", "seed=0..1");
+    }
+
+    @Test
+    void hutchinsonMembersEqualPlainTrainRuns(@TempDir Path tmp) throws IOException {
+        membersEqualPlainRuns(tmp, List.of("--set", "penalty.method=hutchinson", "--set", "penalty.exact_every=2"),
+                "penalty.lambda=1e-3,1e-1", "train.lr=0.01,0.03", "seed=0..1");
+    }
+
+    @Test
+    void writesTheReportAndResumesSkippingCompletedMembers(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("sweep");
+        String[] a = args(out, List.of(), "penalty.lambda=0,logspace(1e-3,1e-1,2)", "seed=0..1");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run(a), cli.err());
+        // the table: a header and 6 ranked rows, ranked by validation loss
+        List<String> table = cli.out().lines().filter(l -> l.matches("^(rank|\\d+ ).*")).toList();
+        assertEquals(7, table.size(), cli.out());
+        double last = -1;
+        for (String l : table.subList(1, table.size())) {
+            double v = Double.parseDouble(l.trim().split("\\s+")[4]);
+            assertTrue(v >= last, cli.out());
+            last = v;
+        }
+        assertTrue(cli.out().contains("6 members: 6 completed"), cli.out());
+        for (String png : List.of("val_loss_vs_lambda.png", "hessian_vs_lambda.png", "tradeoff.png")) {
+            BufferedImage img = ImageIO.read(out.resolve(png).toFile());
+            assertEquals(800, img.getWidth(), png);
+            assertEquals(500, img.getHeight(), png);
+        }
+        JsonNode plan = Json.readTree(out.resolve("sweep.json"));
+        assertEquals("0", plan.get("grid").get(0).get("values").get(0).asText());
+        assertEquals("0.001", plan.get("grid").get(0).get("values").get(1).asText());
+        assertEquals("0.1", plan.get("grid").get(0).get("values").get(2).asText());
+        assertTrue(plan.get("provenance").has("java"));
+        // every member is a standard run: its spec loads back and has the member's values
+        for (JsonNode m : plan.get("members")) {
+            Path dir = out.resolve(m.get("dir").asText());
+            var spec = SpecLoader.load(dir.resolve("spec.yaml"));
+            assertEquals(m.get("values").get("seed").asLong(), spec.seed());
+            assertEquals(Double.parseDouble(m.get("values").get("penalty.lambda").asText()), spec.penalty().lambda());
+            assertEquals(null, spec.sweep());
+            assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")));
+        }
+        // inspect-hessian works on a member
+        Path first = out.resolve(plan.get("members").get(0).get("dir").asText());
+        CliRunner inspect = new CliRunner();
+        assertEquals(0, inspect.run("inspect-hessian", "--run", first.toString(), "--wrt", "input", "--quantity", "trace",
+                "--samples", "3", "--out", tmp.resolve("inspect").toString()), inspect.err());
+
+        // again: everything is skipped, nothing is rewritten
+        Path summary = first.resolve("summary.json");
+        FileTime before = Files.getLastModifiedTime(summary);
+        CliRunner again = new CliRunner();
+        assertEquals(0, again.run(a), again.err());
+        assertTrue(again.err().contains("0 to train, 6 completed before"), again.err());
+        assertEquals(before, Files.getLastModifiedTime(summary));
+        // an unfinished member is rerun, alone
+        Path third = out.resolve(plan.get("members").get(2).get("dir").asText());
+        List<String> metrics = metricsWithoutSeconds(third);
+        Files.delete(third.resolve("summary.json"));
+        CliRunner resume = new CliRunner();
+        assertEquals(0, resume.run(a), resume.err());
+        assertTrue(resume.err().contains("1 to train, 5 completed before"), resume.err());
+        assertClose(metrics, metricsWithoutSeconds(third), "the rerun reproduces the member");
+        assertEquals(before, Files.getLastModifiedTime(summary));
+
+        // a changed grid or spec is refused
+        CliRunner changed = new CliRunner();
+        assertEquals(ExitCodes.USAGE, changed.run(args(out, List.of(), "penalty.lambda=0,1e-2", "seed=0..1")));
+        assertEquals("error: " + out + " holds another sweep: its grid was penalty.lambda=0,0.001,0.1 seed=0,1, this one is "
+                + "penalty.lambda=0,1e-2 seed=0,1; resume only with the same spec, --set and --grid, or give a new --out",
+                changed.err().strip());
+        CliRunner set = new CliRunner();
+        assertEquals(ExitCodes.USAGE, set.run(args(out, List.of("--set", "train.lr=0.5"),
+                "penalty.lambda=0,logspace(1e-3,1e-1,2)", "seed=0..1")));
+        assertTrue(set.err().contains("the members' resolved specs differ"), set.err());
+    }
+
+    @Test
+    void aDivergingMemberStopsAloneAndKeepsItsCheckpoint(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("sweep");
+        CliRunner cli = new CliRunner();
+        int code = cli.run(args(out, List.of("--set", "train.optimizer=sgd", "--set", "train.epochs=30"),
+                "train.lr=0.01,1e30,0.02"));
+        assertEquals(ExitCodes.FAILED, code, cli.err());
+        List<String[]> rows = csv(out.resolve("sweep.csv"));
+        assertEquals("completed", rows.get(1)[8]);
+        assertEquals("diverged", rows.get(2)[8]);
+        assertEquals("completed", rows.get(3)[8], "the member after the diverged one still trains");
+        JsonNode s = Json.readTree(out.resolve("members").resolve(rows.get(2)[0]).resolve("summary.json"));
+        assertEquals("diverged", s.get("stopped").asText());
+        try (NDManager m = NDManager.newBaseManager();
+                InputStream is = Files.newInputStream(out.resolve("members").resolve(rows.get(2)[0]).resolve("model.safetensors"))) {
+            for (NDArray a : NDList.decode(m, is)) {
+                assertFalse(a.isNaN().any().getBoolean() || a.isInfinite().any().getBoolean(), a.getName());
+            }
+        }
+        assertTrue(cli.err().contains("member 001-lr=1e30 diverged"), cli.err());
+    }
+
+    @Test
+    void shardsSplitTheMembersAndTheReportMergesThem(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("sweep");
+        String[] grid = {"penalty.lambda=0,1e-2", "seed=0..1"};
+        List<String> shard0 = new ArrayList<>(List.of(args(out, List.of("--shard", "0/2"), grid)));
+        CliRunner a = new CliRunner();
+        assertEquals(0, a.run(shard0.toArray(String[]::new)), a.err());
+        assertTrue(a.out().contains("4 members: 2 completed, 2 pending"), a.out());
+        CliRunner b = new CliRunner();
+        assertEquals(0, b.run(args(out, List.of("--shard", "1/2"), grid)), b.err());
+        assertTrue(b.out().contains("4 members: 4 completed"), b.out());
+        Files.delete(out.resolve("sweep.csv"));
+        CliRunner r = new CliRunner();
+        assertEquals(0, r.run("sweep", "--report", out.toString()), r.err());
+        assertTrue(r.out().contains("4 members: 4 completed"), r.out());
+        assertEquals(5, Files.readAllLines(out.resolve("sweep.csv")).size());
+        // --shard needs --out; a bad shard is a usage error
+        CliRunner bad = new CliRunner();
+        assertEquals(ExitCodes.USAGE, bad.run("sweep", "--config", CONFIG, "--grid", "seed=0,1", "--shard", "2/2",
+                "--out", tmp.resolve("x").toString()));
+        assertEquals("error: --shard takes I/N with 0 <= I < N, such as 0/4, found '2/2'", bad.err().strip());
+    }
+
+    @Test
+    void slurmWritesAJobArrayAndAReportJob(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("sweep");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run(args(out, List.of("--slurm", "--shards", "3", "--sbatch=--partition=cpu"),
+                "penalty.lambda=0,logspace(1e-4,1e-2,3)", "seed=0..1")), cli.err());
+        String s = Files.readString(out.resolve("sweep.sbatch"));
+        assertTrue(s.contains("\n#SBATCH --array=0-2\n"), s);
+        assertTrue(s.contains("\n#SBATCH --partition=cpu\n"), s);
+        assertTrue(s.contains(" sweep --config configs/sin2pi.yaml --set data.samples=60"), s);
+        assertTrue(s.contains(" --grid 'penalty.lambda=0,logspace(1e-4,1e-2,3)' --grid seed=0..1"), s);
+        assertTrue(s.endsWith(" --out " + out.toAbsolutePath() + " --shard \"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\"\n"), s);
+        String r = Files.readString(out.resolve("report.sbatch"));
+        assertTrue(r.contains(" sweep --report " + out.toAbsolutePath() + "\n"), r);
+        assertTrue(cli.out().contains("sbatch --dependency=afterany:$id"), cli.out());
+        assertFalse(Files.exists(out.resolve("members").resolve("000-lambda=0-seed=0")), "nothing trained");
+    }
+}

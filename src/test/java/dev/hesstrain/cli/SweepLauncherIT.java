@@ -1,0 +1,50 @@
+package dev.hesstrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.hesstrain.runs.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** hesstrain sweep in its own JVM: Ctrl-C stops the whole sweep cleanly with exit 130. */
+class SweepLauncherIT {
+    @Test
+    void ctrlCStopsTheSweepCheckpointedAndRecordsIt(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("sweep");
+        Process p = LauncherIT.start(tmp.resolve("log"), "sweep", "--config", "configs/sin2pi.yaml", "--set",
+                "train.epochs=1000000", "--set", "train.checkpoint_every=20", "--grid", "penalty.lambda=0,1e-3,1e-2",
+                "--out", out.toString());
+        Path metrics = out.resolve("members/000-lambda=0/metrics.csv");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        // a checkpoint after the initial one (metrics.csv is written with the weights)
+        while (!(Files.exists(metrics) && Files.readAllLines(metrics).size() > 2)) {
+            assertTrue(System.nanoTime() < deadline, "no checkpoint within 120 s");
+            assertTrue(p.isAlive(), Files.readString(tmp.resolve("log")));
+            Thread.sleep(100);
+        }
+        new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the sweep did not stop after SIGINT");
+        String log = Files.readString(tmp.resolve("log"));
+        assertEquals(130, p.exitValue(), log);
+        // the three members train as one stacked program: all stop, each checkpointed
+        for (String m : List.of("000-lambda=0", "001-lambda=1e-3", "002-lambda=1e-2")) {
+            JsonNode s = Json.readTree(out.resolve("members").resolve(m).resolve("summary.json"));
+            assertEquals("interrupted", s.get("stopped").asText(), m);
+            assertEquals(s.get("epochs_run").asInt(), s.get("checkpoint_epoch").asInt(), m + " checkpointed when stopped");
+            assertEquals(s.get("epochs_run").asInt() + 1, Files.readAllLines(out.resolve("members").resolve(m)
+                    .resolve("metrics.csv")).size(), m);
+        }
+        List<String> csv = Files.readAllLines(out.resolve("sweep.csv"));
+        assertEquals(4, csv.size(), String.join("\n", csv));
+        for (String row : csv.subList(1, 4)) {
+            assertTrue(row.contains(",interrupted,"), row);
+        }
+        assertTrue(log.contains("3 members: 3 interrupted"), log);
+    }
+}
