@@ -5,7 +5,7 @@ import dev.hesstrain.inspect.InspectJob;
 import dev.hesstrain.inspect.InspectOptions;
 import dev.hesstrain.inspect.Report;
 import dev.hesstrain.runs.Json;
-import dev.hesstrain.train.TrainJob;
+import dev.hesstrain.setup.Setup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -22,11 +23,11 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         sortOptions = false,
-        description = {
-            "Compute and export the Hessian of a model's output or loss with respect to its input or all its",
-            "parameters: hessian.npy, diag.npy, rowsum.npy, hvp.npy, eigenvalues.npy, density.csv, layout.json,",
-            "summary.json and plots in the output directory, and a table on stdout. See docs/inspect-hessian.md."
-        },
+        header = "Compute Hessians of a run's or a spec's model, w.r.t. its input or all its parameters.",
+        description = "Compute and export the Hessian of a model's output or loss with respect to its input or all its "
+                + "parameters: hessian.npy, diag.npy, rowsum.npy, hvp.npy, eigenvalues.npy, density.csv, "
+                + "layout.json, summary.json and plots in the output directory, and a table on stdout. See "
+                + "docs/inspect-hessian.md.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:done",
@@ -40,16 +41,13 @@ public final class InspectHessianCommand implements Callable<Integer> {
     @Option(names = "--run", paramLabel = "DIR", description = "A run directory: its spec.yaml, model.safetensors and data.npz.")
     Path run;
 
-    @Option(names = {"-c", "--config"}, paramLabel = "SPEC",
-            description = "A spec: the model initialised from its seed exactly as train does, or loaded with --weights.")
-    Path config;
+    /** --config SPEC: the model initialised from its seed exactly as train does, or loaded with --weights. */
+    @Mixin
+    SpecOptions specOptions;
 
     @Option(names = "--weights", paramLabel = "FILE.safetensors",
             description = "Weights under PyTorch names (0.weight, 0.bias, 2.weight, ...), as torch's save_file writes them.")
     Path weights;
-
-    @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a spec field, as for train. Repeatable.")
-    List<String> overrides = new ArrayList<>();
 
     @Option(names = "--points", paramLabel = "FILE",
             description = "Points: a CSV with a header (inputs, then the target column(s) for a loss), a .npy [N, d], "
@@ -104,32 +102,25 @@ public final class InspectHessianCommand implements Callable<Integer> {
                     + "default: automatic).")
     Integer hvpBatch;
 
-    @Option(names = "--threads", paramLabel = "N",
-            description = "Workers that compute the rows of full and diag in parallel (default: the cores). Every "
-                    + "PyTorch op runs on one thread: on a busy 2-core machine two intra-op threads made it 3x slower.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR",
-            description = "The output directory (default: RUN/inspect/<wrt>-<of>-<timestamp> for a run, "
-                    + "RUNS/inspect-<name>-<timestamp> for a spec).")
-    Path out;
-
-    @Option(names = "--runs", paramLabel = "RUNS", defaultValue = "runs",
-            description = "Where spec inspections go by default (default: ${DEFAULT-VALUE}).")
-    Path runsRoot;
+    @Mixin
+    OutputOptions output;
 
     @Option(names = "--json", description = "Print summary.json instead of the table.")
     boolean json;
 
     @Override
     public Integer call() throws IOException {
-        InspectOptions options = new InspectOptions(run, config, weights, overrides, points, samples, of, wrt, quantities,
-                vector, probes, seed, k, eigenvectors, steps, rows, out, runsRoot, hvpBatch, threads);
+        InspectOptions options = new InspectOptions(run, specOptions.config(), weights, specOptions.overrides(),
+                points, samples, of, wrt, quantities, vector, probes, seed, k, eigenvectors, steps, rows, output.out(),
+                output.runs(), hvpBatch, threads.value());
         PrintWriter err = command.commandLine().getErr();
         InspectJob.Outcome outcome;
         try {
             options.validate();
-            TrainJob.setThreads(1); // parallelism comes from the row workers, not from within ops
+            Setup.threads(1); // parallelism comes from the row workers, not from within ops
             outcome = new InspectJob(options, Path.of("").toAbsolutePath()).run(line -> {
                 err.println(line);
                 err.flush();

@@ -1,15 +1,13 @@
 package dev.hesstrain.cli;
 
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
-import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.StopReason;
 import dev.hesstrain.train.TrainJob;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -17,17 +15,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.logging.log4j.LogManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /** {@code hesstrain train}: one training run from a spec into a run directory. */
 @Command(
         name = "train",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        description = {
-            "Train the model of a YAML or JSON spec with the input-Hessian penalty and write a run directory:",
-            "spec.yaml, metrics.csv, summary.json, model.safetensors, data.npz, loss.png, hessian.png, train.log."
-        },
+        header = "Train a spec's model with the input-Hessian penalty into a run directory.",
+        description = "Train the model of a YAML or JSON spec with the input-Hessian penalty and write a run "
+                + "directory: spec.yaml, metrics.csv, summary.json, model.safetensors, data.npz, loss.png, "
+                + "hessian.png, train.log.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:the run completed",
@@ -39,38 +37,26 @@ public final class TrainCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     CommandSpec command;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The spec, YAML or JSON.")
-    Path config;
+    @Mixin
+    SpecOptions specOptions;
 
-    @Option(names = "--set", paramLabel = "PATH=VALUE",
-            description = "Override a spec field, e.g. --set train.epochs=5 --set penalty.lambda=0 "
-                    + "--set model.layers[0].units=20. Repeatable.")
-    List<String> overrides = new ArrayList<>();
+    @Mixin
+    OutputOptions output;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "The run directory (default: RUNS/<name>-<timestamp>).")
-    Path out;
-
-    @Option(names = "--runs", paramLabel = "RUNS", defaultValue = "runs",
-            description = "Where new run directories go (default: ${DEFAULT-VALUE}).")
-    Path runsRoot;
-
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
-            description = "PyTorch's intra-op threads (default: ${DEFAULT-VALUE}). The small models hesstrain "
-                    + "trains run fastest on one: more threads only add synchronisation to ops this small.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Override
     public Integer call() throws IOException {
-        if (threads < 1) {
-            throw new UserException(ExitCodes.USAGE, "--threads must be at least 1, found " + threads);
-        }
-        Spec spec = SpecLoader.load(config, overrides);
-        TrainJob.setThreads(threads);
+        int intraOp = threads.orElse(1);
+        Path config = specOptions.required(command);
+        Spec spec = specOptions.load(command); // before the engine loads: a bad spec is reported at once
+        Setup.threads(intraOp);
         TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
         job.preflight(); // fail on bad data, device or shapes before creating anything
         RunDirectory run;
         try {
-            run = RunDirectory.create(runsRoot, spec.name(), out);
+            run = RunDirectory.create(output.runs(), spec.name(), output.out());
         } catch (IOException e) {
             throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
         }

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
@@ -128,7 +129,7 @@ public final class StackedTrainer implements AutoCloseable {
 
     /**
      * @param specs the members' resolved specs
-     * @param nets each member's network, initialised from its own seed (as {@code TrainJob} builds it);
+     * @param nets each member's network, initialised from its own seed (as {@code setup.Setup} builds it);
      *     it receives the member's checkpointed weights
      * @param train each member's training set (from its own seed and split)
      * @param validation each member's validation set

@@ -5,9 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.hesstrain.data.DataLoader;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
@@ -19,10 +17,10 @@ import dev.hesstrain.runs.MetricsCsv;
 import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.LayerSpec;
 import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.Spec;
-import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -88,99 +86,19 @@ public final class TrainJob {
      */
     public void preflight() {
         Split split = loadData();
-        try {
-            device(spec);
-        } catch (SpecException e) {
-            throw e.in(specSource, 0, 0);
-        }
+        Setup.device(spec, specSource);
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             Dataset train = split.train();
-            buildNetwork(spec, specSource, train.d(), train.o(), classes(split), m).close();
+            Setup.buildNetwork(spec, specSource, train.d(), train.o(), Setup.classes(spec, split), m).close();
         }
     }
 
-    private int classes(Split split) {
-        return spec.isClassification() ? Math.max(split.train().classes(), split.validation().classes()) : 0;
-    }
-
-    /** The spec file's folder, where a relative data.file is looked for first; null if the source is no file. */
-    private Path specDir() {
-        try {
-            Path p = Path.of(specSource).toAbsolutePath().getParent();
-            return p != null && java.nio.file.Files.isDirectory(p) ? p : null;
-        } catch (java.nio.file.InvalidPathException e) {
-            return null;
-        }
-    }
-
-    /** Loads and checks the data against the model; spec errors name the field. */
+    /** Loads and checks the data against the model (once); spec errors name the field. */
     public Split loadData() {
-        if (loaded != null) {
-            return loaded;
+        if (loaded == null) {
+            loaded = Setup.loadData(spec, specSource, baseDir);
         }
-        Dataset all;
-        try {
-            all = DataLoader.load(spec.data(), specDir(), baseDir, spec.seed(), spec.isClassification(), spec.dtype());
-        } catch (SpecException e) {
-            throw e.under("data".equals(head(e.field())) ? "" : "data").in(specSource, 0, 0);
-        }
-        Integer flat = spec.model().flatInputs();
-        if (flat != null && flat != all.d()) {
-            throw new SpecException(specSource, "model.input_shape", 0, 0,
-                    "holds " + flat + " features but the data have " + all.d() + " inputs");
-        }
-        loaded = Split.split(all, spec.data().validation(), Seeds.split(spec.seed()));
         return loaded;
-    }
-
-    private static String head(String field) {
-        if (field == null) {
-            return "";
-        }
-        int dot = field.indexOf('.');
-        return dot < 0 ? field : field.substring(0, dot);
-    }
-
-    /** Builds the model for the data; shape mismatches are spec errors on model.layers. */
-    public static Network buildNetwork(Spec spec, String source, int inputs, int targets, int classes, NDManager manager) {
-        Network net;
-        try {
-            net = Network.build(spec.model(), inputs, spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32, manager,
-                    Seeds.init(spec.seed()));
-        } catch (IllegalArgumentException e) {
-            throw new SpecException(source, "model.layers", 0, 0, e.getMessage());
-        }
-        if (!spec.isClassification() && net.outputs() != targets) {
-            net.close();
-            throw new SpecException(source, "model.layers", 0, 0, "the model has " + net.outputs()
-                    + " outputs but the data have " + targets + " target column(s); set the last linear layer's units to " + targets);
-        }
-        if (spec.isClassification() && net.outputs() < classes) {
-            net.close();
-            throw new SpecException(source, "model.layers", 0, 0, "the model has " + net.outputs()
-                    + " outputs but the labels go up to " + (classes - 1) + "; it needs at least " + classes);
-        }
-        return net;
-    }
-
-    /** Sets PyTorch's intra-op thread count for this process. */
-    public static void setThreads(int threads) {
-        dev.hesstrain.model.Torch.setThreads(threads);
-    }
-
-    /** The device the spec asks for, on this machine. */
-    public static Device device(Spec spec) {
-        int gpus = Engine.getInstance().getGpuCount();
-        return switch (spec.device()) {
-            case CPU -> Device.cpu();
-            case GPU -> {
-                if (gpus == 0) {
-                    throw new SpecException("device", "is gpu but PyTorch sees no GPU on this machine (use auto or cpu)");
-                }
-                yield Device.gpu();
-            }
-            default -> gpus > 0 ? Device.gpu() : Device.cpu();
-        };
     }
 
     /** Runs the whole job into {@code run}; {@code stop} is polled after every step. */
@@ -198,7 +116,7 @@ public final class TrainJob {
             LOG.warn(w);
         }
         Split split = loadData();
-        Device device = device(spec);
+        Device device = Setup.device(spec, specSource);
         AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
         Dataset tr = split.train();
         Dataset va = split.validation();
@@ -207,7 +125,7 @@ public final class TrainJob {
                 device.toString(), spec.seed(), SpecLoader.hash(spec), dataSha);
         try (NDManager manager = NDManager.newBaseManager(device)) {
             writeData(run, split, manager);
-            Network net = buildNetwork(spec, specSource, tr.d(), tr.o(), classes(split), manager);
+            Network net = Setup.buildNetwork(spec, specSource, tr.d(), tr.o(), Setup.classes(spec, split), manager);
             LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
                     run.path(), tr.n(), va.n(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());

@@ -228,6 +228,31 @@ class TrainCommandTest {
         assertTrue(cli.out().startsWith("hesstrain "), cli.out());
     }
 
+    /** Issue 10: the command list of --help cut both summaries mid-sentence (the first of several description lines). */
+    @Test
+    void topLevelHelpListsWholeSentences() {
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run("--help"));
+        String help = cli.out().replace("\r", "");
+        String commands = help.substring(help.indexOf("Commands:\n") + "Commands:\n".length(), help.indexOf("\n\n",
+                help.indexOf("Commands:")));
+        Map<String, String> summaries = new LinkedHashMap<>();
+        String current = null;
+        for (String line : commands.split("\n")) {
+            if (line.startsWith("  ") && !line.startsWith("    ")) {
+                String[] parts = line.strip().split("\\s+", 2);
+                current = parts[0];
+                summaries.put(current, parts.length > 1 ? parts[1] : "");
+            } else {
+                summaries.put(current, summaries.get(current) + " " + line.strip());
+            }
+        }
+        assertTrue(summaries.keySet().containsAll(List.of("train", "inspect-hessian", "help")), help);
+        for (Map.Entry<String, String> e : summaries.entrySet()) {
+            assertTrue(e.getValue().endsWith("."), e.getKey() + ": '" + e.getValue() + "'");
+        }
+    }
+
     static void assertNoStackTrace(String err) {
         assertFalse(err.contains("\tat ") || err.contains("Exception"), err);
     }

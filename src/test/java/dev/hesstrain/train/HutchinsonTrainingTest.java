@@ -8,10 +8,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Generator;
+import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Norm;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
@@ -55,7 +57,7 @@ class HutchinsonTrainingTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
                     Seeds.split(spec.seed()));
-            Network net = TrainJob.buildNetwork(spec, "test", split.train().d(), split.train().o(), 0, m);
+            Network net = Setup.buildNetwork(spec, "test", split.train().d(), split.train().o(), 0, m);
             Trainer trainer = new Trainer(spec, net, split.train(), split.validation());
             Trainer.Result r = trainer.run(new Trainer.Listener() {
                 @Override
@@ -162,7 +164,7 @@ class HutchinsonTrainingTest {
             try (NDManager m = NDManager.newBaseManager()) {
                 Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
                         Seeds.split(spec.seed()));
-                Network net = TrainJob.buildNetwork(spec, "test", 4, 1, 0, m);
+                Network net = Setup.buildNetwork(spec, "test", 4, 1, 0, m);
                 List<Integer> live = TrainerTest.liveArraysAfterEachEpoch(
                         new Trainer(spec, net, split.train(), split.validation()), m);
                 assertEquals(live.get(3), live.get(11), norm + ": live arrays after epochs 4 and 12: " + live);

@@ -1,4 +1,4 @@
-package dev.hesstrain.train;
+package dev.hesstrain.data;
 
 /**
  * The independent random streams of a run, all derived from the spec's one seed: data generation
