@@ -1,6 +1,7 @@
 package dev.hesstrain.cli;
 
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.train.StopReason;
@@ -8,10 +9,11 @@ import dev.hesstrain.train.TrainJob;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.logging.log4j.LogManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -61,30 +63,36 @@ public final class TrainCommand implements Callable<Integer> {
             throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
         }
         PrintWriter err = command.commandLine().getErr();
-        AtomicBoolean stop = Interrupts.install();
+        AtomicReference<String> stop = Interrupts.install();
         TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
         printSummary(command.commandLine().getOut(), spec, outcome);
         if (outcome.reason() == StopReason.DIVERGED) {
             LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
-                    outcome.summary().get("checkpoint_epoch"), run.path());
+                    outcome.summary().checkpointEpoch(), run.path());
             return ExitCodes.FAILED;
         }
         return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
     }
 
+    /** The final table; figures that are not defined (no validation rows) are left out, not shown as NaN. */
     static void printSummary(PrintWriter out, Spec spec, TrainJob.Outcome outcome) {
-        Map<String, Object> s = outcome.summary();
+        RunSummary s = outcome.summary();
         out.println();
         out.printf(Locale.ROOT, "%-20s %s%n", "run", outcome.run().path());
-        out.printf(Locale.ROOT, "%-20s %s (%s epochs, %s steps)%n", "stopped", s.get("stopped"), s.get("epochs_run"), s.get("steps"));
-        for (String key : new String[] {"train_" + spec.loss(), "val_" + spec.loss(), "val_accuracy", "penalty",
-                "hessian_fro_mean", "hessian_fro_max", "ms_per_step"}) {
-            if (!s.containsKey(key)) {
-                continue; // val_accuracy: classification only
+        out.printf(Locale.ROOT, "%-20s %s (%d epochs, %d steps)%n", "stopped", s.stopped(), s.epochsRun(), s.steps());
+        Map<String, Double> rows = new LinkedHashMap<>();
+        rows.put("train_" + spec.loss().id(), s.figure("train_" + spec.loss().id()));
+        rows.put("val_" + spec.loss().id(), s.figure("val_" + spec.loss().id()));
+        rows.put("val_accuracy", s.valAccuracy());
+        rows.put("penalty", s.penalty());
+        rows.put("hessian_fro_mean", s.hessianFroMean());
+        rows.put("hessian_fro_max", s.hessianFroMax());
+        rows.put("ms_per_step", s.msPerStep());
+        rows.forEach((key, v) -> {
+            if (v != null && !v.isNaN()) {
+                out.printf(Locale.ROOT, "%-20s %s%n", key, String.format(Locale.ROOT, "%.6g", v));
             }
-            Object v = s.get(key);
-            out.printf(Locale.ROOT, "%-20s %s%n", key, v instanceof Double d ? String.format(Locale.ROOT, "%.6g", d) : v);
-        }
+        });
         out.flush();
     }
 }

@@ -11,12 +11,12 @@ import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
 import dev.hesstrain.runs.AtomicFiles;
-import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.Logging;
 import dev.hesstrain.runs.MetricsCsv;
 import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.LayerSpec;
 import dev.hesstrain.spec.PenaltyMethod;
@@ -28,7 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -49,7 +49,7 @@ public final class TrainJob {
     }
 
     /** The result: where the run is and what it reached. */
-    public record Outcome(RunDirectory run, Map<String, Object> summary, StopReason reason) {}
+    public record Outcome(RunDirectory run, RunSummary summary, StopReason reason) {}
 
     private final Spec spec;
     private final String specSource;
@@ -101,8 +101,11 @@ public final class TrainJob {
         return loaded;
     }
 
-    /** Runs the whole job into {@code run}; {@code stop} is polled after every step. */
-    public Outcome run(RunDirectory run, Progress progress, BooleanSupplier stop) throws IOException {
+    /**
+     * Runs the whole job into {@code run}. {@code stop} is polled after every step: null while no
+     * stop is asked for, then what asked for it (e.g. {@code SIGTERM}).
+     */
+    public Outcome run(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
         Logging.addRunLog(run.file(RunDirectory.LOG));
         try {
             return runLogged(run, progress, stop);
@@ -111,7 +114,7 @@ public final class TrainJob {
         }
     }
 
-    private Outcome runLogged(RunDirectory run, Progress progress, BooleanSupplier stop) throws IOException {
+    private Outcome runLogged(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
         for (String w : warnings()) {
             LOG.warn(w);
         }
@@ -130,109 +133,109 @@ public final class TrainJob {
                     run.path(), tr.n(), va.n(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
             Trainer trainer = new Trainer(spec, net, tr, va);
-            String lossName = spec.loss().id();
-            boolean estimated = spec.penalty().method() == PenaltyMethod.HUTCHINSON;
-            List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName,
-                    "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
-            if (estimated) {
-                columns.add(columns.indexOf("penalty") + 1, "penalty_exact"); // beside the estimate
-            }
-            MetricsCsv metrics = new MetricsCsv(columns);
-            Map<String, double[]>[] lastGood = new Map[] {null};
-            Map<String, Double> rss = new LinkedHashMap<>();
-            Trainer.Result result = trainer.run(new Trainer.Listener() {
-                @Override
-                public void onEpoch(EpochMetrics m) {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("epoch", m.epoch());
-                    row.put("train_" + lossName, m.trainLoss());
-                    row.put("val_" + lossName, m.valLoss());
-                    row.put("penalty", m.penalty());
-                    if (estimated) { // exact figures only on the epochs that computed them, else empty
-                        row.put("penalty_exact", orNull(m.penaltyExact()));
-                    }
-                    row.put("loss", m.loss());
-                    row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
-                    row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
-                    row.put("seconds", m.seconds());
-                    metrics.add(row);
-                    progress.epoch(m, spec.train().epochs());
-                    LOG.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName,
-                            m.trainLoss(), lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
-                }
-
-                @Override
-                public void onStep(long step, double loss) {
-                    if (Memory.isMilestone(step)) {
-                        double mb = Memory.residentMegabytes();
-                        rss.put(Long.toString(step), mb);
-                        LOG.info("step {}: resident memory {} MB", step, String.format(java.util.Locale.ROOT, "%.1f", mb));
-                    }
-                }
-
-                @Override
-                public void onCheckpoint(int epoch) {
-                    try {
+            MetricsRows metrics = new MetricsRows(progress);
+            Checkpoints checkpoints = new Checkpoints(net, spec.train().checkpointEvery(),
+                    Trainer.MIN_CHECKPOINT_SECONDS, epoch -> {
                         AtomicFiles.write(run.file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
-                        metrics.save(run.file(RunDirectory.METRICS));
-                        lastGood[0] = Weights.snapshot(net);
-                        LOG.info("checkpoint at epoch {}", epoch);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                }
-            }, stop);
+                        metrics.csv.save(run.file(RunDirectory.METRICS));
+                    });
+            Memory memory = new Memory();
+            Trainer.Result result = trainer.run(List.of(metrics, checkpoints, new Divergence(checkpoints::lastGood),
+                    memory, new StopRequest(stop)));
             progress.finish();
-            rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
-            if (result.reason() == StopReason.DIVERGED && lastGood[0] != null) {
-                Weights.restore(net, lastGood[0]);
+            if (result.reason() == StopReason.INTERRUPTED) {
+                LOG.warn("{} after epoch {}; the weights of epoch {} are saved", result.detail(),
+                        metrics.rows.isEmpty() ? 0 : metrics.rows.get(metrics.rows.size() - 1).epoch(),
+                        checkpoints.lastGood());
             }
-            metrics.save(run.file(RunDirectory.METRICS));
-            plots(run, result);
-            Map<String, Object> summary = summary(trainer, split, result, provenance, net);
-            summary.put("resident_mb_at_step", rss);
-            Json.write(run.file(RunDirectory.SUMMARY), summary);
-            LOG.info("run stopped: {} ({})", result.reason().id(), result.reason().description());
+            metrics.csv.save(run.file(RunDirectory.METRICS));
+            // the summary before the plots: a scheduler's kill soon after a stop must not lose it
+            RunSummary summary = summary(trainer, split, result, checkpoints.lastGood(), metrics.rows.size(),
+                    provenance, net, memory.readings());
+            summary.write(run.file(RunDirectory.SUMMARY));
+            plots(run, metrics.rows);
+            LOG.info("run stopped: {} ({})", result.reason().id(), result.detail());
             net.close();
             return new Outcome(run, summary, result.reason());
         }
     }
 
-    private Map<String, Object> summary(Trainer trainer, Split split, Trainer.Result result, Provenance provenance,
-            Network net) {
+    /** Turns each epoch's figures into a metrics.csv row, a progress line and a log line. */
+    private final class MetricsRows implements TrainingListener {
+        final MetricsCsv csv = new MetricsCsv(columns());
+        final List<EpochMetrics> rows = new ArrayList<>();
+        private final Progress progress;
+
+        MetricsRows(Progress progress) {
+            this.progress = progress;
+        }
+
+        @Override
+        public void onEpoch(Trainer.Loop loop, EpochMetrics m) {
+            String lossName = spec.loss().id();
+            boolean estimated = estimated();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("epoch", m.epoch());
+            row.put("train_" + lossName, m.trainLoss());
+            row.put("val_" + lossName, m.valLoss());
+            if (spec.isClassification()) {
+                row.put("train_accuracy", m.trainAccuracy());
+                row.put("val_accuracy", m.valAccuracy());
+            }
+            row.put("penalty", m.penalty());
+            if (estimated) { // exact figures only on the epochs that computed them, else empty
+                row.put("penalty_exact", orNull(m.penaltyExact()));
+            }
+            row.put("loss", m.loss());
+            row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
+            row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
+            row.put("seconds", m.seconds());
+            csv.add(row);
+            rows.add(m);
+            progress.epoch(m, spec.train().epochs());
+            LOG.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName,
+                    m.trainLoss(), lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
+        }
+    }
+
+    private boolean estimated() {
+        return spec.penalty().method() == PenaltyMethod.HUTCHINSON;
+    }
+
+    /** The columns of metrics.csv for this spec. */
+    List<String> columns() {
+        String lossName = spec.loss().id();
+        List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName));
+        if (spec.isClassification()) {
+            columns.addAll(List.of("train_accuracy", "val_accuracy"));
+        }
+        columns.add("penalty");
+        if (estimated()) {
+            columns.add("penalty_exact"); // beside the estimate
+        }
+        columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
+        return columns;
+    }
+
+    private RunSummary summary(Trainer trainer, Split split, Trainer.Result result, int checkpointEpoch,
+            int epochsRun, Provenance provenance, Network net, Map<String, Double> memory) {
         Trainer.Evaluation tr = trainer.evaluate(split.train());
         Trainer.Evaluation va = trainer.evaluate(split.validation());
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("name", spec.name());
-        s.put("train_" + spec.loss(), tr.data());
-        s.put("val_" + spec.loss(), va.data());
-        s.put("penalty", tr.penalty());
-        s.put("loss", tr.data() + tr.penalty());
-        s.put("hessian_fro_mean", tr.hessianFroMean());
-        s.put("hessian_fro_max", tr.hessianFroMax());
-        if (spec.isClassification()) {
-            s.put("train_accuracy", tr.accuracy());
-            s.put("val_accuracy", va.accuracy());
-        }
-        s.put("epochs_run", result.epochs().size());
-        s.put("steps", result.steps());
-        s.put("ms_per_step", result.medianStepMillis());
-        s.put("stopped", result.reason().id());
-        s.put("stop_reason", result.reason().description());
-        s.put("checkpoint_epoch", result.lastGoodEpoch());
-        s.put("parameters", net.parameterCount());
-        s.put("train_samples", split.train().n());
-        s.put("validation_samples", split.validation().n());
-        s.put("provenance", provenance);
-        return s;
+        Map<String, Double> figures = new LinkedHashMap<>();
+        figures.put("train_" + spec.loss().id(), tr.data());
+        figures.put("val_" + spec.loss().id(), va.data());
+        boolean classes = spec.isClassification();
+        return new RunSummary(spec.name(), figures, tr.penalty(), tr.data() + tr.penalty(), tr.hessianFroMean(),
+                tr.hessianFroMax(), classes ? tr.accuracy() : null, classes ? va.accuracy() : null, epochsRun,
+                result.steps(), result.medianStepMillis(), result.reason().id(), result.detail(), checkpointEpoch, null,
+                net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
     }
 
     private static Double orNull(double v) {
         return Double.isNaN(v) ? null : v;
     }
 
-    private void plots(RunDirectory run, Trainer.Result result) throws IOException {
-        List<EpochMetrics> rows = result.epochs();
+    private void plots(RunDirectory run, List<EpochMetrics> rows) throws IOException {
         double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
         LinkedHashMap<String, double[]> loss = new LinkedHashMap<>();
         loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
