@@ -46,6 +46,9 @@ public final class TrainCommand implements Callable<Integer> {
     OutputOptions output;
 
     @Mixin
+    OverwriteOption overwrite;
+
+    @Mixin
     ThreadsOption threads;
 
     @Override
@@ -56,23 +59,31 @@ public final class TrainCommand implements Callable<Integer> {
         Setup.threads(intraOp);
         TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
         job.preflight(); // fail on bad data, device or shapes before creating anything
-        RunDirectory run;
+        PrintWriter err = command.commandLine().getErr();
+        AtomicReference<String> stop = Interrupts.install();
+        try (RunDirectory run = claim(output.runs(), spec.name(), output.out(), overwrite.mode())) {
+            TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
+            printSummary(command.commandLine().getOut(), spec, outcome);
+            if (outcome.reason() == StopReason.DIVERGED) {
+                LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
+                        outcome.summary().checkpointEpoch(), run.path());
+                return ExitCodes.FAILED;
+            }
+            return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
+        }
+    }
+
+    /** The run's directory, held for the run's life; a directory in use or not empty is a usage error. */
+    static RunDirectory claim(java.nio.file.Path runs, String name, java.nio.file.Path out, RunDirectory.Mode mode) {
         try {
-            run = RunDirectory.create(output.runs(), spec.name(), output.out());
+            return RunDirectory.claim(runs, name, out, mode);
+        } catch (RunDirectory.NotEmpty e) {
+            throw new UserException(ExitCodes.USAGE, e.getMessage() + ", or choose another --out", e);
         } catch (IOException e) {
             throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
         }
-        PrintWriter err = command.commandLine().getErr();
-        AtomicReference<String> stop = Interrupts.install();
-        TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
-        printSummary(command.commandLine().getOut(), spec, outcome);
-        if (outcome.reason() == StopReason.DIVERGED) {
-            LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
-                    outcome.summary().checkpointEpoch(), run.path());
-            return ExitCodes.FAILED;
-        }
-        return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
     }
+
 
     /** The final table; figures that are not defined (no validation rows) are left out, not shown as NaN. */
     static void printSummary(PrintWriter out, Spec spec, TrainJob.Outcome outcome) {

@@ -106,7 +106,7 @@ public final class TrainJob {
      * stop is asked for, then what asked for it (e.g. {@code SIGTERM}).
      */
     public Outcome run(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
-        Logging.addRunLog(run.file(RunDirectory.LOG));
+        Logging.addRunLog(run.file(RunDirectory.LOG), run.mode() == RunDirectory.Mode.RESUME);
         try {
             return runLogged(run, progress, stop);
         } finally {

@@ -97,7 +97,7 @@ class HutchinsonTrainingTest {
 
     /** Runs the whole job into a fresh run directory and returns the lines of metrics.csv. */
     static List<String> metrics(Spec spec, Path root, String name) throws IOException {
-        RunDirectory run = RunDirectory.create(root, spec.name(), root.resolve(name));
+        RunDirectory run = RunDirectory.claim(root, spec.name(), root.resolve(name), RunDirectory.Mode.NEW);
         new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> null);
         return Files.readAllLines(run.file(RunDirectory.METRICS));
     }
@@ -178,7 +178,7 @@ class HutchinsonTrainingTest {
                 "loss: cross_entropy",
                 "penalty: {lambda: 0.001, method: hutchinson, probes: 2, exact_every: 0}",
                 "train: {lr: 0.01, epochs: 20, batch_size: 64}"), List.of());
-        RunDirectory run = RunDirectory.create(root, spec.name(), root.resolve("nll"));
+        RunDirectory run = RunDirectory.claim(root, spec.name(), root.resolve("nll"), RunDirectory.Mode.NEW);
         TrainJob.Outcome out = new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> null);
         RunSummary s = out.summary();
         double acc = s.valAccuracy();
