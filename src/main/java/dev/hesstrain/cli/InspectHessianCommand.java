@@ -8,7 +8,7 @@ import dev.hesstrain.inspect.InspectJob;
 import dev.hesstrain.inspect.InspectOptions;
 import dev.hesstrain.inspect.Report;
 import dev.hesstrain.runs.Json;
-import dev.hesstrain.train.TrainJob;
+import dev.hesstrain.setup.Setup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -19,6 +19,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -28,11 +29,11 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         sortOptions = false,
-        description = {
-            "Compute and export the Hessian of a model's output or loss with respect to its input or all its",
-            "parameters: hessian.npy, diag.npy, rowsum.npy, hvp.npy, eigenvalues.npy, density.csv, layout.json,",
-            "summary.json and plots in the output directory, and a table on stdout. See docs/inspect-hessian.md."
-        },
+        header = "Compute Hessians of a run's or a spec's model, w.r.t. its input or all its parameters.",
+        description = "Compute and export the Hessian of a model's output or loss with respect to its input or all its "
+                + "parameters: hessian.npy, diag.npy, rowsum.npy, hvp.npy, eigenvalues.npy, density.csv, "
+                + "layout.json, summary.json and plots in the output directory, and a table on stdout. See "
+                + "docs/inspect-hessian.md.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:done",
@@ -47,16 +48,13 @@ public final class InspectHessianCommand implements Callable<Integer> {
     @Option(names = "--run", paramLabel = "DIR", description = "A run directory: its spec.yaml, model.safetensors and data.npz.")
     Path run;
 
-    @Option(names = {"-c", "--config"}, paramLabel = "SPEC",
-            description = "A spec: the model initialised from its seed exactly as train does, or loaded with --weights.")
-    Path config;
+    /** --config SPEC: the model initialised from its seed exactly as train does, or loaded with --weights. */
+    @Mixin
+    SpecOptions specOptions;
 
     @Option(names = "--weights", paramLabel = "FILE.safetensors",
             description = "Weights under PyTorch names (0.weight, 0.bias, 2.weight, ...), as torch's save_file writes them.")
     Path weights;
-
-    @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a spec field, as for train. Repeatable.")
-    List<String> overrides = new ArrayList<>();
 
     @Option(names = "--points", paramLabel = "FILE",
             description = "Points: a CSV with a header (inputs, then the target column(s) for a loss), a .npy [N, d], "
@@ -115,36 +113,28 @@ public final class InspectHessianCommand implements Callable<Integer> {
                     + "default: automatic).")
     Integer hvpBatch;
 
-    @Option(names = "--threads", paramLabel = "N",
-            description = "Workers that compute the rows of full and diag in parallel (default: the cores). Every "
-                    + "PyTorch op runs on one thread: on a busy 2-core machine two intra-op threads made it 3x slower.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR",
-            description = "The output directory (default: RUN/inspect/<wrt>-<of>-<timestamp> for a run, "
-                    + "RUNS/inspect-<name>-<timestamp> for a spec).")
-    Path out;
-
-    @Option(names = "--runs", paramLabel = "RUNS",
-            description = "Where spec inspections go by default (default: " + InspectOptions.DEFAULT_RUNS + ").")
-    Path runsRoot;
+    @Mixin
+    OutputOptions output;
 
     @Option(names = "--json", description = "Print summary.json instead of the table.")
     boolean json;
 
     @Override
     public Integer call() throws IOException {
-        InspectOptions options = InspectOptions.builder().run(run).config(config).weights(weights).overrides(overrides)
+        InspectOptions options = InspectOptions.builder().run(run).config(specOptions.config()).weights(weights).overrides(specOptions.overrides())
                 .points(points).samples(samples).of(of).wrt(wrt).quantities(Set.copyOf(quantities)).vector(vector)
-                .probes(probes).seed(seed).k(k).eigenvectors(eigenvectors).steps(steps).rows(rows).out(out)
-                .runsRoot(runsRoot).hvpBatch(hvpBatch).threads(threads).build();
+                .probes(probes).seed(seed).k(k).eigenvectors(eigenvectors).steps(steps).rows(rows).out(output.out())
+                .runsRoot(output.runs()).hvpBatch(hvpBatch).threads(threads.value()).build();
         PrintWriter err = command.commandLine().getErr();
         InspectJob.Outcome outcome;
         try {
             options.validate();
-            TrainJob.setThreads(1); // parallelism comes from the row workers, not from within ops
-            java.util.concurrent.atomic.AtomicBoolean stop = Interrupts.install();
-            outcome = new InspectJob(options, Path.of("").toAbsolutePath(), stop::get).run(line -> {
+            Setup.threads(1); // parallelism comes from the row workers, not from within ops
+            java.util.concurrent.atomic.AtomicReference<String> stop = Interrupts.install();
+            outcome = new InspectJob(options, Path.of("").toAbsolutePath(), () -> stop.get() != null).run(line -> {
                 err.println(line);
                 err.flush();
             });

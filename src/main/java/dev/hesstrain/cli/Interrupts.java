@@ -1,24 +1,30 @@
 package dev.hesstrain.cli;
 
-import java.util.concurrent.atomic.AtomicBoolean;
+import dev.hesstrain.runs.AtomicFiles;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.logging.log4j.LogManager;
 
 /**
- * Ctrl-C handling for long runs: the first SIGINT (or SIGTERM) asks the run to stop cleanly after
- * the current step (it keeps its checkpoint and writes its summary); a second one ends the process
- * at once.
+ * Ctrl-C and schedulers' SIGTERM for long runs: the first SIGINT or SIGTERM asks the run to stop
+ * cleanly after the current step (it keeps its checkpoint and writes its summary) and is recorded
+ * by name; a second one deletes the temporary files of writes in progress and ends the process at
+ * once.
  */
 final class Interrupts {
     private Interrupts() {}
 
-    /** Installs the handlers for the rest of the process and returns the flag they set. */
+    /**
+     * Installs the handlers for the rest of the process and returns what they set: null until a
+     * signal arrives, then its name ({@code SIGINT}, {@code SIGTERM}).
+     */
     @SuppressWarnings("removal")
-    static AtomicBoolean install() {
-        AtomicBoolean requested = new AtomicBoolean();
+    static AtomicReference<String> install() {
+        AtomicReference<String> requested = new AtomicReference<>();
         for (String name : new String[] {"INT", "TERM"}) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
-                    if (requested.getAndSet(true)) {
+                    if (requested.getAndUpdate(old -> old == null ? "SIG" + sig.getName() : old) != null) {
+                        AtomicFiles.deleteInFlight();
                         Runtime.getRuntime().halt(ExitCodes.INTERRUPTED);
                     }
                     LogManager.getLogger(Interrupts.class)

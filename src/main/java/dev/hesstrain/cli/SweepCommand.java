@@ -1,6 +1,7 @@
 package dev.hesstrain.cli;
 
 import dev.hesstrain.spec.SpecException;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.sweep.Member;
 import dev.hesstrain.sweep.MemberRunner;
 import dev.hesstrain.sweep.SequentialRunner;
@@ -155,7 +156,7 @@ public final class SweepCommand implements Callable<Integer> {
         }
         SweepJob job = new SweepJob(plan, Path.of("").toAbsolutePath());
         List<Member> mine = job.shard(part.index(), part.count());
-        TrainJob.setThreads(threads);
+        Setup.threads(threads);
         if (!slurm) {
             job.preflight(mine); // bad data or shapes end here, before anything is written
         } else {
@@ -173,7 +174,7 @@ public final class SweepCommand implements Callable<Integer> {
                 part.count() > 1 ? ", shard " + part + " holds " + mine.size() : "", todo.size(), mine.size() - todo.size());
         err.printf("sweep directory: %s%n", dir.path());
         err.flush();
-        AtomicBoolean stop = Interrupts.install();
+        java.util.concurrent.atomic.AtomicReference<String> stop = Interrupts.install();
         long totalEpochs = todo.stream().mapToLong(m -> m.spec().train().epochs()).sum();
         SweepJob.Result result;
         try (Bar bar = new Bar(err, System.console() != null, totalEpochs, todo.size())) {

@@ -1,33 +1,33 @@
 package dev.hesstrain.cli;
 
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.runs.RunSummary;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
-import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.StopReason;
 import dev.hesstrain.train.TrainJob;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.logging.log4j.LogManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /** {@code hesstrain train}: one training run from a spec into a run directory. */
 @Command(
         name = "train",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        description = {
-            "Train the model of a YAML or JSON spec with the input-Hessian penalty and write a run directory:",
-            "spec.yaml, metrics.csv, summary.json, model.safetensors, data.npz, loss.png, hessian.png, train.log."
-        },
+        header = "Train a spec's model with the input-Hessian penalty into a run directory.",
+        description = "Train the model of a YAML or JSON spec with the input-Hessian penalty and write a run "
+                + "directory: spec.yaml, metrics.csv, summary.json, model.safetensors, data.npz, loss.png, "
+                + "hessian.png, train.log.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:the run completed",
@@ -39,66 +39,71 @@ public final class TrainCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     CommandSpec command;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The spec, YAML or JSON.")
-    Path config;
+    @Mixin
+    SpecOptions specOptions;
 
-    @Option(names = "--set", paramLabel = "PATH=VALUE",
-            description = "Override a spec field, e.g. --set train.epochs=5 --set penalty.lambda=0 "
-                    + "--set model.layers[0].units=20. Repeatable.")
-    List<String> overrides = new ArrayList<>();
+    @Mixin
+    OutputOptions output;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "The run directory (default: RUNS/<name>-<timestamp>).")
-    Path out;
+    @Mixin
+    OverwriteOption overwrite;
 
-    @Option(names = "--runs", paramLabel = "RUNS", defaultValue = "runs",
-            description = "Where new run directories go (default: ${DEFAULT-VALUE}).")
-    Path runsRoot;
-
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
-            description = "PyTorch's intra-op threads (default: ${DEFAULT-VALUE}). The small models hesstrain "
-                    + "trains run fastest on one: more threads only add synchronisation to ops this small.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Override
     public Integer call() throws IOException {
-        if (threads < 1) {
-            throw new UserException(ExitCodes.USAGE, "--threads must be at least 1, found " + threads);
-        }
-        Spec spec = SpecLoader.load(config, overrides);
-        TrainJob.setThreads(threads);
+        int intraOp = threads.orElse(1);
+        Path config = specOptions.required(command);
+        Spec spec = specOptions.load(command); // before the engine loads: a bad spec is reported at once
+        Setup.threads(intraOp);
         TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
         job.preflight(); // fail on bad data, device or shapes before creating anything
-        RunDirectory run;
+        PrintWriter err = command.commandLine().getErr();
+        AtomicReference<String> stop = Interrupts.install();
+        try (RunDirectory run = claim(output.runs(), spec.name(), output.out(), overwrite.mode())) {
+            TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
+            printSummary(command.commandLine().getOut(), spec, outcome);
+            if (outcome.reason() == StopReason.DIVERGED) {
+                LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
+                        outcome.summary().checkpointEpoch(), run.path());
+                return ExitCodes.FAILED;
+            }
+            return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
+        }
+    }
+
+    /** The run's directory, held for the run's life; a directory in use or not empty is a usage error. */
+    static RunDirectory claim(java.nio.file.Path runs, String name, java.nio.file.Path out, RunDirectory.Mode mode) {
         try {
-            run = RunDirectory.create(runsRoot, spec.name(), out);
+            return RunDirectory.claim(runs, name, out, mode);
+        } catch (RunDirectory.NotEmpty e) {
+            throw new UserException(ExitCodes.USAGE, e.getMessage() + ", or choose another --out", e);
         } catch (IOException e) {
             throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
         }
-        PrintWriter err = command.commandLine().getErr();
-        AtomicBoolean stop = Interrupts.install();
-        TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
-        printSummary(command.commandLine().getOut(), spec, outcome);
-        if (outcome.reason() == StopReason.DIVERGED) {
-            LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
-                    outcome.summary().get("checkpoint_epoch"), run.path());
-            return ExitCodes.FAILED;
-        }
-        return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
     }
 
+
+    /** The final table; figures that are not defined (no validation rows) are left out, not shown as NaN. */
     static void printSummary(PrintWriter out, Spec spec, TrainJob.Outcome outcome) {
-        Map<String, Object> s = outcome.summary();
+        RunSummary s = outcome.summary();
         out.println();
         out.printf(Locale.ROOT, "%-20s %s%n", "run", outcome.run().path());
-        out.printf(Locale.ROOT, "%-20s %s (%s epochs, %s steps)%n", "stopped", s.get("stopped"), s.get("epochs_run"), s.get("steps"));
-        for (String key : new String[] {"train_" + spec.loss(), "val_" + spec.loss(), "val_accuracy", "penalty",
-                "hessian_fro_mean", "hessian_fro_max", "ms_per_step"}) {
-            if (!s.containsKey(key)) {
-                continue; // val_accuracy: classification only
+        out.printf(Locale.ROOT, "%-20s %s (%d epochs, %d steps)%n", "stopped", s.stopped(), s.epochsRun(), s.steps());
+        Map<String, Double> rows = new LinkedHashMap<>();
+        rows.put("train_" + spec.loss().id(), s.figure("train_" + spec.loss().id()));
+        rows.put("val_" + spec.loss().id(), s.figure("val_" + spec.loss().id()));
+        rows.put("val_accuracy", s.valAccuracy());
+        rows.put("penalty", s.penalty());
+        rows.put("hessian_fro_mean", s.hessianFroMean());
+        rows.put("hessian_fro_max", s.hessianFroMax());
+        rows.put("ms_per_step", s.msPerStep());
+        rows.forEach((key, v) -> {
+            if (v != null && !v.isNaN()) {
+                out.printf(Locale.ROOT, "%-20s %s%n", key, String.format(Locale.ROOT, "%.6g", v));
             }
-            Object v = s.get(key);
-            out.printf(Locale.ROOT, "%-20s %s%n", key, v instanceof Double d ? String.format(Locale.ROOT, "%.6g", d) : v);
-        }
+        });
         out.flush();
     }
 }

@@ -9,11 +9,11 @@ import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.DataSpec;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
-import dev.hesstrain.train.TrainJob;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +23,7 @@ import java.util.Map;
 /**
  * The network to inspect, with its spec and its training points: from a run directory (spec.yaml,
  * model.safetensors, data.npz) or from a spec, built and initialised exactly as {@code train}
- * builds it ({@link TrainJob#loadData}, {@link TrainJob#buildNetwork}), then optionally loaded
+ * builds it ({@link Setup#loadData}, {@link Setup#buildNetwork}), then optionally loaded
  * with safetensors weights.
  */
 final class Subject implements AutoCloseable {
@@ -68,12 +68,11 @@ final class Subject implements AutoCloseable {
 
     private static Subject fromSpec(InspectOptions o, Path baseDir) {
         Spec spec = SpecLoader.load(o.config(), o.overrides());
-        TrainJob job = new TrainJob(spec, o.config().toString(), baseDir);
-        Split split = job.loadData();
+        Split split = Setup.loadData(spec, o.config().toString(), baseDir);
         Dataset train = split.train();
         Points training = new Points(train.x(), train.n(), train.d(), train.y(), "the training split of " + o.config());
         return build(spec, o.config().toString(), null, o.weights(), training,
-                spec.isClassification() ? Math.max(train.classes(), split.validation().classes()) : 0);
+                Setup.classes(spec, split));
     }
 
     private static Subject build(Spec spec, String source, Path runDir, Path weights, Points training) {
@@ -87,16 +86,11 @@ final class Subject implements AutoCloseable {
     }
 
     private static Subject build(Spec spec, String source, Path runDir, Path weights, Points training, int classes) {
-        Device device;
-        try {
-            device = TrainJob.device(spec);
-        } catch (SpecException e) {
-            throw e.in(source, 0, 0);
-        }
+        Device device = Setup.device(spec, source);
         int targets = spec.isClassification() ? 1 : training.y().length / Math.max(1, training.n());
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            Network net = TrainJob.buildNetwork(spec, source, training.d(), targets, classes, manager);
+            Network net = Setup.buildNetwork(spec, source, training.d(), targets, classes, manager);
             if (weights != null) {
                 try {
                     Weights.load(net, weights);

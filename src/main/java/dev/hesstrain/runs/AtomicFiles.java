@@ -14,6 +14,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Crash-safe file writes: the content goes to a temporary sibling file ({@code .<name>.tmp-<random>}), is
@@ -29,6 +31,8 @@ public final class AtomicFiles {
     }
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** Temporary files of writes in progress, for {@link #deleteInFlight}. */
+    private static final Set<Path> IN_FLIGHT = ConcurrentHashMap.newKeySet();
 
     private AtomicFiles() {}
 
@@ -65,6 +69,16 @@ public final class AtomicFiles {
     }
 
     /**
+     * Deletes the temporary files of the writes in progress in this process, for a process about
+     * to end at once (a second Ctrl-C): their targets keep their last complete version.
+     */
+    public static void deleteInFlight() {
+        for (Path p : IN_FLIGHT) {
+            deleteQuietly(p);
+        }
+    }
+
+    /**
      * Returns a fresh, not yet existing temporary path next to {@code target} (same directory, so the final
      * rename stays on one file system), creating the parent directory if needed.
      */
@@ -77,7 +91,9 @@ public final class AtomicFiles {
         Files.createDirectories(dir);
         byte[] suffix = new byte[6];
         RANDOM.nextBytes(suffix);
-        return dir.resolve("." + abs.getFileName() + ".tmp-" + HexFormat.of().formatHex(suffix));
+        Path tmp = dir.resolve("." + abs.getFileName() + ".tmp-" + HexFormat.of().formatHex(suffix));
+        IN_FLIGHT.add(tmp); // until committed or deleted
+        return tmp;
     }
 
     /**
@@ -85,6 +101,7 @@ public final class AtomicFiles {
      * system allows it, then makes the rename durable by syncing the directory (best effort).
      */
     public static void commit(Path tmp, Path target) throws IOException {
+        IN_FLIGHT.remove(tmp);
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
@@ -103,6 +120,7 @@ public final class AtomicFiles {
         if (path == null) {
             return;
         }
+        IN_FLIGHT.remove(path);
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {

@@ -44,15 +44,18 @@ public final class Logging {
         ctx.updateLoggers();
     }
 
-    /** Adds the run's log file; everything from info up is written there. */
-    public static void addRunLog(Path file) {
+    /**
+     * Adds the run's log file; everything from info up is written there. A new run's log starts
+     * empty; a resumed run's ({@code append}) continues the old one.
+     */
+    public static void addRunLog(Path file, boolean append) {
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         Configuration config = ctx.getConfiguration();
         removeRunLog();
         FileAppender appender = FileAppender.newBuilder()
                 .setName(RUN_APPENDER)
                 .withFileName(file.toString())
-                .withAppend(true)
+                .withAppend(append)
                 .setLayout(PatternLayout.newBuilder()
                         .withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %-5level %c{1} - %msg%n")
                         .withConfiguration(config)

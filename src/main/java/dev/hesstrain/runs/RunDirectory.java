@@ -1,16 +1,30 @@
 package dev.hesstrain.runs;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * The run directory shared by {@code train} and {@code inspect-hessian}: its file names, and its
- * creation. Every file in it is written atomically (see {@link AtomicFiles}).
+ * creation. A directory {@linkplain #claim claimed} belongs to one run: an OS file lock on its
+ * {@code .lock} file is held until {@link #close} (or the process ends, however it ends), so a
+ * second process that claims it fails at once; a directory that already holds files is refused
+ * unless the claim overwrites it or resumes the run in it. Every file in it is written atomically
+ * (see {@link AtomicFiles}), but for the run's log, which grows as the run goes.
  */
-public final class RunDirectory {
+public final class RunDirectory implements AutoCloseable {
     public static final String SPEC = "spec.yaml";
     public static final String METRICS = "metrics.csv";
     public static final String SUMMARY = "summary.json";
@@ -20,18 +34,148 @@ public final class RunDirectory {
     public static final String HESSIAN_PLOT = "hessian.png";
     public static final String LOG = "train.log";
     public static final String INSPECT = "inspect";
+    /** The lock file; it stays in the directory (deleting it would let two runs lock different files). */
+    public static final String LOCK = ".lock";
+
+    /** How a claim treats what the directory already holds. */
+    public enum Mode {
+        /** The directory must be new or empty. */
+        NEW,
+        /** Whatever the directory holds is deleted first. */
+        OVERWRITE,
+        /** The directory holds a run that this one continues: its files stay. */
+        RESUME
+    }
+
+    /** A claim refused because the directory already holds files. */
+    public static final class NotEmpty extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NotEmpty(String message) {
+            super(message);
+        }
+    }
+
+    /** A claim refused because another process holds the directory. */
+    public static final class InUse extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        InUse(String message) {
+            super(message);
+        }
+    }
 
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
     private final Path path;
+    private final Mode mode;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
 
-    private RunDirectory(Path path) {
+    private RunDirectory(Path path, Mode mode, FileChannel lockChannel, FileLock lock) {
         this.path = path;
+        this.mode = mode;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
     }
 
     /**
-     * Creates {@code out} if given, else {@code runsRoot/<name>-<timestamp>} (with a numeric suffix
-     * if that exists). Fails with a message when the directory cannot be created or written.
+     * Claims {@code out} if given, else a new {@code runsRoot/<name>-<timestamp>} (with a numeric
+     * suffix if that exists), for one run: see {@link #claim}.
+     */
+    public static RunDirectory claim(Path runsRoot, String name, Path out, Mode mode) throws IOException {
+        if (out != null) {
+            return claim(out, mode);
+        }
+        String base = name + "-" + LocalDateTime.now().format(STAMP);
+        try {
+            Files.createDirectories(runsRoot);
+        } catch (IOException e) {
+            throw new IOException("cannot create the run directory " + runsRoot + ": " + describe(e), e);
+        }
+        for (int i = 1;; i++) {
+            Path dir = runsRoot.resolve(i == 1 ? base : base + "-" + i);
+            try {
+                Files.createDirectory(dir); // atomic: two runs started in the same second get two directories
+            } catch (FileAlreadyExistsException e) {
+                continue;
+            } catch (IOException e) {
+                throw new IOException("cannot create the run directory " + dir + ": " + describe(e), e);
+            }
+            return claim(dir, Mode.NEW);
+        }
+    }
+
+    /**
+     * Claims {@code dir} for one run, creating it if needed: locks it (an {@link InUse} error names
+     * the process that holds it), then, for {@link Mode#NEW}, refuses a directory that holds files
+     * ({@link NotEmpty}, naming them), and for {@link Mode#OVERWRITE} deletes them. The lock is held
+     * until {@link #close}.
+     */
+    public static RunDirectory claim(Path dir, Mode mode) throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IOException(dir + " exists and is not a directory");
+        }
+        if (mode == Mode.RESUME && !Files.isDirectory(dir)) {
+            throw new IOException("no run directory at " + dir);
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IOException("cannot create the run directory " + dir + ": " + describe(e), e);
+        }
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new IOException("the run directory " + dir + " is not writable: " + describe(e), e);
+        }
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null; // held by this process
+        } catch (IOException e) {
+            channel.close();
+            throw new IOException("cannot lock the run directory " + dir + ": " + describe(e), e);
+        }
+        if (lock == null) {
+            String holder = holder(dir);
+            channel.close();
+            throw new InUse(dir + " is in use by another hesstrain process" + holder
+                    + "; give another --out, or wait until it ends");
+        }
+        try {
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
+            channel.force(true);
+            List<Path> held = contents(dir);
+            if (!held.isEmpty() && mode == Mode.NEW) {
+                throw new NotEmpty("the output directory " + dir + " is not empty (it holds " + names(held)
+                        + "): give --overwrite to replace its contents");
+            }
+            if (mode == Mode.OVERWRITE) {
+                for (Path p : held) {
+                    deleteTree(p);
+                }
+            }
+            return new RunDirectory(dir, mode, channel, lock);
+        } catch (NotEmpty | RuntimeException e) {
+            lock.release();
+            channel.close();
+            throw e;
+        } catch (IOException e) {
+            lock.release();
+            channel.close();
+            throw new IOException("the run directory " + dir + " is not writable: " + describe(e), e);
+        }
+    }
+
+    /**
+     * An output directory without a claim: {@code out} if given, else {@code runsRoot/<name>-<timestamp>}
+     * (with a numeric suffix if that exists). Fails with a message when the directory cannot be
+     * created or written. For inspect output folders until they are claimed as runs are.
      */
     public static RunDirectory create(Path runsRoot, String name, Path out) throws IOException {
         Path dir;
@@ -59,9 +203,56 @@ public final class RunDirectory {
         } catch (IOException e) {
             throw new IOException("the run directory " + dir + " is not writable: " + describe(e), e);
         }
-        return new RunDirectory(dir);
+        return new RunDirectory(dir, Mode.NEW, null, null);
     }
 
+    private static String holder(Path dir) {
+        try {
+            String pid = Files.readString(dir.resolve(LOCK), StandardCharsets.US_ASCII).strip();
+            return pid.isEmpty() ? "" : " (pid " + pid + ")";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static List<Path> contents(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> !p.getFileName().toString().equals(LOCK)).sorted().toList();
+        }
+    }
+
+    private static String names(List<Path> held) {
+        List<String> names = held.stream().map(p -> p.getFileName().toString()).limit(5).toList();
+        return String.join(", ", names) + (held.size() > 5 ? ", and " + (held.size() - 5) + " more" : "");
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> s = Files.list(p)) {
+                for (Path c : s.toList()) {
+                    deleteTree(c);
+                }
+            }
+        }
+        Files.delete(p);
+    }
+
+    /** How this directory was claimed. */
+    public Mode mode() {
+        return mode;
+    }
+
+    /** Releases the lock (the lock file stays). */
+    @Override
+    public void close() throws IOException {
+        if (lockChannel != null) {
+            try {
+                lock.release();
+            } finally {
+                lockChannel.close();
+            }
+        }
+    }
     /** Opens an existing run; it must hold a spec and weights. */
     public static RunDirectory open(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
@@ -72,7 +263,7 @@ public final class RunDirectory {
                 throw new IOException(dir + " is not a run directory: it has no " + f);
             }
         }
-        return new RunDirectory(dir);
+        return new RunDirectory(dir, Mode.RESUME, null, null);
     }
 
     private static String describe(IOException e) {

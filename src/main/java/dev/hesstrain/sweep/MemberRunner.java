@@ -5,7 +5,7 @@ import dev.hesstrain.train.EpochMetrics;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * How the members of one structure group are trained into their run directories. The sequential
@@ -32,5 +32,5 @@ public interface MemberRunner {
      * turns true every member still training stops, checkpointed, as interrupted.
      */
     List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
-            BooleanSupplier stop) throws IOException;
+            Supplier<String> stop) throws IOException;
 }

@@ -8,7 +8,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -18,11 +18,11 @@ public final class SequentialRunner implements MemberRunner {
 
     @Override
     public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
-            BooleanSupplier stop) throws IOException {
+            Supplier<String> stop) throws IOException {
         List<Outcome> out = new ArrayList<>();
         for (int i = 0; i < members.size(); i++) {
             Member m = members.get(i);
-            if (stop.getAsBoolean()) {
+            if ((stop.get() != null)) {
                 out.add(new Outcome(m, "interrupted", "not started"));
                 continue;
             }

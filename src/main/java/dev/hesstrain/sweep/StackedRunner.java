@@ -21,6 +21,7 @@ import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.EpochMetrics;
 import dev.hesstrain.train.Memory;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.train.StackedTrainer;
 import dev.hesstrain.train.StopReason;
 import dev.hesstrain.train.TrainJob;
@@ -32,7 +33,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -50,7 +51,7 @@ public final class StackedRunner implements MemberRunner {
 
     @Override
     public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
-            BooleanSupplier stop) throws IOException {
+            Supplier<String> stop) throws IOException {
         List<Spec> specs = members.stream().map(Member::spec).toList();
         if (members.size() < 2 || StackedTrainer.incompatibility(specs) != null) {
             return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
@@ -60,12 +61,12 @@ public final class StackedRunner implements MemberRunner {
         for (Member m : members) {
             splits.add(new TrainJob(m.spec(), m.source(), baseDir).loadData());
         }
-        Device device = TrainJob.device(specs.get(0));
+        Device device = Setup.device(specs.get(0), members.get(0).source());
         try (NDManager manager = NDManager.newBaseManager(device)) {
             List<Network> nets = new ArrayList<>();
             for (int i = 0; i < r; i++) {
                 Dataset tr = splits.get(i).train();
-                nets.add(TrainJob.buildNetwork(specs.get(i), members.get(i).id(), tr.d(), tr.o(), 0, manager));
+                nets.add(Setup.buildNetwork(specs.get(i), members.get(i).id(), tr.d(), tr.o(), 0, manager));
             }
             if (!nets.get(0).replicable() || specs.stream().anyMatch(s -> s.penalty().active()) && !nets.get(0).replicatedTaylor()
                     || specs.get(0).isClassification()) {
@@ -118,7 +119,7 @@ public final class StackedRunner implements MemberRunner {
                             throw new UncheckedIOException(e);
                         }
                     }
-                }, stop);
+                }, () -> stop.get() != null);
             }
             rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
             List<Outcome> out = new ArrayList<>();
@@ -126,12 +127,12 @@ public final class StackedRunner implements MemberRunner {
                 Spec spec = specs.get(i);
                 RunDirectory run = dirs.get(i);
                 StopReason reason = result.reasons().get(i);
-                Trainer.Result one = new Trainer.Result(result.epochs().get(i), reason, result.lastGoodEpoch()[i],
-                        result.steps(), result.stepMillis());
+                Trainer.Result one = new Trainer.Result(result.epochs().get(i), reason,
+                        reason == StopReason.INTERRUPTED ? stop.get() : null, result.steps(), result.stepMillis());
                 metrics.get(i).save(run.file(RunDirectory.METRICS));
                 plots(spec, run, one);
                 Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
-                Map<String, Object> summary = summary(spec, evaluator, splits.get(i), one, provenance.get(i), nets.get(i));
+                Map<String, Object> summary = summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], provenance.get(i), nets.get(i));
                 summary.put("ms_per_step", result.medianStepMillis() / r);
                 summary.put("stacked_members", r);
                 summary.put("stacked_ms_per_step", result.medianStepMillis());
@@ -182,7 +183,7 @@ public final class StackedRunner implements MemberRunner {
     }
 
     private static Map<String, Object> summary(Spec spec, Trainer trainer, Split split, Trainer.Result result,
-            Provenance provenance, Network net) {
+            int checkpointEpoch, Provenance provenance, Network net) {
         Trainer.Evaluation tr = trainer.evaluate(split.train());
         Trainer.Evaluation va = trainer.evaluate(split.validation());
         Map<String, Object> s = new LinkedHashMap<>();
@@ -198,7 +199,7 @@ public final class StackedRunner implements MemberRunner {
         s.put("ms_per_step", result.medianStepMillis());
         s.put("stopped", result.reason().id());
         s.put("stop_reason", result.reason().description());
-        s.put("checkpoint_epoch", result.lastGoodEpoch());
+        s.put("checkpoint_epoch", checkpointEpoch);
         s.put("parameters", net.parameterCount());
         s.put("train_samples", split.train().n());
         s.put("validation_samples", split.validation().n());

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -57,7 +57,7 @@ public final class SweepJob {
     }
 
     public Result run(SweepDirectory dir, List<Member> members, MemberRunner runner, MemberRunner.Progress progress,
-            BooleanSupplier stop) throws IOException {
+            Supplier<String> stop) throws IOException {
         List<Member> todo = pending(dir, members);
         List<Member> skipped = members.stream().filter(m -> !todo.contains(m)).toList();
         if (!skipped.isEmpty()) {

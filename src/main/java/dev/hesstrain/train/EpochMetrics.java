@@ -8,6 +8,9 @@ package dev.hesstrain.train;
  * of the estimates, and {@code penaltyExact} and the Hessian norms come from an exact pass over the
  * validation set (the training set if that is empty) every {@code penalty.exact_every} epochs;
  * they are NaN on other epochs, and {@code penaltyExact} is NaN throughout with the exact method.
+ * The accuracies (classification only, NaN otherwise) are, like the losses, the share of the
+ * epoch's training rows the model got right as it stepped on them, and that of the validation rows
+ * at the epoch's end.
  */
 public record EpochMetrics(
         int epoch,
@@ -18,12 +21,15 @@ public record EpochMetrics(
         double loss,
         double hessianFroMean,
         double hessianFroMax,
+        double trainAccuracy,
+        double valAccuracy,
         double seconds) {
 
-    /** A row without an exact check of the penalty. */
-    public EpochMetrics(int epoch, double trainLoss, double valLoss, double penalty, double loss,
+    /** A row without accuracies (a regression loss). */
+    public EpochMetrics(int epoch, double trainLoss, double valLoss, double penalty, double penaltyExact, double loss,
             double hessianFroMean, double hessianFroMax, double seconds) {
-        this(epoch, trainLoss, valLoss, penalty, Double.NaN, loss, hessianFroMean, hessianFroMax, seconds);
+        this(epoch, trainLoss, valLoss, penalty, penaltyExact, loss, hessianFroMean, hessianFroMax, Double.NaN,
+                Double.NaN, seconds);
     }
 
     public boolean finite() {

@@ -24,7 +24,7 @@ public final class Objective {
     private final Norm norm;
     private final InputHessian hessian;
     private final HutchinsonNorm estimator;
-    private final SplittableRandom probes;
+    private SplittableRandom probes;
 
     /** The objective with the exact penalty. */
     public Objective(Network network, LossKind loss, double lambda, Norm norm, InputHessian hessian) {
@@ -49,6 +49,13 @@ public final class Objective {
         this.estimator = estimator;
         this.probes = probes;
         network.constants().of(lambda); // made now, outside any step
+    }
+
+    /** Draws the probes from {@code stream} from now on (the trainer gives each epoch its own stream). */
+    public void reseedProbes(SplittableRandom stream) {
+        if (estimator != null) {
+            this.probes = stream;
+        }
     }
 
     /**

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
@@ -52,7 +53,7 @@ import org.apache.logging.log4j.Logger;
  * last good checkpoint and frozen (its updates are masked), it gets no more metrics rows, and the
  * others go on. Each member's {@link Network} (given by the caller, built from that member's seed)
  * holds the member's weights of its latest checkpoint: {@link Listener#onCheckpoint} is the moment
- * to write them, as {@link Trainer.Listener#onCheckpoint} is for one run.
+ * to write them, as the checkpoint listener ({@link Checkpoints}) is for one run.
  *
  * <p>Members must agree on everything but λ, lr, momentum and seed ({@link #incompatibility}).
  * The penalty is the Taylor-pairs pass on the replica axis (or Hutchinson probes through it), so
@@ -92,7 +93,7 @@ public final class StackedTrainer implements AutoCloseable {
 
         /** Median milliseconds of the steady-state stacked steps (the first tenth, at least 5, skipped). */
         public double medianStepMillis() {
-            return new Trainer.Result(List.of(), StopReason.COMPLETED, 0, steps, stepMillis).medianStepMillis();
+            return new Trainer.Result(List.of(), StopReason.COMPLETED, "", steps, stepMillis).medianStepMillis();
         }
     }
 
@@ -128,7 +129,7 @@ public final class StackedTrainer implements AutoCloseable {
 
     /**
      * @param specs the members' resolved specs
-     * @param nets each member's network, initialised from its own seed (as {@code TrainJob} builds it);
+     * @param nets each member's network, initialised from its own seed (as {@code setup.Setup} builds it);
      *     it receives the member's checkpointed weights
      * @param train each member's training set (from its own seed and split)
      * @param validation each member's validation set
@@ -265,12 +266,6 @@ public final class StackedTrainer implements AutoCloseable {
         int d = template.inputs();
         int batch = trainSpec.batchSize() == null ? n : Math.min(trainSpec.batchSize(), n);
         boolean fullBatch = batch >= n;
-        SplittableRandom[] shuffles = new SplittableRandom[r];
-        SplittableRandom[] probes = new SplittableRandom[r];
-        for (int i = 0; i < r; i++) {
-            shuffles[i] = new SplittableRandom(Seeds.shuffle(specs.get(i).seed()));
-            probes[i] = new SplittableRandom(Seeds.probes(specs.get(i).seed()));
-        }
         List<List<EpochMetrics>> rows = new ArrayList<>();
         for (int i = 0; i < r; i++) {
             rows.add(new ArrayList<>());
@@ -292,7 +287,9 @@ public final class StackedTrainer implements AutoCloseable {
                 long epochStart = System.nanoTime();
                 int[][] orders = new int[r][];
                 for (int i = 0; i < r; i++) {
-                    orders[i] = Split.permutation(n, fullBatch ? null : shuffles[i]);
+                    // the streams of Trainer: an epoch's order from (seed, epoch), a step's probes from (seed, step)
+                    orders[i] = Split.permutation(n, fullBatch ? null
+                            : new SplittableRandom(Seeds.derive(Seeds.shuffle(specs.get(i).seed()), epoch)));
                 }
                 double[][] sums = new double[r][4]; // loss, data, penalty, fro
                 double[] maxFro = new double[r];
@@ -328,7 +325,8 @@ public final class StackedTrainer implements AutoCloseable {
                         if (curvature && estimator != null) {
                             NDList parts = new NDList();
                             for (int i = 0; i < r; i++) {
-                                parts.add(estimator.directions(step, b, probes[i].split()));
+                                parts.add(estimator.directions(step, b,
+                                        new SplittableRandom(Seeds.derive(Seeds.probes(specs.get(i).seed()), steps)).split()));
                             }
                             dirs = NDArrays.stack(parts);
                         }

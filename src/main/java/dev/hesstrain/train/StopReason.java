@@ -3,7 +3,7 @@ package dev.hesstrain.train;
 /** Why a training run stopped. */
 public enum StopReason {
     COMPLETED("completed", "all epochs ran"),
-    INTERRUPTED("interrupted", "interrupted by the user (SIGINT)"),
+    INTERRUPTED("interrupted", "interrupted by a signal"),
     DIVERGED("diverged", "the loss became NaN or infinite");
 
     private final String id;

@@ -5,24 +5,22 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.hesstrain.data.DataLoader;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
 import dev.hesstrain.runs.AtomicFiles;
-import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.Logging;
 import dev.hesstrain.runs.MetricsCsv;
 import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.runs.RunSummary;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.LayerSpec;
 import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.Spec;
-import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -30,7 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -51,7 +49,7 @@ public final class TrainJob {
     }
 
     /** The result: where the run is and what it reached. */
-    public record Outcome(RunDirectory run, Map<String, Object> summary, StopReason reason) {}
+    public record Outcome(RunDirectory run, RunSummary summary, StopReason reason) {}
 
     private final Spec spec;
     private final String specSource;
@@ -88,105 +86,27 @@ public final class TrainJob {
      */
     public void preflight() {
         Split split = loadData();
-        try {
-            device(spec);
-        } catch (SpecException e) {
-            throw e.in(specSource, 0, 0);
-        }
+        Setup.device(spec, specSource);
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             Dataset train = split.train();
-            buildNetwork(spec, specSource, train.d(), train.o(), classes(split), m).close();
+            Setup.buildNetwork(spec, specSource, train.d(), train.o(), Setup.classes(spec, split), m).close();
         }
     }
 
-    private int classes(Split split) {
-        return spec.isClassification() ? Math.max(split.train().classes(), split.validation().classes()) : 0;
-    }
-
-    /** The spec file's folder, where a relative data.file is looked for first; null if the source is no file. */
-    private Path specDir() {
-        try {
-            Path p = Path.of(specSource).toAbsolutePath().getParent();
-            return p != null && java.nio.file.Files.isDirectory(p) ? p : null;
-        } catch (java.nio.file.InvalidPathException e) {
-            return null;
-        }
-    }
-
-    /** Loads and checks the data against the model; spec errors name the field. */
+    /** Loads and checks the data against the model (once); spec errors name the field. */
     public Split loadData() {
-        if (loaded != null) {
-            return loaded;
+        if (loaded == null) {
+            loaded = Setup.loadData(spec, specSource, baseDir);
         }
-        Dataset all;
-        try {
-            all = DataLoader.load(spec.data(), specDir(), baseDir, Seeds.data(spec.seed()), spec.isClassification(),
-                    spec.dtype());
-        } catch (SpecException e) {
-            throw e.under("data".equals(head(e.field())) ? "" : "data").in(specSource, 0, 0);
-        }
-        Integer flat = spec.model().flatInputs();
-        if (flat != null && flat != all.d()) {
-            throw new SpecException(specSource, "model.input_shape", 0, 0,
-                    "holds " + flat + " features but the data have " + all.d() + " inputs");
-        }
-        loaded = Split.split(all, spec.data().validation(), Seeds.split(spec.seed()));
         return loaded;
     }
 
-    private static String head(String field) {
-        if (field == null) {
-            return "";
-        }
-        int dot = field.indexOf('.');
-        return dot < 0 ? field : field.substring(0, dot);
-    }
-
-    /** Builds the model for the data; shape mismatches are spec errors on model.layers. */
-    public static Network buildNetwork(Spec spec, String source, int inputs, int targets, int classes, NDManager manager) {
-        Network net;
-        try {
-            net = Network.build(spec.model(), inputs, spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32, manager,
-                    Seeds.init(spec.seed()));
-        } catch (IllegalArgumentException e) {
-            throw new SpecException(source, "model.layers", 0, 0, e.getMessage());
-        }
-        if (!spec.isClassification() && net.outputs() != targets) {
-            net.close();
-            throw new SpecException(source, "model.layers", 0, 0, "the model has " + net.outputs()
-                    + " outputs but the data have " + targets + " target column(s); set the last linear layer's units to " + targets);
-        }
-        if (spec.isClassification() && net.outputs() < classes) {
-            net.close();
-            throw new SpecException(source, "model.layers", 0, 0, "the model has " + net.outputs()
-                    + " outputs but the labels go up to " + (classes - 1) + "; it needs at least " + classes);
-        }
-        return net;
-    }
-
-    /** Sets PyTorch's intra-op thread count for this process. */
-    public static void setThreads(int threads) {
-        dev.hesstrain.model.Torch.setThreads(threads);
-    }
-
-    /** The device the spec asks for, on this machine. */
-    public static Device device(Spec spec) {
-        int gpus = Engine.getInstance().getGpuCount();
-        return switch (spec.device()) {
-            case CPU -> Device.cpu();
-            case GPU -> {
-                if (gpus == 0) {
-                    throw new SpecException("device", "is gpu but PyTorch sees no GPU on this machine (use auto or cpu)");
-                }
-                yield Device.gpu();
-            }
-            default -> gpus > 0 ? Device.gpu() : Device.cpu();
-        };
-    }
-
-    /** Runs the whole job into {@code run}; {@code stop} is polled after every step. */
-    public Outcome run(RunDirectory run, Progress progress, BooleanSupplier stop) throws IOException {
-        Logging.addRunLog(run.file(RunDirectory.LOG));
+    /**
+     * Runs the whole job into {@code run}. {@code stop} is polled after every step: null while no
+     * stop is asked for, then what asked for it (e.g. {@code SIGTERM}).
+     */
+    public Outcome run(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
+        Logging.addRunLog(run.file(RunDirectory.LOG), run.mode() == RunDirectory.Mode.RESUME);
         try {
             return runLogged(run, progress, stop);
         } finally {
@@ -194,12 +114,12 @@ public final class TrainJob {
         }
     }
 
-    private Outcome runLogged(RunDirectory run, Progress progress, BooleanSupplier stop) throws IOException {
+    private Outcome runLogged(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
         for (String w : warnings()) {
             LOG.warn(w);
         }
         Split split = loadData();
-        Device device = device(spec);
+        Device device = Setup.device(spec, specSource);
         AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
         Dataset tr = split.train();
         Dataset va = split.validation();
@@ -208,114 +128,114 @@ public final class TrainJob {
                 device.toString(), spec.seed(), SpecLoader.hash(spec), dataSha);
         try (NDManager manager = NDManager.newBaseManager(device)) {
             writeData(run, split, manager);
-            Network net = buildNetwork(spec, specSource, tr.d(), tr.o(), classes(split), manager);
+            Network net = Setup.buildNetwork(spec, specSource, tr.d(), tr.o(), Setup.classes(spec, split), manager);
             LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
                     run.path(), tr.n(), va.n(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
             Trainer trainer = new Trainer(spec, net, tr, va);
-            String lossName = spec.loss().id();
-            boolean estimated = spec.penalty().method() == PenaltyMethod.HUTCHINSON;
-            List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName,
-                    "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
-            if (estimated) {
-                columns.add(columns.indexOf("penalty") + 1, "penalty_exact"); // beside the estimate
-            }
-            MetricsCsv metrics = new MetricsCsv(columns);
-            Map<String, double[]>[] lastGood = new Map[] {null};
-            Map<String, Double> rss = new LinkedHashMap<>();
-            Trainer.Result result = trainer.run(new Trainer.Listener() {
-                @Override
-                public void onEpoch(EpochMetrics m) {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("epoch", m.epoch());
-                    row.put("train_" + lossName, m.trainLoss());
-                    row.put("val_" + lossName, m.valLoss());
-                    row.put("penalty", m.penalty());
-                    if (estimated) { // exact figures only on the epochs that computed them, else empty
-                        row.put("penalty_exact", orNull(m.penaltyExact()));
-                    }
-                    row.put("loss", m.loss());
-                    row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
-                    row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
-                    row.put("seconds", m.seconds());
-                    metrics.add(row);
-                    progress.epoch(m, spec.train().epochs());
-                    LOG.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName,
-                            m.trainLoss(), lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
-                }
-
-                @Override
-                public void onStep(long step, double loss) {
-                    if (Memory.isMilestone(step)) {
-                        double mb = Memory.residentMegabytes();
-                        rss.put(Long.toString(step), mb);
-                        LOG.info("step {}: resident memory {} MB", step, String.format(java.util.Locale.ROOT, "%.1f", mb));
-                    }
-                }
-
-                @Override
-                public void onCheckpoint(int epoch) {
-                    try {
+            MetricsRows metrics = new MetricsRows(progress);
+            Checkpoints checkpoints = new Checkpoints(net, spec.train().checkpointEvery(),
+                    Trainer.MIN_CHECKPOINT_SECONDS, epoch -> {
                         AtomicFiles.write(run.file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
-                        metrics.save(run.file(RunDirectory.METRICS));
-                        lastGood[0] = Weights.snapshot(net);
-                        LOG.info("checkpoint at epoch {}", epoch);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                }
-            }, stop);
+                        metrics.csv.save(run.file(RunDirectory.METRICS));
+                    });
+            Memory memory = new Memory();
+            Trainer.Result result = trainer.run(List.of(metrics, checkpoints, new Divergence(checkpoints::lastGood),
+                    memory, new StopRequest(stop)));
             progress.finish();
-            rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
-            if (result.reason() == StopReason.DIVERGED && lastGood[0] != null) {
-                Weights.restore(net, lastGood[0]);
+            if (result.reason() == StopReason.INTERRUPTED) {
+                LOG.warn("{} after epoch {}; the weights of epoch {} are saved", result.detail(),
+                        metrics.rows.isEmpty() ? 0 : metrics.rows.get(metrics.rows.size() - 1).epoch(),
+                        checkpoints.lastGood());
             }
-            metrics.save(run.file(RunDirectory.METRICS));
-            plots(run, result);
-            Map<String, Object> summary = summary(trainer, split, result, provenance, net);
-            summary.put("resident_mb_at_step", rss);
-            Json.write(run.file(RunDirectory.SUMMARY), summary);
-            LOG.info("run stopped: {} ({})", result.reason().id(), result.reason().description());
+            metrics.csv.save(run.file(RunDirectory.METRICS));
+            // the summary before the plots: a scheduler's kill soon after a stop must not lose it
+            RunSummary summary = summary(trainer, split, result, checkpoints.lastGood(), metrics.rows.size(),
+                    provenance, net, memory.readings());
+            summary.write(run.file(RunDirectory.SUMMARY));
+            plots(run, metrics.rows);
+            LOG.info("run stopped: {} ({})", result.reason().id(), result.detail());
             net.close();
             return new Outcome(run, summary, result.reason());
         }
     }
 
-    private Map<String, Object> summary(Trainer trainer, Split split, Trainer.Result result, Provenance provenance,
-            Network net) {
+    /** Turns each epoch's figures into a metrics.csv row, a progress line and a log line. */
+    private final class MetricsRows implements TrainingListener {
+        final MetricsCsv csv = new MetricsCsv(columns());
+        final List<EpochMetrics> rows = new ArrayList<>();
+        private final Progress progress;
+
+        MetricsRows(Progress progress) {
+            this.progress = progress;
+        }
+
+        @Override
+        public void onEpoch(Trainer.Loop loop, EpochMetrics m) {
+            String lossName = spec.loss().id();
+            boolean estimated = estimated();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("epoch", m.epoch());
+            row.put("train_" + lossName, m.trainLoss());
+            row.put("val_" + lossName, m.valLoss());
+            if (spec.isClassification()) {
+                row.put("train_accuracy", m.trainAccuracy());
+                row.put("val_accuracy", m.valAccuracy());
+            }
+            row.put("penalty", m.penalty());
+            if (estimated) { // exact figures only on the epochs that computed them, else empty
+                row.put("penalty_exact", orNull(m.penaltyExact()));
+            }
+            row.put("loss", m.loss());
+            row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
+            row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
+            row.put("seconds", m.seconds());
+            csv.add(row);
+            rows.add(m);
+            progress.epoch(m, spec.train().epochs());
+            LOG.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName,
+                    m.trainLoss(), lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
+        }
+    }
+
+    private boolean estimated() {
+        return spec.penalty().method() == PenaltyMethod.HUTCHINSON;
+    }
+
+    /** The columns of metrics.csv for this spec. */
+    List<String> columns() {
+        String lossName = spec.loss().id();
+        List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName));
+        if (spec.isClassification()) {
+            columns.addAll(List.of("train_accuracy", "val_accuracy"));
+        }
+        columns.add("penalty");
+        if (estimated()) {
+            columns.add("penalty_exact"); // beside the estimate
+        }
+        columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
+        return columns;
+    }
+
+    private RunSummary summary(Trainer trainer, Split split, Trainer.Result result, int checkpointEpoch,
+            int epochsRun, Provenance provenance, Network net, Map<String, Double> memory) {
         Trainer.Evaluation tr = trainer.evaluate(split.train());
         Trainer.Evaluation va = trainer.evaluate(split.validation());
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("name", spec.name());
-        s.put("train_" + spec.loss(), tr.data());
-        s.put("val_" + spec.loss(), va.data());
-        s.put("penalty", tr.penalty());
-        s.put("loss", tr.data() + tr.penalty());
-        s.put("hessian_fro_mean", tr.hessianFroMean());
-        s.put("hessian_fro_max", tr.hessianFroMax());
-        if (spec.isClassification()) {
-            s.put("train_accuracy", tr.accuracy());
-            s.put("val_accuracy", va.accuracy());
-        }
-        s.put("epochs_run", result.epochs().size());
-        s.put("steps", result.steps());
-        s.put("ms_per_step", result.medianStepMillis());
-        s.put("stopped", result.reason().id());
-        s.put("stop_reason", result.reason().description());
-        s.put("checkpoint_epoch", result.lastGoodEpoch());
-        s.put("parameters", net.parameterCount());
-        s.put("train_samples", split.train().n());
-        s.put("validation_samples", split.validation().n());
-        s.put("provenance", provenance);
-        return s;
+        Map<String, Double> figures = new LinkedHashMap<>();
+        figures.put("train_" + spec.loss().id(), tr.data());
+        figures.put("val_" + spec.loss().id(), va.data());
+        boolean classes = spec.isClassification();
+        return new RunSummary(spec.name(), figures, tr.penalty(), tr.data() + tr.penalty(), tr.hessianFroMean(),
+                tr.hessianFroMax(), classes ? tr.accuracy() : null, classes ? va.accuracy() : null, epochsRun,
+                result.steps(), result.medianStepMillis(), result.reason().id(), result.detail(), checkpointEpoch, null,
+                net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
     }
 
     private static Double orNull(double v) {
         return Double.isNaN(v) ? null : v;
     }
 
-    private void plots(RunDirectory run, Trainer.Result result) throws IOException {
-        List<EpochMetrics> rows = result.epochs();
+    private void plots(RunDirectory run, List<EpochMetrics> rows) throws IOException {
         double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
         LinkedHashMap<String, double[]> loss = new LinkedHashMap<>();
         loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());

@@ -2,18 +2,16 @@ package dev.hesstrain.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.model.Network;
-import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.spec.Norm;
 import dev.hesstrain.spec.PenaltyMethod;
@@ -23,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.BooleanSupplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -39,19 +36,8 @@ public final class Trainer {
     /** Numbers in the largest array of one exact Hessian pass over a chunk (see InputHessian#rowsPerPass). */
     private static final long EXACT_PASS_ELEMENTS = 1L << 21;
 
-    /** Receives progress; may stop the run and save checkpoints. */
-    public interface Listener {
-        void onEpoch(EpochMetrics metrics);
-
-        /** Called at checkpoints with the current (finite) weights. */
-        void onCheckpoint(int epoch);
-
-        default void onStep(long step, double loss) {}
-    }
-
-    /** The outcome of a run. */
-    public record Result(
-            List<EpochMetrics> epochs, StopReason reason, int lastGoodEpoch, long steps, double[] stepMillis) {
+    /** The outcome of a run: the epochs run in this call, why it stopped, and the step times. */
+    public record Result(List<EpochMetrics> epochs, StopReason reason, String detail, long steps, double[] stepMillis) {
 
         /** Median milliseconds of the steady-state steps (the first tenth, at least 5, skipped). */
         public double medianStepMillis() {
@@ -65,6 +51,60 @@ public final class Trainer {
         }
     }
 
+    /** The state of the loop that listeners see, and the one thing they may do to it: stop it. */
+    public static final class Loop {
+        private final int epochs;
+        private int epoch;
+        private long steps;
+        private boolean stopping;
+        private StopReason reason = StopReason.COMPLETED;
+        private String detail = StopReason.COMPLETED.description();
+
+        Loop(int epochs, int epochsDone, long stepsDone) {
+            this.epochs = epochs;
+            this.epoch = epochsDone;
+            this.steps = stepsDone;
+        }
+
+        /** The epochs of the spec. */
+        public int epochs() {
+            return epochs;
+        }
+
+        /** The current epoch, from 1. */
+        public int epoch() {
+            return epoch;
+        }
+
+        /** Steps taken so far, over the whole run. */
+        public long steps() {
+            return steps;
+        }
+
+        /** Whether a listener has stopped the run (it ends after the current step). */
+        public boolean stopping() {
+            return stopping;
+        }
+
+        public StopReason reason() {
+            return reason;
+        }
+
+        /** Why, in words (e.g. which signal). */
+        public String detail() {
+            return detail;
+        }
+
+        /** Stops the run after the current step; the first stop's reason is kept. */
+        public void stop(StopReason why, String words) {
+            if (!stopping) {
+                stopping = true;
+                reason = why;
+                detail = words;
+            }
+        }
+    }
+
     private final Spec spec;
     private final Network network;
     private final Dataset train;
@@ -73,7 +113,8 @@ public final class Trainer {
     private final InputHessian hessian;
     private final Optimizer optimizer;
     private final DataType dtype;
-    private final long minCheckpointNanos;
+    private int epochsDone;
+    private long stepsDone;
 
     /**
      * The least time between two checkpoints, but for the last (end of the run, or interrupted):
@@ -84,12 +125,6 @@ public final class Trainer {
     public static final double MIN_CHECKPOINT_SECONDS = 1.0;
 
     public Trainer(Spec spec, Network network, Dataset train, Dataset validation) {
-        this(spec, network, train, validation, MIN_CHECKPOINT_SECONDS);
-    }
-
-    /** A trainer whose checkpoints are at least {@code minCheckpointSeconds} apart (0: every due one). */
-    Trainer(Spec spec, Network network, Dataset train, Dataset validation, double minCheckpointSeconds) {
-        this.minCheckpointNanos = (long) (minCheckpointSeconds * 1e9);
         this.spec = spec;
         this.network = network;
         this.train = train;
@@ -111,38 +146,58 @@ public final class Trainer {
                 network.flatParameters());
     }
 
-    /** Runs the epochs of the spec; {@code stop} is polled after every step. */
-    public Result run(Listener listener, BooleanSupplier stop) {
+    /** The network trained. */
+    public Network network() {
+        return network;
+    }
+
+    /** The optimizer, whose state a checkpoint saves and a resumed run restores. */
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    /** Continues a run after {@code epochs} finished epochs and {@code steps} steps (the weights and optimizer state restored). */
+    public Trainer resumeAfter(int epochs, long steps) {
+        this.epochsDone = epochs;
+        this.stepsDone = steps;
+        return this;
+    }
+
+    /**
+     * Runs the remaining epochs of the spec, calling the listeners in order. Each epoch's minibatch
+     * order comes from a stream derived from (seed, epoch) and each step's probes from one derived
+     * from (seed, step), so that a resumed run continues exactly as an uninterrupted one.
+     */
+    public Result run(List<? extends TrainingListener> listeners) {
         int epochs = spec.train().epochs();
         int batch = spec.train().batchSize() == null ? train.n() : Math.min(spec.train().batchSize(), train.n());
         boolean fullBatch = batch >= train.n();
-        SplittableRandom shuffle = new SplittableRandom(Seeds.shuffle(spec.seed()));
         List<EpochMetrics> rows = new ArrayList<>();
         List<Double> millis = new ArrayList<>();
-        StopReason reason = StopReason.COMPLETED;
-        int lastGood = 0;
-        long steps = 0;
+        Loop loop = new Loop(epochs, epochsDone, stepsDone);
         NDManager base = network.manager();
         try (NDManager data = base.newSubManager()) {
             NDArray xAll = data.create(train.x(), new Shape(train.n(), train.d())).toType(dtype, false);
             NDArray yAll = targets(data, train);
-            listener.onCheckpoint(0); // the initial weights: a run that diverges at once still keeps a checkpoint
-            long lastCheckpoint = System.nanoTime();
+            listeners.forEach(l -> l.onTrainingBegin(loop));
             epochLoop:
-            for (int epoch = 1; epoch <= epochs; epoch++) {
+            for (int epoch = epochsDone + 1; epoch <= epochs && !loop.stopping(); epoch++) {
+                loop.epoch = epoch;
                 long epochStart = System.nanoTime();
-                int[] order = Split.permutation(train.n(), fullBatch ? null : shuffle);
+                int[] order = Split.permutation(train.n(),
+                        fullBatch ? null : new SplittableRandom(Seeds.derive(Seeds.shuffle(spec.seed()), epoch)));
                 double sumData = 0;
                 double sumPenalty = 0;
                 double sumLoss = 0;
                 double sumFro = 0;
                 double maxFro = 0;
                 long froCount = 0;
+                double sumCorrect = 0;
                 int seen = 0; // rows stepped on this epoch: all of them unless the run is stopped mid-epoch
-                for (int start = 0; start < train.n(); start += batch) {
+                for (int start = 0; start < train.n() && !loop.stopping(); start += batch) {
                     int end = Math.min(train.n(), start + batch);
                     long t0 = System.nanoTime();
-                    double[] scalars;
+                    StepFigures f;
                     try (NDManager step = base.newSubManager()) {
                         NDArray x;
                         NDArray y;
@@ -157,41 +212,41 @@ public final class Trainer {
                             y = yAll.get(idx);
                         }
                         hessian.attach(step);
+                        objective.reseedProbes(new SplittableRandom(Seeds.derive(Seeds.probes(spec.seed()), loop.steps)));
                         Objective.Values v;
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                             v = objective.evaluate(x, y, objective.penalized());
                             gc.backward(v.total());
                         }
-                        scalars = scalars(v);
-                        if (!Double.isFinite(scalars[0])) {
-                            LOG.warn("epoch {}: the loss is {}; stopping and keeping the checkpoint of epoch {}",
-                                    epoch, scalars[0], lastGood);
-                            reason = StopReason.DIVERGED;
+                        f = StepFigures.read(v, end - start, spec.isClassification() ? y : null);
+                        for (TrainingListener l : listeners) {
+                            l.onBatch(loop, f);
+                        }
+                        if (loop.reason() == StopReason.DIVERGED) {
                             optimizer.zeroGradients();
-                            break epochLoop;
+                            break epochLoop; // no update, no metrics row for this epoch
                         }
                         optimizer.step();
                     }
                     millis.add((System.nanoTime() - t0) / 1e6);
-                    steps++;
-                    int rowsInBatch = end - start;
-                    sumLoss += scalars[0] * rowsInBatch;
-                    sumData += scalars[1] * rowsInBatch;
-                    sumPenalty += scalars[2] * rowsInBatch;
-                    if (scalars.length > 3) {
-                        sumFro += scalars[3] * rowsInBatch;
-                        maxFro = Math.max(maxFro, scalars[4]);
-                        froCount += rowsInBatch;
+                    loop.steps++;
+                    sumLoss += f.loss() * f.rows();
+                    sumData += f.data() * f.rows();
+                    sumPenalty += f.penalty() * f.rows();
+                    if (f.hasNorms()) {
+                        sumFro += f.froMean() * f.rows();
+                        maxFro = Math.max(maxFro, f.froMax());
+                        froCount += f.rows();
                     }
-                    seen += rowsInBatch;
-                    listener.onStep(steps, scalars[0]);
-                    if (stop.getAsBoolean()) {
-                        reason = StopReason.INTERRUPTED;
-                        break; // after this step, even mid-epoch
+                    seen += f.rows();
+                    sumCorrect += spec.isClassification() ? f.correct() : 0;
+                    for (TrainingListener l : listeners) {
+                        l.onStepEnd(loop, f);
                     }
                 }
                 double froMean;
                 double penaltyExact = Double.NaN;
+                double trainAccuracy = spec.isClassification() ? sumCorrect / seen : Double.NaN;
                 if (objective.estimated()) {
                     // an estimated penalty: the exact one, and the Hessian norms, only on schedule
                     froMean = Double.NaN;
@@ -210,56 +265,19 @@ public final class Trainer {
                     froMean = fro[0];
                     maxFro = fro[1];
                 }
-                double valLoss = evaluate(validation, false).data();
-                EpochMetrics m = new EpochMetrics(epoch, sumData / seen, valLoss, sumPenalty / seen,
-                        penaltyExact, sumLoss / seen, froMean, maxFro, (System.nanoTime() - epochStart) / 1e9);
+                Evaluation val = evaluate(validation, false);
+                EpochMetrics m = new EpochMetrics(epoch, sumData / seen, val.data(), sumPenalty / seen,
+                        penaltyExact, sumLoss / seen, froMean, maxFro, trainAccuracy, val.accuracy(),
+                        (System.nanoTime() - epochStart) / 1e9);
                 rows.add(m);
-                listener.onEpoch(m);
-                boolean last = epoch == epochs || reason == StopReason.INTERRUPTED;
-                boolean due = epoch % spec.train().checkpointEvery() == 0
-                        && System.nanoTime() - lastCheckpoint >= minCheckpointNanos;
-                if (due || last) {
-                    if (finiteParameters()) {
-                        listener.onCheckpoint(epoch);
-                        lastGood = epoch;
-                        lastCheckpoint = System.nanoTime();
-                    }
-                }
-                if (reason == StopReason.INTERRUPTED) {
-                    LOG.warn("interrupted after epoch {}; the weights of epoch {} are saved", epoch, lastGood);
-                    break;
+                for (TrainingListener l : listeners) {
+                    l.onEpoch(loop, m);
                 }
             }
+            listeners.forEach(l -> l.onTrainingEnd(loop));
         }
         double[] ms = millis.stream().mapToDouble(Double::doubleValue).toArray();
-        return new Result(rows, reason, lastGood, steps, ms);
-    }
-
-    /**
-     * Loss, data loss, penalty and, when computed, the mean and max Frobenius norm, read from
-     * 0-d arrays after the backward pass, outside the gradient collector: no graph is recorded.
-     */
-    private static double[] scalars(Objective.Values v) {
-        List<NDArray> parts = new ArrayList<>(List.of(v.total(), v.data(), v.penalty()));
-        if (v.fro() != null) {
-            NDArray fro = v.fro().sqrt();
-            parts.add(fro.mean());
-            parts.add(fro.max());
-        }
-        // one array, one copy to Java: each read of a 0-d array is a JNI round trip and a copy
-        return NDArrays.stack(new NDList(parts)).toType(DataType.FLOAT64, false).toDoubleArray();
-    }
-
-    private boolean finiteParameters() {
-        try (NDManager step = network.manager().newSubManager()) {
-            network.attach(step);
-            for (Parameter p : network.parameters()) {
-                if (p.array().isInfinite().any().getBoolean() || p.array().isNaN().any().getBoolean()) {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return new Result(rows, loop.reason(), loop.detail(), loop.steps(), ms);
     }
 
         private NDArray targets(NDManager m, Dataset d) {
@@ -304,23 +322,23 @@ public final class Trainer {
                 NDArray y = targets(step, part);
                 hessian.attach(step);
                 Objective.Values v = curvature ? objective.evaluateExact(x, y) : objective.evaluate(x, y, false);
-                double[] s = scalars(v);
-                int rows = end - start;
-                data += s[1] * rows;
-                penalty += s[2] * rows;
+                StepFigures s = StepFigures.read(v, end - start, spec.isClassification() ? y : null);
+                int rows = s.rows();
+                data += s.data() * rows;
+                penalty += s.penalty() * rows;
                 if (curvature) {
-                    froSum += s[3] * rows;
-                    froMax = Math.max(froMax, s[4]);
-                    if (spec.isClassification()) {
-                        correct += v.output().argMax(1).eq(y).sum().toType(DataType.INT64, false).getLong();
-                    }
+                    froSum += s.froMean() * rows;
+                    froMax = Math.max(froMax, s.froMax());
+                }
+                if (spec.isClassification()) {
+                    correct += Math.round(s.correct());
                 }
             }
         }
-        double accuracy = curvature && spec.isClassification() ? (double) correct / d.n() : Double.NaN;
+        double accuracy = spec.isClassification() ? (double) correct / d.n() : Double.NaN;
         return curvature
                 ? new Evaluation(data / d.n(), penalty / d.n(), froSum / d.n(), froMax, accuracy)
-                : new Evaluation(data / d.n(), Double.NaN, Double.NaN, Double.NaN);
+                : new Evaluation(data / d.n(), Double.NaN, Double.NaN, Double.NaN, accuracy);
     }
 
     private double[] hessianNorms(Dataset d) {

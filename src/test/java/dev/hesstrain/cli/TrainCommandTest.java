@@ -228,6 +228,44 @@ class TrainCommandTest {
         assertTrue(cli.out().startsWith("hesstrain "), cli.out());
     }
 
+    /** Issue 10: with no validation rows the final table showed 'val_mse NaN'; undefined figures are left out. */
+    @Test
+    void withoutValidationRowsTheTableShowsNoNaN(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run("train", "--config", CONFIG, "--out", run.toString(), "--set", "train.epochs=2",
+                "--set", "data.validation=0"), cli.err());
+        assertFalse(cli.out().contains("NaN") || cli.out().contains("val_mse"), cli.out());
+        assertTrue(cli.out().contains("train_mse"), cli.out());
+        JsonNode s = Json.readTree(run.resolve("summary.json"));
+        assertTrue(s.get("val_mse").isNull(), "summary.json keeps the key, as null: " + s);
+    }
+
+    /** Issue 10: the command list of --help cut both summaries mid-sentence (the first of several description lines). */
+    @Test
+    void topLevelHelpListsWholeSentences() {
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run("--help"));
+        String help = cli.out().replace("\r", "");
+        String commands = help.substring(help.indexOf("Commands:\n") + "Commands:\n".length(), help.indexOf("\n\n",
+                help.indexOf("Commands:")));
+        Map<String, String> summaries = new LinkedHashMap<>();
+        String current = null;
+        for (String line : commands.split("\n")) {
+            if (line.startsWith("  ") && !line.startsWith("    ")) {
+                String[] parts = line.strip().split("\\s+", 2);
+                current = parts[0];
+                summaries.put(current, parts.length > 1 ? parts[1] : "");
+            } else {
+                summaries.put(current, summaries.get(current) + " " + line.strip());
+            }
+        }
+        assertTrue(summaries.keySet().containsAll(List.of("train", "inspect-hessian", "help")), help);
+        for (Map.Entry<String, String> e : summaries.entrySet()) {
+            assertTrue(e.getValue().endsWith("."), e.getKey() + ": '" + e.getValue() + "'");
+        }
+    }
+
     static void assertNoStackTrace(String err) {
         assertFalse(err.contains("\tat ") || err.contains("Exception"), err);
     }

@@ -8,10 +8,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Generator;
+import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.runs.RunSummary;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Norm;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
@@ -55,15 +58,10 @@ class HutchinsonTrainingTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(),
                     Seeds.split(spec.seed()));
-            Network net = TrainJob.buildNetwork(spec, "test", split.train().d(), split.train().o(), 0, m);
+            Network net = Setup.buildNetwork(spec, "test", split.train().d(), split.train().o(), 0, m);
             Trainer trainer = new Trainer(spec, net, split.train(), split.validation());
-            Trainer.Result r = trainer.run(new Trainer.Listener() {
-                @Override
-                public void onEpoch(EpochMetrics metrics) {}
-
-                @Override
-                public void onCheckpoint(int epoch) {}
-            }, () -> false);
+            Trainer.Result r = TrainerTest.run(trainer,
+                    TrainerTest.checkpoints(trainer, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}));
             assertEquals(StopReason.COMPLETED, r.reason());
             return meanNorm(net, split.train(), norm, m);
         }
@@ -99,8 +97,8 @@ class HutchinsonTrainingTest {
 
     /** Runs the whole job into a fresh run directory and returns the lines of metrics.csv. */
     static List<String> metrics(Spec spec, Path root, String name) throws IOException {
-        RunDirectory run = RunDirectory.create(root, spec.name(), root.resolve(name));
-        new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> false);
+        RunDirectory run = RunDirectory.claim(root, spec.name(), root.resolve(name), RunDirectory.Mode.NEW);
+        new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> null);
         return Files.readAllLines(run.file(RunDirectory.METRICS));
     }
 
@@ -162,9 +160,9 @@ class HutchinsonTrainingTest {
             try (NDManager m = NDManager.newBaseManager()) {
                 Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(),
                         Seeds.split(spec.seed()));
-                Network net = TrainJob.buildNetwork(spec, "test", 4, 1, 0, m);
+                Network net = Setup.buildNetwork(spec, "test", 4, 1, 0, m);
                 List<Integer> live = TrainerTest.liveArraysAfterEachEpoch(
-                        new Trainer(spec, net, split.train(), split.validation()), m);
+                        new Trainer(spec, net, split.train(), split.validation()), spec, m);
                 assertEquals(live.get(3), live.get(11), norm + ": live arrays after epochs 4 and 12: " + live);
             }
         }
@@ -180,11 +178,29 @@ class HutchinsonTrainingTest {
                 "loss: cross_entropy",
                 "penalty: {lambda: 0.001, method: hutchinson, probes: 2, exact_every: 0}",
                 "train: {lr: 0.01, epochs: 20, batch_size: 64}"), List.of());
-        RunDirectory run = RunDirectory.create(root, spec.name(), root.resolve("nll"));
-        TrainJob.Outcome out = new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> false);
-        Map<String, Object> s = out.summary();
-        double acc = (Double) s.get("val_accuracy");
+        RunDirectory run = RunDirectory.claim(root, spec.name(), root.resolve("nll"), RunDirectory.Mode.NEW);
+        TrainJob.Outcome out = new TrainJob(spec, "test", Path.of("").toAbsolutePath()).run(run, SILENT, () -> null);
+        RunSummary s = out.summary();
+        double acc = s.valAccuracy();
         assertTrue(acc >= 0 && acc <= 1, "val_accuracy " + acc);
-        assertTrue((Double) s.get("train_accuracy") > 0.3, "train_accuracy " + s.get("train_accuracy"));
+        assertTrue(s.trainAccuracy() > 0.3, "train_accuracy " + s.trainAccuracy());
+        // issue 10: per-epoch accuracies in metrics.csv; the last epoch's validation accuracy is the
+        // final one (the same weights), and the summary read back from the file is the one returned
+        List<String> lines = Files.readAllLines(run.file(RunDirectory.METRICS));
+        List<String> header = List.of(lines.get(0).split(","));
+        assertEquals(List.of("epoch", "train_cross_entropy", "val_cross_entropy", "train_accuracy", "val_accuracy"),
+                header.subList(0, 5));
+        assertEquals(21, lines.size());
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            // shares of the 240 training and 60 validation rows
+            double train = Double.parseDouble(f[3]);
+            double val = Double.parseDouble(f[4]);
+            assertTrue(train >= 0 && train <= 1 && Math.abs(train * 240 - Math.rint(train * 240)) < 1e-9, line);
+            assertTrue(val >= 0 && val <= 1 && Math.abs(val * 60 - Math.rint(val * 60)) < 1e-9, line);
+        }
+        String[] last = lines.get(20).split(",");
+        assertEquals(acc, Double.parseDouble(last[4]), 1e-12);
+        assertEquals(s, RunSummary.read(run.file(RunDirectory.SUMMARY)));
     }
 }

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Generator;
+import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
@@ -50,21 +51,20 @@ class StackedTrainerTest {
         return new Member(net, split.train(), split.validation());
     }
 
-    private record Plain(List<EpochMetrics> rows, Trainer.Result result, Map<String, double[]> weights) {}
+    private record Plain(List<EpochMetrics> rows, Trainer.Result result, int lastGoodEpoch,
+            Map<String, double[]> weights) {}
 
     private static Plain plain(Spec spec, NDManager m) {
         Member a = member(spec, m);
         List<EpochMetrics> rows = new ArrayList<>();
-        Trainer.Result res = new Trainer(spec, a.net, a.train, a.validation, 0).run(new Trainer.Listener() {
+        Checkpoints checkpoints = new Checkpoints(a.net, spec.train().checkpointEvery(), 0, epoch -> {});
+        Trainer.Result res = new Trainer(spec, a.net, a.train, a.validation).run(List.of(new TrainingListener() {
             @Override
-            public void onEpoch(EpochMetrics metrics) {
+            public void onEpoch(Trainer.Loop loop, EpochMetrics metrics) {
                 rows.add(metrics);
             }
-
-            @Override
-            public void onCheckpoint(int epoch) {}
-        }, () -> false);
-        return new Plain(rows, res, Weights.snapshot(a.net));
+        }, checkpoints, new Divergence(checkpoints::lastGood)));
+        return new Plain(rows, res, checkpoints.lastGood(), Weights.snapshot(a.net));
     }
 
     private static void assertClose(double expected, double actual, double tol, String what) {
@@ -125,7 +125,7 @@ class StackedTrainerTest {
                 assertSameRows(p.rows, rows.get(i), tol, who);
                 assertSameRows(p.rows, res.epochs().get(i), tol, who);
                 assertEquals(p.result.reason(), res.reasons().get(i), who);
-                assertEquals(p.result.lastGoodEpoch(), res.lastGoodEpoch()[i], who);
+                assertEquals(p.lastGoodEpoch, res.lastGoodEpoch()[i], who);
                 if (p.result.reason() == StopReason.COMPLETED) {
                     Map<String, double[]> w = Weights.snapshot(nets.get(i));
                     for (Map.Entry<String, double[]> e : p.weights.entrySet()) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.data.Generator;
+import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.spec.Spec;
@@ -21,49 +22,58 @@ class TrainerTest {
     }
 
     static Trainer trainer(Spec spec, NDManager m) {
-        return trainer(spec, m, Trainer.MIN_CHECKPOINT_SECONDS);
-    }
-
-    static Trainer trainer(Spec spec, NDManager m, double minCheckpointSeconds) {
         Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(), Seeds.split(spec.seed()));
         Network net = Network.build(spec.model(), 2, DataType.FLOAT32, m, Seeds.init(spec.seed()));
-        return new Trainer(spec, net, split.train(), split.validation(), minCheckpointSeconds);
+        return new Trainer(spec, net, split.train(), split.validation());
+    }
+
+    /** A whole run of {@code t} with the job's checkpoint and divergence listeners, and {@code more}. */
+    static Trainer.Result run(Trainer t, Checkpoints checkpoints, TrainingListener... more) {
+        List<TrainingListener> all = new ArrayList<>(List.of(checkpoints, new Divergence(checkpoints::lastGood)));
+        all.addAll(List.of(more));
+        return t.run(all);
+    }
+
+    static Checkpoints checkpoints(Trainer t, Spec spec, double minSeconds, Checkpoints.Saver saver) {
+        return new Checkpoints(t.network(), spec.train().checkpointEvery(), minSeconds, saver);
     }
 
     /** The arrays alive in {@code m} after each epoch of a whole run of {@code t}. */
-    static List<Integer> liveArraysAfterEachEpoch(Trainer t, NDManager m) {
+    static List<Integer> liveArraysAfterEachEpoch(Trainer t, Spec spec, NDManager m) {
         List<Integer> live = new ArrayList<>();
-        t.run(new Trainer.Listener() {
+        run(t, checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}), new TrainingListener() {
             @Override
-            public void onEpoch(EpochMetrics metrics) {
+            public void onEpoch(Trainer.Loop loop, EpochMetrics metrics) {
                 live.add(m.getManagedArrays().size());
             }
-
-            @Override
-            public void onCheckpoint(int epoch) {}
-        }, () -> false);
+        });
         return live;
     }
 
     /** Epochs checkpointed, with the time of each. */
-    private static List<long[]> checkpoints(Trainer t) {
+    private static List<long[]> checkpoints(Trainer t, Spec spec, double minSeconds) {
         List<long[]> out = new ArrayList<>();
-        t.run(new Trainer.Listener() {
-            @Override
-            public void onEpoch(EpochMetrics metrics) {}
+        run(t, checkpoints(t, spec, minSeconds, epoch -> out.add(new long[] {epoch, System.nanoTime()})));
+        return out;
+    }
+
+    /** Stops the run after the step at which {@code when} first holds. */
+    static TrainingListener stopWhen(java.util.function.LongPredicate when) {
+        return new StopRequest(new java.util.function.Supplier<>() {
+            long steps;
 
             @Override
-            public void onCheckpoint(int epoch) {
-                out.add(new long[] {epoch, System.nanoTime()});
+            public String get() {
+                return when.test(++steps) ? "SIGINT" : null;
             }
-        }, () -> false);
-        return out;
+        });
     }
 
     @Test
     void everyDueCheckpointIsWrittenWithoutAMinimumInterval() {
         try (NDManager m = NDManager.newBaseManager()) {
-            List<long[]> c = checkpoints(trainer(spec("train.epochs=9", "train.checkpoint_every=2"), m, 0));
+            Spec spec = spec("train.epochs=9", "train.checkpoint_every=2");
+            List<long[]> c = checkpoints(trainer(spec, m), spec, 0);
             assertEquals(List.of(0L, 2L, 4L, 6L, 8L, 9L), c.stream().map(e -> e[0]).toList());
         }
     }
@@ -76,7 +86,8 @@ class TrainerTest {
     @Test
     void checkpointsDueSoonerThanTheMinimumIntervalAreSkippedButTheLastIsKept() {
         try (NDManager m = NDManager.newBaseManager()) {
-            List<long[]> c = checkpoints(trainer(spec("train.epochs=40", "train.checkpoint_every=1"), m));
+            Spec spec = spec("train.epochs=40", "train.checkpoint_every=1");
+            List<long[]> c = checkpoints(trainer(spec, m), spec, Trainer.MIN_CHECKPOINT_SECONDS);
             assertEquals(0L, c.get(0)[0]);
             assertEquals(40L, c.get(c.size() - 1)[0]);
             for (int i = 1; i < c.size() - 1; i++) {
@@ -93,7 +104,7 @@ class TrainerTest {
         for (String batch : new String[] {"500", "64"}) {
             Spec spec = spec("train.epochs=30", "train.batch_size=" + batch);
             try (NDManager m = NDManager.newBaseManager()) {
-                List<Integer> live = liveArraysAfterEachEpoch(trainer(spec, m), m);
+                List<Integer> live = liveArraysAfterEachEpoch(trainer(spec, m), spec, m);
                 assertEquals(live.get(4), live.get(29), "live arrays after epoch 5 and 30, batch " + batch + ": " + live);
             }
         }
@@ -104,25 +115,14 @@ class TrainerTest {
         Spec spec = spec("train.epochs=50", "train.checkpoint_every=100");
         try (NDManager m = NDManager.newBaseManager()) {
             List<Integer> checkpoints = new ArrayList<>();
-            int[] steps = {0};
-            Trainer.Result r = trainer(spec, m).run(new Trainer.Listener() {
-                @Override
-                public void onEpoch(EpochMetrics metrics) {}
-
-                @Override
-                public void onCheckpoint(int epoch) {
-                    checkpoints.add(epoch);
-                }
-
-                @Override
-                public void onStep(long step, double loss) {
-                    steps[0]++;
-                }
-            }, () -> steps[0] >= 3);
+            Trainer t = trainer(spec, m);
+            Checkpoints c = checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, checkpoints::add);
+            Trainer.Result r = run(t, c, stopWhen(steps -> steps >= 3));
             assertEquals(StopReason.INTERRUPTED, r.reason());
+            assertEquals("interrupted by a signal (SIGINT)", r.detail());
             assertEquals(3, r.epochs().size());
             assertEquals(List.of(0, 3), checkpoints);
-            assertEquals(3, r.lastGoodEpoch());
+            assertEquals(3, c.lastGood());
         }
     }
 
@@ -130,19 +130,9 @@ class TrainerTest {
     void aStopRequestMidEpochStopsAfterThatStep() {
         Spec spec = spec("train.epochs=5", "train.batch_size=64"); // 400 rows: 7 steps an epoch
         try (NDManager m = NDManager.newBaseManager()) {
-            long[] steps = {0};
-            Trainer.Result r = trainer(spec, m).run(new Trainer.Listener() {
-                @Override
-                public void onEpoch(EpochMetrics metrics) {}
-
-                @Override
-                public void onCheckpoint(int epoch) {}
-
-                @Override
-                public void onStep(long step, double loss) {
-                    steps[0] = step;
-                }
-            }, () -> steps[0] >= 3);
+            Trainer t = trainer(spec, m);
+            Trainer.Result r = run(t, checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}),
+                    stopWhen(steps -> steps >= 3));
             assertEquals(StopReason.INTERRUPTED, r.reason());
             assertEquals(3, r.steps());
             assertEquals(1, r.epochs().size());
@@ -155,13 +145,8 @@ class TrainerTest {
     void aNanLossStopsTheRunAsDiverged() {
         Spec spec = spec("train.epochs=100", "train.lr=1e30", "train.optimizer=sgd", "train.checkpoint_every=1");
         try (NDManager m = NDManager.newBaseManager()) {
-            Trainer.Result r = trainer(spec, m).run(new Trainer.Listener() {
-                @Override
-                public void onEpoch(EpochMetrics metrics) {}
-
-                @Override
-                public void onCheckpoint(int epoch) {}
-            }, () -> false);
+            Trainer t = trainer(spec, m);
+            Trainer.Result r = run(t, checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}));
             assertEquals(StopReason.DIVERGED, r.reason());
             assertTrue(r.epochs().size() < 100);
             assertTrue(r.epochs().stream().allMatch(EpochMetrics::finite), "no metrics row holds the NaN step");

@@ -1,4 +1,4 @@
-package dev.hesstrain.train;
+package dev.hesstrain.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

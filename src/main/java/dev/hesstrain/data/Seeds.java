@@ -1,4 +1,4 @@
-package dev.hesstrain.train;
+package dev.hesstrain.data;
 
 import java.nio.charset.StandardCharsets;
 
@@ -71,5 +71,17 @@ public final class Seeds {
             h *= 0x100000001B3L;
         }
         return h;
+    }
+
+    /**
+     * The seed of one part of a stream (an epoch's minibatch order, a step's probes): derived from
+     * the stream's seed and the part's index alone, so that a run resumed at any epoch or step draws
+     * what an uninterrupted one draws. SplitMix64's finaliser over the pair.
+     */
+    public static long derive(long stream, long index) {
+        long z = stream * 0x9E3779B97F4A7C15L + index * 0xBF58476D1CE4E5B9L + 0x94D049BB133111EBL;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 }

@@ -1,0 +1,71 @@
+package dev.hesstrain.runs;
+
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A training run's {@code summary.json}, written from this record by Jackson and read back into
+ * it. The data-loss figures are named after the spec's loss ({@code train_mse}, {@code val_mse},
+ * {@code train_cross_entropy}, ...) and live in {@link #lossFigures}; figures that are not defined
+ * (a validation loss without validation rows, a NaN) are written as {@code null} and read back as
+ * null; accuracies appear for classification runs only.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonPropertyOrder({"name", "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "train_accuracy", "val_accuracy",
+        "epochs_run", "steps", "ms_per_step", "stopped", "stop_reason", "checkpoint_epoch", "resumed_after_epoch",
+        "parameters", "train_samples", "validation_samples", "provenance", "resident_mb_at_step"})
+public record RunSummary(
+        @JsonProperty("name") String name,
+        @JsonAnySetter Map<String, Double> lossFigures,
+        @JsonProperty("penalty") Double penalty,
+        @JsonProperty("loss") Double loss,
+        @JsonProperty("hessian_fro_mean") Double hessianFroMean,
+        @JsonProperty("hessian_fro_max") Double hessianFroMax,
+        @JsonProperty("train_accuracy") Double trainAccuracy,
+        @JsonProperty("val_accuracy") Double valAccuracy,
+        @JsonProperty("epochs_run") int epochsRun,
+        @JsonProperty("steps") long steps,
+        @JsonProperty("ms_per_step") Double msPerStep,
+        @JsonProperty("stopped") String stopped,
+        @JsonProperty("stop_reason") String stopReason,
+        @JsonProperty("checkpoint_epoch") int checkpointEpoch,
+        @JsonProperty("resumed_after_epoch") Integer resumedAfterEpoch,
+        @JsonProperty("parameters") long parameters,
+        @JsonProperty("train_samples") int trainSamples,
+        @JsonProperty("validation_samples") int validationSamples,
+        @JsonProperty("provenance") Provenance provenance,
+        @JsonProperty("resident_mb_at_step") Map<String, Double> residentMbAtStep) {
+
+    public RunSummary {
+        lossFigures = lossFigures == null ? new LinkedHashMap<>() : new LinkedHashMap<>(lossFigures);
+    }
+
+    /** The loss-named figures ({@code train_<loss>}, {@code val_<loss>}), written at the top level. */
+    @JsonAnyGetter
+    @Override
+    public Map<String, Double> lossFigures() {
+        return lossFigures;
+    }
+
+    /** A loss-named figure, e.g. {@code figure("val_mse")}, or null. */
+    public Double figure(String key) {
+        return lossFigures.get(key);
+    }
+
+    /** Writes the summary atomically. */
+    public void write(Path file) throws IOException {
+        Json.write(file, this);
+    }
+
+    /** Reads a run's summary.json. */
+    public static RunSummary read(Path file) throws IOException {
+        return Json.read(file, RunSummary.class);
+    }
+}
