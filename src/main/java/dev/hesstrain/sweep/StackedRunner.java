@@ -13,7 +13,6 @@ import dev.hesstrain.model.Weights;
 import dev.hesstrain.runs.AtomicFiles;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.MetricsCsv;
-import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.spec.PenaltyMethod;
@@ -130,7 +129,7 @@ public final class StackedRunner implements MemberRunner {
                 Trainer.Result one = new Trainer.Result(result.epochs().get(i), reason,
                         reason == StopReason.INTERRUPTED ? stop.get() : null, result.steps(), result.stepMillis());
                 metrics.get(i).save(run.file(RunDirectory.METRICS));
-                plots(spec, run, one);
+                TrainJob.plots(spec, run, one.epochs());
                 Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
                 Map<String, Object> summary = summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], provenance.get(i), nets.get(i));
                 summary.put("ms_per_step", result.medianStepMillis() / r);
@@ -205,24 +204,6 @@ public final class StackedRunner implements MemberRunner {
         s.put("validation_samples", split.validation().n());
         s.put("provenance", provenance);
         return s;
-    }
-
-    private static void plots(Spec spec, RunDirectory run, Trainer.Result result) throws IOException {
-        List<EpochMetrics> rows = result.epochs();
-        double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
-        LinkedHashMap<String, double[]> loss = new LinkedHashMap<>();
-        loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
-        loss.put("validation " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::valLoss).toArray());
-        loss.put("penalty", rows.stream().mapToDouble(EpochMetrics::penalty).toArray());
-        if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
-            loss.put("penalty (exact)", rows.stream().mapToDouble(EpochMetrics::penaltyExact).toArray());
-        }
-        Plots.lineChart(run.file(RunDirectory.LOSS_PLOT), spec.name() + ": loss per epoch", "epoch", "loss", true, x, loss);
-        LinkedHashMap<String, double[]> hess = new LinkedHashMap<>();
-        hess.put("mean ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMean).toArray());
-        hess.put("max ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMax).toArray());
-        Plots.lineChart(run.file(RunDirectory.HESSIAN_PLOT), spec.name() + ": input-Hessian Frobenius norm per epoch",
-                "epoch", "||H||_F over training samples", true, x, hess);
     }
 
     private static void writeData(RunDirectory run, Split split, NDManager manager) throws IOException {

@@ -153,7 +153,7 @@ public final class TrainJob {
             RunSummary summary = summary(trainer, split, result, checkpoints.lastGood(), metrics.rows.size(),
                     provenance, net, memory.readings());
             summary.write(run.file(RunDirectory.SUMMARY));
-            plots(run, metrics.rows);
+            plots(spec, run, metrics.rows);
             LOG.info("run stopped: {} ({})", result.reason().id(), result.detail());
             net.close();
             return new Outcome(run, summary, result.reason());
@@ -235,7 +235,8 @@ public final class TrainJob {
         return Double.isNaN(v) ? null : v;
     }
 
-    private void plots(RunDirectory run, List<EpochMetrics> rows) throws IOException {
+    /** A run directory's loss.png and hessian.png from its epoch rows (the train job's and a stacked member's). */
+    public static void plots(Spec spec, RunDirectory run, List<EpochMetrics> rows) throws IOException {
         double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
         LinkedHashMap<String, double[]> loss = new LinkedHashMap<>();
         loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
