@@ -2,10 +2,7 @@ package dev.hesstrain.sweep;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
@@ -80,7 +77,7 @@ public final class StackedRunner implements MemberRunner {
                 AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
                 Dataset tr = splits.get(i).train();
                 Dataset va = splits.get(i).validation();
-                writeData(run, splits.get(i), manager);
+                TrainJob.writeData(run, splits.get(i), manager);
                 String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
                 provenance.add(Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), device.toString(),
                         spec.seed(), SpecLoader.hash(spec), dataSha));
@@ -204,22 +201,5 @@ public final class StackedRunner implements MemberRunner {
         s.put("validation_samples", split.validation().n());
         s.put("provenance", provenance);
         return s;
-    }
-
-    private static void writeData(RunDirectory run, Split split, NDManager manager) throws IOException {
-        try (NDManager m = manager.newSubManager()) {
-            NDList list = new NDList();
-            list.add(named(m, "x_train", split.train().x(), split.train().n(), split.train().d()));
-            list.add(named(m, "y_train", split.train().y(), split.train().n(), split.train().o()));
-            list.add(named(m, "x_val", split.validation().x(), split.validation().n(), split.validation().d()));
-            list.add(named(m, "y_val", split.validation().y(), split.validation().n(), split.validation().o()));
-            AtomicFiles.write(run.file(RunDirectory.DATA), os -> list.encode(os, NDList.Encoding.NPZ));
-        }
-    }
-
-    private static NDArray named(NDManager m, String name, double[] values, int rows, int cols) {
-        NDArray a = m.create(values, new Shape(rows, cols));
-        a.setName(name);
-        return a;
     }
 }

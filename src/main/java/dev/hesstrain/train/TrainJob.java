@@ -253,7 +253,8 @@ public final class TrainJob {
                 "epoch", "||H||_F over training samples", true, x, hess);
     }
 
-    private static void writeData(RunDirectory run, Split split, NDManager manager) throws IOException {
+    /** A run directory's data.npz: the exact inputs and targets of both splits (the train job's and a stacked member's). */
+    public static void writeData(RunDirectory run, Split split, NDManager manager) throws IOException {
         try (NDManager m = manager.newSubManager()) {
             NDList list = new NDList();
             list.add(named(m, "x_train", split.train().x(), split.train().n(), split.train().d()));
