@@ -4,13 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import dev.hesstrain.model.Curvature;
+import dev.hesstrain.model.Sandwich;
 import dev.hesstrain.model.Ops;
 import dev.hesstrain.spec.Norm;
 import java.util.List;
 
 /**
- * The input-Hessian norms of a closed-form curvature pass ({@link Curvature}), H_o = Σ_t R_tᵀ
+ * The input-Hessian norms of a closed-form curvature pass ({@link Sandwich}), H_o = Σ_t R_tᵀ
  * diag(w_{t,o}) R_t with rows R_t [K, N, r_t] and weights w_t [O, N, r_t], by batched products:
  * <ul>
  *   <li>trace: tr H_o = Σ_t Σ_a w_{t,o,a} ‖R_t[:, a]‖², O(r·K) per sample and output;
@@ -41,14 +41,14 @@ public final class ClosedForm {
 
     /** The norms of one pass, each computed once when first asked for. */
     public static final class Norms {
-        private final Curvature c;
+        private final Sandwich c;
         private final Frobenius way;
         private final long n;
         private NDArray traces;
         private NDArray diagonals;
         private NDArray frobenius;
 
-        public Norms(Curvature c, Frobenius way) {
+        public Norms(Sandwich c, Frobenius way) {
             this.c = c;
             this.way = way;
             this.n = c.value().getShape().get(0);
@@ -84,7 +84,7 @@ public final class ClosedForm {
         /** The traces of every output's Hessian, [O, N]. */
         public NDArray traces() {
             if (traces == null) {
-                for (Curvature.Term t : c.terms()) {
+                for (Sandwich.Term t : c.terms()) {
                     NDArray rowNorms = Ops.square(t.rows()).sum(new int[] {0}); // [N or 1, r]
                     NDArray tr = t.weights().mul(rowNorms).sum(new int[] {2});
                     traces = traces == null ? tr : traces.add(tr);
@@ -96,7 +96,7 @@ public final class ClosedForm {
         /** The diagonals of every output's Hessian, [N, O, K]. */
         public NDArray diagonals() {
             if (diagonals == null) {
-                for (Curvature.Term t : c.terms()) {
+                for (Sandwich.Term t : c.terms()) {
                     NDArray sq = Ops.square(t.rows()).transpose(1, 2, 0); // [N or 1, r, K]
                     NDArray dg = t.weights().transpose(1, 0, 2).matMul(sq);
                     diagonals = diagonals == null ? dg : diagonals.add(dg);
@@ -135,14 +135,14 @@ public final class ClosedForm {
 
         /** All rows [K, N, r] and all weights [O, N, r], the terms side by side. */
         private NDArray[] concatenated() {
-            List<Curvature.Term> terms = c.terms();
+            List<Sandwich.Term> terms = c.terms();
             if (terms.size() == 1) {
-                Curvature.Term t = terms.get(0);
+                Sandwich.Term t = terms.get(0);
                 return new NDArray[] {batch(t.rows()), batch(t.weights())};
             }
             NDList rows = new NDList();
             NDList weights = new NDList();
-            for (Curvature.Term t : terms) {
+            for (Sandwich.Term t : terms) {
                 rows.add(batch(t.rows()));
                 weights.add(batch(t.weights()));
             }

@@ -9,7 +9,7 @@ import dev.hesstrain.spec.ActivationKind;
  * every pass; the Taylor pass carries exact input derivatives: for y = σ(z), ∂y = σ'(z)∂z and
  * ∂²y = σ''(z) ∂z∂z + σ'(z) ∂²z.
  */
-public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
+public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
     private final Elementwise fn;
     private final Constants c;
 
@@ -69,13 +69,13 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
      * identity, relu).
      */
     @Override
-    public Curvature.Step curvature(NDArray z, NDArray jac) {
+    public Sandwich.Step curvature(NDArray z, NDArray jac) {
         if (fn == Elementwise.IDENTITY) {
-            return Curvature.Step.affine(z, jac, a -> a);
+            return Sandwich.Step.affine(z, jac, a -> a);
         }
         NDArray[] s = derivatives(z, true);
         NDArray j = jac == null ? null : jac.mul(s[1]);
-        return new Curvature.Step() {
+        return new Sandwich.Step() {
             @Override
             public NDArray value() {
                 return s[0];
@@ -92,8 +92,8 @@ public final class Activation implements Layer, Columns.Layer, Curvature.Layer {
             }
 
             @Override
-            public Curvature.Term term(NDArray adjoint) {
-                return s[2] == null ? null : new Curvature.Term(Curvature.flat(jac), Curvature.flat(adjoint.mul(s[2])));
+            public Sandwich.Term term(NDArray adjoint) {
+                return s[2] == null ? null : new Sandwich.Term(Sandwich.flat(jac), Sandwich.flat(adjoint.mul(s[2])));
             }
         };
     }

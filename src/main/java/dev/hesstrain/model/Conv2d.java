@@ -5,7 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
 /** 2-D convolution with square kernel, stride and padding, weight [out, in, k, k], as torch.nn.Conv2d. */
-public final class Conv2d implements Layer, Curvature.Layer {
+public final class Conv2d implements Layer, Sandwich.Layer {
     private final NDArray weight;
     private final NDArray bias;
     private final int stride;
@@ -87,9 +87,9 @@ public final class Conv2d implements Layer, Curvature.Layer {
     }
 
     @Override
-    public Curvature.Step curvature(NDArray value, NDArray jac) {
+    public Sandwich.Step curvature(NDArray value, NDArray jac) {
         Shape in = value.getShape().slice(1);
-        return Curvature.Step.affine(forward(value), jac == null ? null : linearPart(jac), c -> transposed(c, in));
+        return Sandwich.Step.affine(forward(value), jac == null ? null : linearPart(jac), c -> transposed(c, in));
     }
 
     /**

@@ -6,7 +6,7 @@ import ai.djl.nn.core.Linear;
 import java.util.List;
 
 /** y = x Wᵀ + b with W shaped [out, in], as torch.nn.Linear. */
-public final class Dense implements Layer, Columns.Layer, Curvature.Layer {
+public final class Dense implements Layer, Columns.Layer, Sandwich.Layer {
     private final NDArray weight;
     private final NDArray bias;
 
@@ -54,8 +54,8 @@ public final class Dense implements Layer, Columns.Layer, Curvature.Layer {
     }
 
     @Override
-    public Curvature.Step curvature(NDArray value, NDArray jac) {
-        return Curvature.Step.affine(forward(value), jac == null ? null : Linear.linear(jac, weight).singletonOrThrow(),
+    public Sandwich.Step curvature(NDArray value, NDArray jac) {
+        return Sandwich.Step.affine(forward(value), jac == null ? null : Linear.linear(jac, weight).singletonOrThrow(),
                 this::transposed);
     }
 

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
 /** Flattens every sample to one axis, as torch.nn.Flatten. */
-public final class Flatten implements Layer, Curvature.Layer {
+public final class Flatten implements Layer, Sandwich.Layer {
     @Override
     public NDArray forward(NDArray x) {
         return x.reshape(x.getShape().get(0), -1);
@@ -23,9 +23,9 @@ public final class Flatten implements Layer, Curvature.Layer {
     }
 
     @Override
-    public Curvature.Step curvature(NDArray value, NDArray jac) {
+    public Sandwich.Step curvature(NDArray value, NDArray jac) {
         Shape sample = value.getShape().slice(1);
-        return Curvature.Step.affine(forward(value), jac == null ? null : flat2(jac),
+        return Sandwich.Step.affine(forward(value), jac == null ? null : flat2(jac),
                 c -> c.reshape(new Shape(c.getShape().get(0), c.getShape().get(1)).addAll(sample)));
     }
 

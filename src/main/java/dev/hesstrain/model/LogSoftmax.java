@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
  * log_softmax over the features of each sample. Its Taylor pass: with s = softmax(z),
  * ∂y = ∂z − sᵀ∂z and ∂²y = ∂²z − sᵀ∂²z − (sᵀ(∂z_a ∂z_b) − (sᵀ∂z_a)(sᵀ∂z_b)).
  */
-public final class LogSoftmax implements Layer, Curvature.Layer {
+public final class LogSoftmax implements Layer, Sandwich.Layer {
     @Override
     public NDArray forward(NDArray x) {
         return x.logSoftmax(-1);
@@ -37,12 +37,12 @@ public final class LogSoftmax implements Layer, Curvature.Layer {
      * with weight s.
      */
     @Override
-    public Curvature.Step curvature(NDArray u, NDArray jac) {
+    public Sandwich.Step curvature(NDArray u, NDArray jac) {
         NDArray y = forward(u);
         NDArray p = y.exp(); // [N, M]
         NDArray pj = jac.mul(p).sum(new int[] {-1}, true); // [K, N, 1]
         NDArray jy = jac.sub(pj);
-        return new Curvature.Step() {
+        return new Sandwich.Step() {
             @Override
             public NDArray value() {
                 return y;
@@ -59,13 +59,13 @@ public final class LogSoftmax implements Layer, Curvature.Layer {
             }
 
             @Override
-            public Curvature.Term term(NDArray c) {
+            public Sandwich.Term term(NDArray c) {
                 NDArray s = c.sum(new int[] {-1}, true); // [O, N or 1, 1]
                 NDArray sp = s.mul(p); // [O, N, M]
                 Shape js = pj.getShape();
                 NDArray rows = jac.broadcast(new Shape(js.get(0), js.get(1), jac.getShape().get(2))).concat(pj, 2);
                 NDArray weights = sp.neg().concat(s.broadcast(new Shape(sp.getShape().get(0), sp.getShape().get(1), 1)), 2);
-                return new Curvature.Term(rows, weights);
+                return new Sandwich.Term(rows, weights);
             }
         };
     }

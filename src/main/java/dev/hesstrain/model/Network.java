@@ -274,11 +274,11 @@ public final class Network implements AutoCloseable {
 
     /**
      * The index of the first layer that does not take part in the closed-form curvature pass
-     * ({@link Curvature.Layer}), or −1 when every layer does.
+     * ({@link Sandwich.Layer}), or −1 when every layer does.
      */
     public int firstWithoutCurvature() {
         for (int i = 0; i < layers.size(); i++) {
-            if (!(layers.get(i) instanceof Curvature.Layer)) {
+            if (!(layers.get(i) instanceof Sandwich.Layer)) {
                 return i;
             }
         }
@@ -286,14 +286,14 @@ public final class Network implements AutoCloseable {
     }
 
     /**
-     * The closed-form curvature pass (see {@link Curvature}) at x [N, inputs], with Jacobians along
+     * The closed-form curvature pass (see {@link Sandwich}) at x [N, inputs], with Jacobians along
      * {@code directions} [K, 1 or N, inputs] and adjoints seeded by {@code seed} [O', 1 or N, outputs]
      * (the identity [O, 1, O] for the Hessian of every output; other rows for combinations of
      * them). Requires {@link #firstWithoutCurvature()} to be −1. Layers above the highest one with
      * a curvature term get no Jacobian (null) and give none.
      */
-    public Curvature curvature(NDArray x, NDArray directions, NDArray seed) {
-        List<Curvature.Step> steps = new ArrayList<>(layers.size());
+    public Sandwich curvature(NDArray x, NDArray directions, NDArray seed) {
+        List<Sandwich.Step> steps = new ArrayList<>(layers.size());
         NDArray value = shaped(x, 1);
         NDArray jac = shaped(directions, 2);
         // Jacobians are needed up to the input of the highest layer with a curvature term, adjoints
@@ -309,22 +309,22 @@ public final class Network implements AutoCloseable {
         }
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            if (!(l instanceof Curvature.Layer cl)) {
+            if (!(l instanceof Sandwich.Layer cl)) {
                 throw new IllegalStateException("layer " + i + " (" + l.getClass().getSimpleName()
                         + ") has no closed-form curvature");
             }
-            Curvature.Step step = cl.curvature(value, i <= highest ? jac : null);
+            Sandwich.Step step = cl.curvature(value, i <= highest ? jac : null);
             steps.add(step);
             value = step.value();
             jac = step.jac();
         }
         if (lowest < 0) {
-            return new Curvature(value, List.of());
+            return new Sandwich(value, List.of());
         }
-        List<Curvature.Term> terms = new ArrayList<>();
+        List<Sandwich.Term> terms = new ArrayList<>();
         NDArray c = seed;
         for (int i = steps.size() - 1; i >= lowest; i--) {
-            Curvature.Term t = steps.get(i).term(c);
+            Sandwich.Term t = steps.get(i).term(c);
             if (t != null) {
                 terms.add(t);
             }
@@ -332,7 +332,7 @@ public final class Network implements AutoCloseable {
                 c = steps.get(i).back(c);
             }
         }
-        return new Curvature(value, terms);
+        return new Sandwich(value, terms);
     }
 
     /**

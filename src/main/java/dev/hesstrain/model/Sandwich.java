@@ -6,7 +6,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * The closed-form curvature pass of a sequential network of affine layers and elementwise
- * activations: for every output o at every sample,
+ * activations, which writes the input Hessian as a sum of Jacobian sandwiches: for every output o
+ * at every sample,
  *
  * <pre>
  *     H_o = Σ_l J_lᵀ diag(σ_l''(z_l) ⊙ c_{l,o}) J_l
@@ -26,7 +27,7 @@ import java.util.function.UnaryOperator;
  * @param value the model output [N, O]
  * @param terms the curvature terms, from the output down
  */
-public record Curvature(NDArray value, List<Term> terms) {
+public record Sandwich(NDArray value, List<Term> terms) {
 
     /**
      * One curvature term: H_o gains Σ_a w[o, n, a] R[:, n, a] R[:, n, a]ᵀ.
