@@ -107,18 +107,36 @@ public final class ClosedForm {
 
         private NDArray frobenius() {
             if (frobenius == null) {
-                frobenius = way == Frobenius.GRAM ? gram() : Ops.square(full()).sum(new int[] {1, 2, 3});
+                frobenius = way == Frobenius.GRAM ? gram(new int[] {1, 2}) : Ops.square(full()).sum(new int[] {1, 2, 3});
             }
             return frobenius;
         }
 
-        /** Σ_o w_oᵀ (G ∘ G) w_o with G = R Rᵀ over all rows: [N]. */
-        private NDArray gram() {
+        /** Whether the pass has no curvature term (every Hessian is zero). */
+        public boolean flat() {
+            return c.terms().isEmpty();
+        }
+
+        /** The squared Frobenius norm of every output's Hessian, [N, O], by this object's way. */
+        public NDArray frobeniusPerOutput() {
+            return way == Frobenius.GRAM ? gram(new int[] {2}) : Ops.square(full()).sum(new int[] {2, 3});
+        }
+
+        /** w_oᵀ (G ∘ G) w_o with G = R Rᵀ over all rows, [N, O], summed over {@code axes}. */
+        private NDArray gram(int[] axes) {
             NDArray[] rw = concatenated();
             NDArray rn = rw[0].transpose(1, 2, 0); // [N, r, K]
             NDArray g = rn.matMul(rn.transpose(0, 2, 1)); // [N, r, r]
             NDArray wn = rw[1].transpose(1, 0, 2); // [N, O, r]
-            return wn.matMul(Ops.square(g)).mul(wn).sum(new int[] {1, 2});
+            return wn.matMul(Ops.square(g)).mul(wn).sum(axes);
+        }
+
+        /**
+         * All rows [K, N, r] and all weights [O, N, r] of the pass, the terms side by side, so that
+         * H_o = R[:, n]ᵀ diag(w[o, n]) R[:, n] (for products with H without forming it).
+         */
+        public NDArray[] rowsAndWeights() {
+            return concatenated();
         }
 
         /** The Hessians [N, O, K, K] formed by batched products Rᵀ diag(w_o) R. */

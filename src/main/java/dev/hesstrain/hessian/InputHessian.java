@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Ops;
 import dev.hesstrain.model.Pairs;
+import dev.hesstrain.model.Sandwich;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Taylor;
 import dev.hesstrain.spec.Norm;
@@ -20,7 +21,7 @@ import org.apache.logging.log4j.Logger;
  * <ul>
  *   <li>{@link Method#CLOSED_FORM} (the default where every layer supports it): the Jacobians of
  *       the pre-activations forward, the adjoints of the activations backward, H_o = Σ_l J_lᵀ
- *       diag(σ_l'' ⊙ c_{l,o}) J_l (see {@link Curvature}, {@link ClosedForm}): trace and diagonal
+ *       diag(σ_l'' ⊙ c_{l,o}) J_l (see {@link dev.hesstrain.model.Sandwich}, {@link ClosedForm}): trace and diagonal
  *       in O(n·d) per sample, the Frobenius norm in O(n²·d) or O(n·d²);
  *   <li>{@link Method#TAYLOR}: forward Taylor mode with all d² or d(d+1)/2 pairs of second
  *       derivatives (see {@link Pairs#forHessian}); the fallback for layers without the structure.
@@ -135,6 +136,15 @@ public final class InputHessian implements AutoCloseable {
     public ClosedForm.Norms closedForm(NDArray x) {
         attach(x.getManager());
         return new ClosedForm.Norms(network.curvature(x, eye, outputEye), frobenius);
+    }
+
+    /**
+     * The closed-form pass at x [N, d] with the unit directions and the adjoints seeded by
+     * {@code seed} [O', 1 or N, outputs]: the Hessians of the O' combinations Σ_q seed[o', n, q] f_q.
+     */
+    public Sandwich sandwich(NDArray x, NDArray seed) {
+        attach(x.getManager());
+        return network.curvature(x, eye, seed);
     }
 
     /** Taylor pass with the unit directions: the value, the Jacobian and the Hessian (see {@link Pairs#forHessian}). */

@@ -20,6 +20,7 @@ import dev.hesstrain.hessian.Hutchinson;
 import dev.hesstrain.hessian.Lanczos;
 import dev.hesstrain.hessian.PointHessians;
 import dev.hesstrain.hessian.SpectralDensity;
+import dev.hesstrain.hessian.SymmetricOperator;
 import dev.hesstrain.runs.Npy;
 import dev.hesstrain.runs.Plots;
 import java.io.IOException;
@@ -34,7 +35,8 @@ import java.util.SplittableRandom;
 
 /**
  * Hessians with respect to the input, of every output or of each point's loss: each chunk of
- * points gives exact d × d Hessians (one Taylor-mode pass), held as one {@link DenseOperator}
+ * points gives exact d × d Hessians from one pass ({@link PointHessians.Points}: the closed form, whose
+ * diagonals, traces and products need no formed H, or the Taylor pass), the formed ones held as one {@link DenseOperator}
  * whose quantities are the same code as those of the parameter Hessian.
  */
 final class InputInspection {
@@ -81,6 +83,9 @@ final class InputInspection {
             double lmin = Double.POSITIVE_INFINITY;
             double lmax = Double.NEGATIVE_INFINITY;
             double hessSeconds = 0;
+            boolean closedForm = false;
+            boolean asymmetry = false;
+            boolean formed = o.wants(Quantity.FULL) || o.wants(Quantity.EIGS) || o.wants(Quantity.DENSITY);
             double[] first = null;
             Npy.Writer w = o.wants(Quantity.FULL) ? Npy.open(dir.resolve(HESSIAN), Npy.F8, new long[] {n, m, d, d}) : null;
             try {
@@ -88,39 +93,46 @@ final class InputInspection {
                     int count = Math.min(ph.chunk(), n - start);
                     r.doing(String.format(Locale.ROOT, "the input Hessians at point %d of %d", start + 1, n));
                     long t0 = System.nanoTime();
-                    double[] h = ph.compute(Arrays.copyOfRange(r.points.x(), start * d, (start + count) * d), count,
-                            r.points.y() == null ? null : targets(start, count), r.loss);
-                    checkFinite(h, start, m, dd);
-                    if (w != null) {
-                        w.write(h);
-                    }
-                    hessSeconds += seconds(t0);
-                    if (first == null) {
-                        first = Arrays.copyOfRange(h, 0, dd);
-                    }
-                    for (int c = 0; c < count * m; c++) {
-                        int base = c * dd;
-                        double fro = 0;
-                        for (int j = 0; j < d; j++) {
-                            for (int kk = 0; kk < d; kk++) {
-                                double x = h[base + j * d + kk];
-                                fro += x * x;
-                                asym = Math.max(asym, Math.abs(x - h[base + kk * d + j]));
-                            }
-                            trace[start * m + c] += h[base + j * d + j];
+                    try (PointHessians.Points p = ph.at(Arrays.copyOfRange(r.points.x(), start * d,
+                            (start + count) * d), count, r.points.y() == null ? null : targets(start, count), r.loss)) {
+                        closedForm = p.closedForm();
+                        // the closed form forms H only for the quantities that need the matrices
+                        double[] h = !p.closedForm() || formed ? p.full() : null;
+                        double[] fro = p.frobenius();
+                        double[] tr = p.traces();
+                        checkFinite(h == null ? fro : h, start, m, h == null ? 1 : dd);
+                        if (w != null) {
+                            w.write(h);
                         }
-                        ss += fro;
-                        perMatrixFro += Math.sqrt(fro);
-                    }
-                    int at = start * m * d;
-                    try (DenseOperator op = new DenseOperator(h, count * m, d, r.net.manager())) {
+                        hessSeconds += seconds(t0);
+                        if (first == null && h != null) {
+                            first = Arrays.copyOfRange(h, 0, dd);
+                        }
+                        for (int c = 0; c < count * m; c++) {
+                            ss += fro[c];
+                            perMatrixFro += Math.sqrt(fro[c]);
+                            trace[start * m + c] = tr[c];
+                        }
+                        if (h != null) {
+                            asymmetry = true;
+                            for (int c = 0; c < count * m; c++) {
+                                int base = c * dd;
+                                for (int j = 0; j < d; j++) {
+                                    for (int kk = 0; kk < d; kk++) {
+                                        asym = Math.max(asym, Math.abs(h[base + j * d + kk] - h[base + kk * d + j]));
+                                    }
+                                }
+                            }
+                        }
+                        int at = start * m * d;
                         if (o.wants(Quantity.DIAG)) {
                             long tq = System.nanoTime();
-                            long before = op.products();
-                            double[] dg = Curvature.diagonal(op);
+                            double[] dg = p.diagonals();
                             System.arraycopy(dg, 0, diag, at, dg.length);
-                            charge("diag", op.products() - before, tq);
+                            charge("diag", 0, tq);
                         }
+                        // products: exact ones through the closed form without H, or with the formed H
+                        SymmetricOperator op = p.operator();
                         if (rowsum != null) {
                             long tq = System.nanoTime();
                             long before = op.products();
@@ -138,38 +150,42 @@ final class InputInspection {
                         if (o.wants(Quantity.TRACE)) {
                             long tq = System.nanoTime();
                             long before = op.products();
-                            double[] s = Hutchinson.samples(op, o.probes(), probeRng);
-                            for (int i = 0; i < s.length; i++) {
-                                hutch[i] += s[i];
+                            double[] smp = Hutchinson.samples(op, o.probes(), probeRng);
+                            for (int i = 0; i < smp.length; i++) {
+                                hutch[i] += smp[i];
                             }
                             charge("trace", op.products() - before, tq);
                         }
-                        if (eig != null) {
-                            long tq = System.nanoTime();
-                            long before = op.products();
-                            List<Curvature.Eigs> es = Curvature.eigs(op, k, d, LANCZOS_TOL, o.seed(), vec != null);
-                            for (int c = 0; c < es.size(); c++) {
-                                Lanczos.Eigs e = es.get(c).result();
-                                int mat = start * m + c;
-                                System.arraycopy(e.values(), 0, eig, mat * k, k);
-                                if (vec != null) {
-                                    for (int i = 0; i < k; i++) {
-                                        System.arraycopy(e.vectors()[i], 0, vec, (mat * k + i) * d, d);
+                        if (eig != null || o.wants(Quantity.DENSITY)) {
+                            try (DenseOperator dense = new DenseOperator(h, count * m, d, r.net.manager())) {
+                                if (eig != null) {
+                                    long tq = System.nanoTime();
+                                    long before = dense.products();
+                                    List<Curvature.Eigs> es = Curvature.eigs(dense, k, d, LANCZOS_TOL, o.seed(), vec != null);
+                                    for (int c = 0; c < es.size(); c++) {
+                                        Lanczos.Eigs e = es.get(c).result();
+                                        int mat = start * m + c;
+                                        System.arraycopy(e.values(), 0, eig, mat * k, k);
+                                        if (vec != null) {
+                                            for (int i = 0; i < k; i++) {
+                                                System.arraycopy(e.vectors()[i], 0, vec, (mat * k + i) * d, d);
+                                            }
+                                        }
+                                        for (double res : e.residuals()) {
+                                            maxResidual = Math.max(maxResidual, res);
+                                        }
+                                        lmin = Math.min(lmin, e.lambdaMin());
+                                        lmax = Math.max(lmax, e.lambdaMax());
                                     }
+                                    charge("eigs", dense.products() - before, tq);
                                 }
-                                for (double res : e.residuals()) {
-                                    maxResidual = Math.max(maxResidual, res);
+                                if (o.wants(Quantity.DENSITY)) {
+                                    long tq = System.nanoTime();
+                                    long before = dense.products();
+                                    spectra.add(SpectralDensity.of(dense, o.probes(), d, 1, o.seed()));
+                                    charge("density", dense.products() - before, tq);
                                 }
-                                lmin = Math.min(lmin, e.lambdaMin());
-                                lmax = Math.max(lmax, e.lambdaMax());
                             }
-                            charge("eigs", op.products() - before, tq);
-                        }
-                        if (o.wants(Quantity.DENSITY)) {
-                            long tq = System.nanoTime();
-                            long before = op.products();
-                            spectra.add(SpectralDensity.of(op, o.probes(), d, 1, o.seed()));
-                            charge("density", op.products() - before, tq);
                         }
                     }
                 }
@@ -182,14 +198,19 @@ final class InputInspection {
                     w.abort();
                 }
             }
-            String method = "exact: Taylor-mode forward pass (value, Jacobian and Hessian carried through the layers)"
+            String method = (closedForm
+                    ? "exact: the closed-form pass (Jacobians of the pre-activations forward, adjoints backward, "
+                            + "H = sum of J^T diag(sigma'' c) J)"
+                    : "exact: Taylor-mode forward pass (value, Jacobian and Hessian carried through the layers)")
                     + (r.loss == null ? "" : ", composed with the " + r.loss + " loss of each point");
             long[] shape3 = {n, m, d};
             r.summary.put("dimension", d);
             r.summary.put("matrices_per_point", m);
             r.summary.put("frobenius_norm", Math.sqrt(ss));
             r.summary.put("frobenius_norm_mean", perMatrixFro / mats);
-            r.summary.put("max_asymmetry", asym);
+            if (asymmetry) {
+                r.summary.put("max_asymmetry", asym);
+            }
             r.summary.put("trace", sum(trace));
             r.timings.put("hessian_seconds", hessSeconds);
             if (o.wants(Quantity.FULL)) {
@@ -198,11 +219,13 @@ final class InputInspection {
                 q.put("shape", new long[] {n, m, d, d});
                 q.put("dtype", "float64");
             }
-            String onOp = "; then, on the " + d + " x " + d + " matrices: ";
+            String onOp = closedForm ? "; products R^T (w . (R v)) with the pass's rows R and weights w, without "
+                    + "forming H: " : "; then, on the " + d + " x " + d + " matrices: ";
             if (o.wants(Quantity.DIAG)) {
                 Npy.write(dir.resolve(DIAG), diag, shape3);
                 r.files.add(DIAG);
-                quantity("diag", method + onOp + "products with unit vectors").put("shape", shape3);
+                quantity("diag", method + (closedForm ? "; the diagonal sum_a w_a R[a, j]^2 of the pass's rows R and "
+                        + "weights w, without forming H" : onOp + "their diagonals")).put("shape", shape3);
             }
             if (rowsum != null) {
                 Npy.write(dir.resolve(ROWSUM), rowsum, shape3);
@@ -216,12 +239,13 @@ final class InputInspection {
             }
             if (o.wants(Quantity.TRACE)) {
                 Hutchinson.Estimate e = Hutchinson.Estimate.of(hutch);
-                Map<String, Object> q = quantity("trace", "exact: the sum of the diagonal of every Hessian (free: the "
-                        + "matrices are formed); estimate: Hutchinson with " + o.probes() + " Rademacher probes (seed "
+                Map<String, Object> q = quantity("trace", (closedForm ? "exact: sum_a w_a |R[a, :]|^2 from the "
+                        + "closed-form pass, without forming H" : "exact: the sum of the diagonal of every Hessian (free: "
+                        + "the matrices are formed)") + "; estimate: Hutchinson with " + o.probes() + " Rademacher probes (seed "
                         + o.seed() + ") over all " + mats + " matrices at once, of the total over points and "
                         + (r.loss == null ? "outputs" : "the loss"));
                 q.put("exact", sum(trace));
-                q.put("exact_method", "sum of the diagonal");
+                q.put("exact_method", closedForm ? "closed form" : "sum of the diagonal");
                 q.put("hutchinson", e.trace());
                 q.put("hutchinson_standard_error", e.standardError());
                 q.put("probes", o.probes());

@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class InspectJobTest {
     static final String TINY = """
@@ -453,5 +455,70 @@ class InspectJobTest {
         InspectException e = assertThrows(InspectException.class, () -> run(bad, dir));
         assertTrue(e.getMessage().contains("'x' in " + wide + " has shape (3, 3) but the model takes 2 inputs"),
                 e.getMessage());
+    }
+
+    static final String WIDER = """
+            name: wider
+            seed: 5
+            dtype: float64
+            device: cpu
+            data: {generator: "sin(x1)*x2 + x3*x4 - x2*x4", inputs: 4, samples: 9, validation: 0}
+            model:
+              layers:
+                - {type: linear, units: 6}
+                - {type: tanh}
+                - {type: linear, units: 5}
+                - {type: softplus}
+                - {type: linear, units: 1}
+            loss: mse
+            """;
+
+    /**
+     * Issue 9, deliver 2: at d = 4 (the closed form) diag, trace and rowsum come from the pass
+     * without forming H (no hessian.npy, the methods say so) and equal the diagonal, trace and row
+     * sums of the formed Hessians of a `full` run to 1e-12, for the output and for the loss.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"output", "loss"})
+    void closedFormDiagonalAndTraceEqualTheFormedHessians(String of, @TempDir Path dir) throws IOException {
+        Path config = spec(dir, WIDER);
+        Path lean = dir.resolve("lean");
+        Path formed = dir.resolve("formed");
+        InspectJob.Outcome a = run(with(options(config, lean, "input", of, "diag,trace,rowsum"), null, 200, 2, false,
+                null), dir);
+        run(with(options(config, formed, "input", of, "full"), null, 10, 2, false, null), dir);
+        assertTrue(!Files.exists(lean.resolve("hessian.npy")), "diag and trace form no Hessian");
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> q = (Map<String, Map<String, Object>>) a.summary().get("quantities");
+        assertTrue(((String) q.get("diag").get("method")).contains("without forming H"), q.get("diag").toString());
+        assertEquals("closed form", q.get("trace").get("exact_method"));
+        Npy.Array h = Npy.read(formed.resolve("hessian.npy"));
+        assertArrayEquals(new long[] {9, 1, 4, 4}, h.shape());
+        double[] hv = h.values();
+        double[] diag = Npy.read(lean.resolve("diag.npy")).values();
+        double[] rowsum = Npy.read(lean.resolve("rowsum.npy")).values();
+        double scale = 0;
+        for (double v : hv) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        assertTrue(scale > 1e-2, "a Hessian that does not vanish: " + scale);
+        double trace = 0;
+        double fro = 0;
+        for (int s = 0; s < 9; s++) {
+            for (int j = 0; j < 4; j++) {
+                assertEquals(hv[s * 16 + j * 5], diag[s * 4 + j], 1e-12 * scale, "diag " + s + "," + j);
+                double rs = 0;
+                for (int k = 0; k < 4; k++) {
+                    rs += hv[s * 16 + j * 4 + k];
+                    fro += hv[s * 16 + j * 4 + k] * hv[s * 16 + j * 4 + k];
+                }
+                assertEquals(rs, rowsum[s * 4 + j], 1e-12 * scale, "rowsum " + s + "," + j);
+                trace += diag[s * 4 + j];
+            }
+        }
+        assertEquals(trace, ((Number) a.summary().get("trace")).doubleValue(), 1e-12 * scale * 9);
+        assertEquals(Math.sqrt(fro), ((Number) a.summary().get("frobenius_norm")).doubleValue(), 1e-12 * Math.sqrt(fro));
+        Map<String, Object> t = q.get("trace");
+        assertTrue(Math.abs((Double) t.get("hutchinson") - trace) < 4 * (Double) t.get("hutchinson_standard_error"));
     }
 }
