@@ -1,14 +1,22 @@
 package dev.hesstrain.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecLoader;
+import dev.hesstrain.train.ResumeException;
+import dev.hesstrain.train.Trainer;
 import dev.hesstrain.train.StopReason;
 import dev.hesstrain.train.TrainJob;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -18,6 +26,7 @@ import org.apache.logging.log4j.LogManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code hesstrain train}: one training run from a spec into a run directory. */
 @Command(
@@ -51,8 +60,17 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threads;
 
+    @Option(names = "--resume", paramLabel = "DIR",
+            description = "Continue the stopped, interrupted or killed run in DIR from its last checkpoint, with its "
+                    + "own spec and data (--set train.epochs=N may raise its epochs; a run that completed them has "
+                    + "nothing to do).")
+    Path resume;
+
     @Override
     public Integer call() throws IOException {
+        if (resume != null) {
+            return resume();
+        }
         int intraOp = threads.orElse(1);
         Path config = specOptions.required(command);
         Spec spec = specOptions.load(command); // before the engine loads: a bad spec is reported at once
@@ -63,13 +81,110 @@ public final class TrainCommand implements Callable<Integer> {
         AtomicReference<String> stop = Interrupts.install();
         try (RunDirectory run = claim(output.runs(), spec.name(), output.out(), overwrite.mode())) {
             TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
-            printSummary(command.commandLine().getOut(), spec, outcome);
-            if (outcome.reason() == StopReason.DIVERGED) {
-                LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
-                        outcome.summary().checkpointEpoch(), run.path());
-                return ExitCodes.FAILED;
+            return finish(spec, outcome, run);
+        }
+    }
+
+    /** The final table, and the exit code of how the run stopped. */
+    private int finish(Spec spec, TrainJob.Outcome outcome, RunDirectory run) {
+        printSummary(command.commandLine().getOut(), spec, outcome);
+        if (outcome.reason() == StopReason.DIVERGED) {
+            LogManager.getLogger(TrainCommand.class).error("the run diverged; the checkpoint of epoch {} is kept in {}",
+                    outcome.summary().checkpointEpoch(), run.path());
+            return ExitCodes.FAILED;
+        }
+        return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
+    }
+
+    /**
+     * {@code --resume DIR}: the spec is the run's own (a --config or --set that changes anything but
+     * train.epochs is refused), the data its data.npz, and the run continues from its checkpoint.
+     */
+    private int resume() throws IOException {
+        if (output.out() != null && !output.out().toAbsolutePath().normalize().equals(resume.toAbsolutePath().normalize())) {
+            throw new UserException(ExitCodes.USAGE, "--resume continues the run in its own directory; leave out --out");
+        }
+        if (overwrite.mode() == RunDirectory.Mode.OVERWRITE) {
+            throw new UserException(ExitCodes.USAGE, "--resume and --overwrite contradict each other: give one");
+        }
+        Path specFile = resume.resolve(RunDirectory.SPEC);
+        if (!Files.isDirectory(resume)) {
+            throw new UserException(ExitCodes.USAGE, "--resume: no run directory at " + resume);
+        }
+        if (!Files.isRegularFile(specFile)) {
+            throw new UserException(ExitCodes.USAGE, "--resume: " + resume + " is not a run directory: it has no "
+                    + RunDirectory.SPEC);
+        }
+        Spec saved = SpecLoader.load(specFile);
+        Spec asked = specOptions.given() ? specOptions.load(command) : SpecLoader.load(specFile, specOptions.overrides());
+        List<String> changed = differences(saved, asked);
+        changed.remove("train.epochs");
+        if (!changed.isEmpty()) {
+            throw new UserException(ExitCodes.USAGE, "--resume: the run in " + resume + " was trained with another spec ("
+                    + String.join(", ", changed) + (changed.size() == 1 ? " differs" : " differ")
+                    + "); a resumed run continues its own spec, of which only train.epochs may change");
+        }
+        Setup.threads(threads.orElse(1));
+        PrintWriter err = command.commandLine().getErr();
+        AtomicReference<String> stop = Interrupts.install();
+        try (RunDirectory run = claim(output.runs(), asked.name(), resume, RunDirectory.Mode.RESUME)) {
+            RunSummary before = Files.isRegularFile(run.file(RunDirectory.SUMMARY))
+                    ? RunSummary.read(run.file(RunDirectory.SUMMARY)) : null;
+            if (before != null && StopReason.DIVERGED.id().equals(before.stopped())) {
+                throw new UserException(ExitCodes.USAGE, "--resume: the run in " + resume + " diverged; resumed from "
+                        + "its checkpoint it would take the same steps again. Change the spec and train a new run");
             }
-            return outcome.reason() == StopReason.INTERRUPTED ? ExitCodes.INTERRUPTED : ExitCodes.OK;
+            Trainer.Position at;
+            try {
+                at = TrainJob.checkpointPosition(resume);
+            } catch (IOException e) {
+                throw new UserException(ExitCodes.USAGE, "--resume: " + e.getMessage()
+                        + " (runs trained before checkpoints held the optimizer's state cannot be resumed)", e);
+            }
+            int epochs = asked.train().epochs();
+            if (at.epochs() == epochs && at.batches() == 0) {
+                command.commandLine().getOut().printf(Locale.ROOT, "nothing to do: the run in %s completed its %d "
+                        + "epochs (raise them with --set train.epochs=N to continue it)%n", resume, epochs);
+                command.commandLine().getOut().flush();
+                return ExitCodes.OK;
+            }
+            if (at.epochs() >= epochs) {
+                throw new UserException(ExitCodes.USAGE, "--resume: train.epochs is " + epochs + " but the run in " + resume
+                        + " is past epoch " + at.epochs() + "; give at least " + (at.epochs() + 1));
+            }
+            TrainJob job = TrainJob.resuming(asked, resume);
+            try {
+                job.preflight();
+                TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
+                return finish(asked, outcome, run);
+            } catch (ResumeException e) {
+                throw new UserException(ExitCodes.USAGE, "--resume: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The fields (dotted paths, list indices in brackets) whose values differ between two specs. */
+    static List<String> differences(Spec a, Spec b) {
+        ObjectMapper m = new ObjectMapper();
+        List<String> out = new ArrayList<>();
+        diff("", m.valueToTree(a), m.valueToTree(b), out);
+        return out;
+    }
+
+    private static void diff(String path, JsonNode a, JsonNode b, List<String> out) {
+        if (a != null && b != null && a.isObject() && b.isObject()) {
+            java.util.Set<String> keys = new java.util.LinkedHashSet<>();
+            a.fieldNames().forEachRemaining(keys::add);
+            b.fieldNames().forEachRemaining(keys::add);
+            for (String k : keys) {
+                diff(path.isEmpty() ? k : path + "." + k, a.get(k), b.get(k), out);
+            }
+        } else if (a != null && b != null && a.isArray() && b.isArray() && a.size() == b.size()) {
+            for (int i = 0; i < a.size(); i++) {
+                diff(path + "[" + i + "]", a.get(i), b.get(i), out);
+            }
+        } else if (!java.util.Objects.equals(a, b)) {
+            out.add(path);
         }
     }
 

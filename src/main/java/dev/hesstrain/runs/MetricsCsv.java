@@ -85,6 +85,63 @@ public final class MetricsCsv {
         AtomicFiles.writeString(file, render());
     }
 
+    /** A metrics file read back: its columns and its rows as the text of each field. */
+    public record Table(List<String> columns, List<Map<String, String>> rows) {}
+
+    /**
+     * Reads a file written by {@link #save} (unquoted fields only, as numeric metrics are); a
+     * row with another number of fields than the header is an error naming its line. A last line
+     * without its line end (a write cut short) is dropped.
+     */
+    public static Table read(Path file) throws IOException {
+        String text = java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
+        String[] lines = text.split("\n", -1);
+        if (lines.length < 2 || lines[0].isEmpty()) {
+            throw new IOException(file + " has no header line");
+        }
+        List<String> columns = List.of(lines[0].split(",", -1));
+        List<Map<String, String>> rows = new ArrayList<>();
+        for (int i = 1; i < lines.length - 1; i++) { // the last element follows the final line end
+            String[] fields = lines[i].split(",", -1);
+            if (fields.length != columns.size()) {
+                throw new IOException(file + ", line " + (i + 1) + ": " + fields.length + " fields, the header has "
+                        + columns.size());
+            }
+            LinkedHashMap<String, String> row = new LinkedHashMap<>();
+            for (int c = 0; c < fields.length; c++) {
+                row.put(columns.get(c), fields[c]);
+            }
+            rows.add(Collections.unmodifiableMap(row));
+        }
+        return new Table(columns, Collections.unmodifiableList(rows));
+    }
+
+    /**
+     * The value of a field as {@link #format} wrote it: null for an empty field, a Double for a
+     * number ({@code nan}, {@code inf}, {@code -inf} included), so that formatting it again gives
+     * the same text.
+     *
+     * @throws IOException for text that is not a number
+     */
+    public static Double parseValue(String field) throws IOException {
+        switch (field) {
+            case "":
+                return null;
+            case "nan":
+                return Double.NaN;
+            case "inf":
+                return Double.POSITIVE_INFINITY;
+            case "-inf":
+                return Double.NEGATIVE_INFINITY;
+            default:
+                try {
+                    return Double.parseDouble(field);
+                } catch (NumberFormatException e) {
+                    throw new IOException("'" + field + "' is not a number");
+                }
+        }
+    }
+
     /** Formats one value the way {@link #render()} does (before CSV quoting). */
     public static String format(Object value) {
         if (value == null) {

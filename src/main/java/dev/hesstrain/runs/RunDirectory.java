@@ -30,6 +30,8 @@ public final class RunDirectory implements AutoCloseable {
     public static final String SUMMARY = "summary.json";
     public static final String WEIGHTS = "model.safetensors";
     public static final String DATA = "data.npz";
+    /** The weights, the optimizer's state and the loop's position, for {@code train --resume}. */
+    public static final String CHECKPOINT = "checkpoint.safetensors";
     public static final String LOSS_PLOT = "loss.png";
     public static final String HESSIAN_PLOT = "hessian.png";
     public static final String LOG = "train.log";

@@ -7,7 +7,9 @@ import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Torch;
 import dev.hesstrain.spec.OptimizerKind;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Adam and SGD with momentum, with PyTorch's update rules, through the engine's fused in-place
@@ -91,6 +93,57 @@ public final class Optimizer {
         for (NDArray g : grads) {
             g.close();
         }
+    }
+
+    /** Updates applied so far (Adam's t, which its bias corrections use). */
+    public long updates() {
+        return t;
+    }
+
+    /**
+     * The optimizer's state arrays by name, for a checkpoint: Adam's first and second moments
+     * ({@code optimizer.m.<i>}, {@code optimizer.v.<i>}), SGD's momentum buffers
+     * ({@code optimizer.m.<i>}), one per updated array {@code i} (one in all when the parameters are
+     * views of one flat array). The arrays are the live state: copy them before they change.
+     */
+    public Map<String, NDArray> state() {
+        Map<String, NDArray> s = new LinkedHashMap<>();
+        for (int i = 0; i < targets.size(); i++) {
+            s.put("optimizer.m." + i, state1.get(i));
+            if (state2.get(i) != null) {
+                s.put("optimizer.v." + i, state2.get(i));
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Restores state exported by {@link #state} and the update count: the arrays are copied into
+     * the live state in place. Every array of this optimizer's state must be given, with its shape;
+     * the values are converted to its dtype.
+     *
+     * @throws IllegalArgumentException naming the array that is missing or has another shape
+     */
+    public void restore(Map<String, NDArray> saved, long updates) {
+        Map<String, NDArray> live = state();
+        for (Map.Entry<String, NDArray> e : live.entrySet()) {
+            NDArray v = saved.get(e.getKey());
+            if (v == null) {
+                throw new IllegalArgumentException("no " + e.getKey() + " (the " + kind.id() + " state)");
+            }
+            if (!v.getShape().equals(e.getValue().getShape())) {
+                throw new IllegalArgumentException(e.getKey() + " has shape " + v.getShape() + ", the optimizer's is "
+                        + e.getValue().getShape());
+            }
+        }
+        for (Map.Entry<String, NDArray> e : live.entrySet()) {
+            e.getValue().set(new ai.djl.ndarray.index.NDIndex(":"),
+                    saved.get(e.getKey()).toType(e.getValue().getDataType(), false));
+        }
+        if (updates < 0) {
+            throw new IllegalArgumentException("the update count is " + updates);
+        }
+        this.t = updates;
     }
 
     /** Zeroes the parameters' gradients in place (after an update, or when a step is abandoned). */

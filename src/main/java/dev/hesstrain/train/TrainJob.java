@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.data.Dataset;
+import dev.hesstrain.data.Npz;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
@@ -54,6 +55,8 @@ public final class TrainJob {
     private final Spec spec;
     private final String specSource;
     private final Path baseDir;
+    /** The run directory a resumed job continues, or null for a new run. */
+    private final Path resumeDir;
     private Split loaded;
 
     /**
@@ -62,9 +65,33 @@ public final class TrainJob {
      * @param baseDir the directory that relative data paths are resolved against
      */
     public TrainJob(Spec spec, String specSource, Path baseDir) {
+        this(spec, specSource, baseDir, null);
+    }
+
+    private TrainJob(Spec spec, String specSource, Path baseDir, Path resumeDir) {
         this.spec = spec;
         this.specSource = specSource;
         this.baseDir = baseDir;
+        this.resumeDir = resumeDir;
+    }
+
+    /**
+     * A job that continues the run in {@code runDir} (claimed with {@link RunDirectory.Mode#RESUME})
+     * from its last checkpoint, with {@code spec}: the run's own, train.epochs perhaps raised. Its
+     * data are the run's data.npz, the exact rows it was trained on, whatever has become of the
+     * spec's data.file since.
+     */
+    public static TrainJob resuming(Spec spec, Path runDir) {
+        return new TrainJob(spec, runDir.resolve(RunDirectory.SPEC).toString(), runDir, runDir);
+    }
+
+    /**
+     * Where the checkpoint of the run in {@code runDir} stands (read without building the model).
+     *
+     * @throws IOException naming the file when there is no readable checkpoint
+     */
+    public static Trainer.Position checkpointPosition(Path runDir) throws IOException {
+        return CheckpointFile.position(runDir.resolve(RunDirectory.CHECKPOINT));
     }
 
     /** Warnings the user should see before training (not errors). */
@@ -96,9 +123,44 @@ public final class TrainJob {
     /** Loads and checks the data against the model (once); spec errors name the field. */
     public Split loadData() {
         if (loaded == null) {
-            loaded = Setup.loadData(spec, specSource, baseDir);
+            loaded = resumeDir == null ? Setup.loadData(spec, specSource, baseDir) : runData(resumeDir.resolve(RunDirectory.DATA));
         }
         return loaded;
+    }
+
+    /** The training and validation rows of a run's data.npz. */
+    private Split runData(Path file) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new ResumeException(file.getParent() + " has no " + file.getFileName() + " (the run's data): it cannot be resumed");
+        }
+        Map<String, Npz.Array> a;
+        try {
+            a = Npz.read(file);
+        } catch (IOException | RuntimeException e) {
+            throw new ResumeException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        return new Split(dataset(file, a, "train"), dataset(file, a, "val"));
+    }
+
+    private Dataset dataset(Path file, Map<String, Npz.Array> a, String part) {
+        Npz.Array x = a.get("x_" + part);
+        Npz.Array y = a.get("y_" + part);
+        if (x == null || y == null || x.shape().length != 2 || y.shape().length != 2 || x.shape()[0] != y.shape()[0]) {
+            throw new ResumeException(file + " must hold x_" + part + " [n, d] and y_" + part + " [n, o], found "
+                    + new ArrayList<>(a.keySet()));
+        }
+        int n = (int) x.shape()[0];
+        int d = (int) x.shape()[1];
+        int o = (int) y.shape()[1];
+        List<String> inputs = new ArrayList<>();
+        for (int j = 1; j <= d; j++) {
+            inputs.add("x" + j);
+        }
+        List<String> targets = new ArrayList<>();
+        for (int k = 1; k <= o; k++) {
+            targets.add("y" + k);
+        }
+        return new Dataset(x.values(), y.values(), n, d, o, inputs, targets, file.toString());
     }
 
     /**
@@ -120,6 +182,10 @@ public final class TrainJob {
         }
         Split split = loadData();
         Device device = Setup.device(spec, specSource);
+        boolean resuming = resumeDir != null;
+        if (resuming) { // a summary of the run before this one would read as this run's until this one writes its own
+            java.nio.file.Files.deleteIfExists(run.file(RunDirectory.SUMMARY));
+        }
         AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
         Dataset tr = split.train();
         Dataset va = split.validation();
@@ -127,18 +193,41 @@ public final class TrainJob {
         Provenance provenance = Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(),
                 device.toString(), spec.seed(), SpecLoader.hash(spec), dataSha);
         try (NDManager manager = NDManager.newBaseManager(device)) {
-            writeData(run, split, manager);
+            if (!resuming) {
+                writeData(run, split, manager);
+            }
             Network net = Setup.buildNetwork(spec, specSource, tr.d(), tr.o(), Setup.classes(spec, split), manager);
             LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
                     run.path(), tr.n(), va.n(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
             Trainer trainer = new Trainer(spec, net, tr, va);
             MetricsRows metrics = new MetricsRows(progress);
+            // metrics.csv first and the checkpoint last: the checkpoint is what a resumed run
+            // continues from, and the rows up to it are then always in metrics.csv
             Checkpoints checkpoints = new Checkpoints(net, spec.train().checkpointEvery(),
                     Trainer.MIN_CHECKPOINT_SECONDS, epoch -> {
-                        AtomicFiles.write(run.file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
                         metrics.csv.save(run.file(RunDirectory.METRICS));
+                        AtomicFiles.write(run.file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
+                        CheckpointFile.write(run.file(RunDirectory.CHECKPOINT), net, trainer.optimizer(),
+                                trainer.position());
                     });
+            Integer resumedAfter = null;
+            if (resuming) {
+                Trainer.Position from;
+                try {
+                    from = CheckpointFile.restore(run.file(RunDirectory.CHECKPOINT), net, trainer.optimizer()).position();
+                    metrics.restore(run.file(RunDirectory.METRICS), from.epochs());
+                } catch (IOException e) {
+                    throw new ResumeException("cannot resume " + run.path() + ": " + e.getMessage(), e);
+                }
+                trainer.resumeAt(from);
+                int at = from.batches() > 0 ? from.epochs() + 1 : from.epochs();
+                checkpoints.resumedAt(at);
+                resumedAfter = from.epochs();
+                LOG.info("resumed from the checkpoint of epoch {} (step {}{}): {} more epochs to run", at,
+                        from.steps(), from.batches() > 0 ? ", " + from.batches() + " batches into the epoch" : "",
+                        spec.train().epochs() - from.epochs());
+            }
             Memory memory = new Memory();
             Trainer.Result result = trainer.run(List.of(metrics, checkpoints, new Divergence(checkpoints::lastGood),
                     memory, new StopRequest(stop)));
@@ -151,7 +240,7 @@ public final class TrainJob {
             metrics.csv.save(run.file(RunDirectory.METRICS));
             // the summary before the plots: a scheduler's kill soon after a stop must not lose it
             RunSummary summary = summary(trainer, split, result, checkpoints.lastGood(), metrics.rows.size(),
-                    provenance, net, memory.readings());
+                    resumedAfter, provenance, net, memory.readings());
             summary.write(run.file(RunDirectory.SUMMARY));
             plots(spec, run, metrics.rows);
             LOG.info("run stopped: {} ({})", result.reason().id(), result.detail());
@@ -168,6 +257,48 @@ public final class TrainJob {
 
         MetricsRows(Progress progress) {
             this.progress = progress;
+        }
+
+        /**
+         * Takes the rows of epochs 1 to {@code epochs} of a run's metrics.csv (a resumed run: rows
+         * after its checkpoint are dropped), with the values as written.
+         */
+        void restore(Path file, int epochs) throws IOException {
+            MetricsCsv.Table t = MetricsCsv.read(file);
+            if (!t.columns().equals(columns())) {
+                throw new IOException(file + " has the columns " + t.columns() + ", the spec's are " + columns());
+            }
+            String lossName = spec.loss().id();
+            for (Map<String, String> r : t.rows()) {
+                int epoch;
+                try {
+                    epoch = Integer.parseInt(r.get("epoch"));
+                } catch (NumberFormatException e) {
+                    throw new IOException(file + ": the epoch '" + r.get("epoch") + "' is not a number");
+                }
+                if (epoch > epochs) {
+                    break;
+                }
+                if (epoch != rows.size() + 1) {
+                    throw new IOException(file + ": epoch " + epoch + " follows epoch " + rows.size());
+                }
+                Map<String, Object> row = new LinkedHashMap<>();
+                for (Map.Entry<String, String> e : r.entrySet()) {
+                    row.put(e.getKey(), e.getKey().equals("epoch") ? (Object) epoch : MetricsCsv.parseValue(e.getValue()));
+                }
+                csv.add(row);
+                rows.add(new EpochMetrics(epoch, value(row, "train_" + lossName), value(row, "val_" + lossName),
+                        value(row, "penalty"), value(row, "penalty_exact"), value(row, "loss"),
+                        value(row, "hessian_fro_mean"), value(row, "hessian_fro_max"), value(row, "train_accuracy"),
+                        value(row, "val_accuracy"), value(row, "seconds")));
+            }
+            if (rows.size() < epochs) {
+                throw new IOException(file + " has " + rows.size() + " epoch rows, the checkpoint is after epoch " + epochs);
+            }
+        }
+
+        private static double value(Map<String, Object> row, String column) {
+            return row.get(column) instanceof Double d ? d : Double.NaN;
         }
 
         @Override
@@ -218,7 +349,7 @@ public final class TrainJob {
     }
 
     private RunSummary summary(Trainer trainer, Split split, Trainer.Result result, int checkpointEpoch,
-            int epochsRun, Provenance provenance, Network net, Map<String, Double> memory) {
+            int epochsRun, Integer resumedAfter, Provenance provenance, Network net, Map<String, Double> memory) {
         Trainer.Evaluation tr = trainer.evaluate(split.train());
         Trainer.Evaluation va = trainer.evaluate(split.validation());
         Map<String, Double> figures = new LinkedHashMap<>();
@@ -227,7 +358,7 @@ public final class TrainJob {
         boolean classes = spec.isClassification();
         return new RunSummary(spec.name(), figures, tr.penalty(), tr.data() + tr.penalty(), tr.hessianFroMean(),
                 tr.hessianFroMax(), classes ? tr.accuracy() : null, classes ? va.accuracy() : null, epochsRun,
-                result.steps(), result.medianStepMillis(), result.reason().id(), result.detail(), checkpointEpoch, null,
+                result.steps(), result.medianStepMillis(), result.reason().id(), result.detail(), checkpointEpoch, resumedAfter,
                 net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
     }
 

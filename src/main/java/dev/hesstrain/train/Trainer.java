@@ -115,6 +115,58 @@ public final class Trainer {
     private final DataType dtype;
     private int epochsDone;
     private long stepsDone;
+    /** Batches of epoch {@code epochsDone + 1} already stepped on, and their sums (a resumed run cut mid-epoch). */
+    private int batchesDone;
+    private Sums resumedSums;
+    /** Where the running loop stands, for {@link #position}: set before each listener call that may checkpoint. */
+    private Position position = new Position(0, 0, 0, new double[Sums.SIZE]);
+
+    /**
+     * Where a run stands, as a checkpoint records it: {@code epochs} whole epochs done, then
+     * {@code batches} batches of the next one (0 at an epoch's end), {@code steps} steps in all,
+     * and the running sums of that next epoch's figures (see {@link Sums}), so that a run resumed
+     * from here continues the cut epoch to the same metrics row.
+     */
+    public record Position(int epochs, int batches, long steps, double[] sums) {
+        public Position {
+            if (epochs < 0 || batches < 0 || steps < 0 || sums.length != Sums.SIZE) {
+                throw new IllegalArgumentException("not a position: epochs " + epochs + ", batches " + batches
+                        + ", steps " + steps + ", " + sums.length + " sums");
+            }
+        }
+    }
+
+    /** An epoch's running sums of its steps' figures, and the seconds it has taken. */
+    static final class Sums {
+        static final int SIZE = 9;
+        double data;
+        double penalty;
+        double loss;
+        double fro;
+        double maxFro;
+        long froCount;
+        double correct;
+        int seen;
+        double seconds;
+
+        double[] toArray() {
+            return new double[] {data, penalty, loss, fro, maxFro, froCount, correct, seen, seconds};
+        }
+
+        static Sums of(double[] a) {
+            Sums s = new Sums();
+            s.data = a[0];
+            s.penalty = a[1];
+            s.loss = a[2];
+            s.fro = a[3];
+            s.maxFro = a[4];
+            s.froCount = (long) a[5];
+            s.correct = a[6];
+            s.seen = (int) a[7];
+            s.seconds = a[8];
+            return s;
+        }
+    }
 
     /**
      * The least time between two checkpoints, but for the last (end of the run, or interrupted):
@@ -158,9 +210,29 @@ public final class Trainer {
 
     /** Continues a run after {@code epochs} finished epochs and {@code steps} steps (the weights and optimizer state restored). */
     public Trainer resumeAfter(int epochs, long steps) {
-        this.epochsDone = epochs;
-        this.stepsDone = steps;
+        return resumeAt(new Position(epochs, 0, steps, new double[Sums.SIZE]));
+    }
+
+    /**
+     * Continues a run from a checkpoint's position (the weights and optimizer state restored by the
+     * caller): the next epoch starts at batch {@code p.batches()} with the sums of the batches
+     * before it, so its metrics row is that of an uninterrupted run.
+     */
+    public Trainer resumeAt(Position p) {
+        this.epochsDone = p.epochs();
+        this.stepsDone = p.steps();
+        this.batchesDone = p.batches();
+        this.resumedSums = p.batches() > 0 ? Sums.of(p.sums()) : null;
+        this.position = p;
         return this;
+    }
+
+    /**
+     * Where the loop stands, for a checkpoint written by a listener: after the last whole epoch, or
+     * (when a stop cut an epoch short) within the epoch, with its sums.
+     */
+    public Position position() {
+        return position;
     }
 
     /**
@@ -183,18 +255,15 @@ public final class Trainer {
             epochLoop:
             for (int epoch = epochsDone + 1; epoch <= epochs && !loop.stopping(); epoch++) {
                 loop.epoch = epoch;
-                long epochStart = System.nanoTime();
+                boolean continued = epoch == epochsDone + 1 && resumedSums != null;
+                Sums sum = continued ? resumedSums : new Sums(); // seen: rows stepped on, all unless stopped mid-epoch
+                int firstBatch = continued ? batchesDone : 0;
+                long epochStart = System.nanoTime() - (long) (sum.seconds * 1e9);
                 int[] order = Split.permutation(train.n(),
                         fullBatch ? null : new SplittableRandom(Seeds.derive(Seeds.shuffle(spec.seed()), epoch)));
-                double sumData = 0;
-                double sumPenalty = 0;
-                double sumLoss = 0;
-                double sumFro = 0;
-                double maxFro = 0;
-                long froCount = 0;
-                double sumCorrect = 0;
-                int seen = 0; // rows stepped on this epoch: all of them unless the run is stopped mid-epoch
-                for (int start = 0; start < train.n() && !loop.stopping(); start += batch) {
+                int batches = firstBatch;
+                int start;
+                for (start = firstBatch * batch; start < train.n() && !loop.stopping(); start += batch) {
                     int end = Math.min(train.n(), start + batch);
                     long t0 = System.nanoTime();
                     StepFigures f;
@@ -230,23 +299,31 @@ public final class Trainer {
                     }
                     millis.add((System.nanoTime() - t0) / 1e6);
                     loop.steps++;
-                    sumLoss += f.loss() * f.rows();
-                    sumData += f.data() * f.rows();
-                    sumPenalty += f.penalty() * f.rows();
+                    batches++;
+                    sum.loss += f.loss() * f.rows();
+                    sum.data += f.data() * f.rows();
+                    sum.penalty += f.penalty() * f.rows();
                     if (f.hasNorms()) {
-                        sumFro += f.froMean() * f.rows();
-                        maxFro = Math.max(maxFro, f.froMax());
-                        froCount += f.rows();
+                        sum.fro += f.froMean() * f.rows();
+                        sum.maxFro = Math.max(sum.maxFro, f.froMax());
+                        sum.froCount += f.rows();
                     }
-                    seen += f.rows();
-                    sumCorrect += spec.isClassification() ? f.correct() : 0;
+                    sum.seen += f.rows();
+                    sum.correct += spec.isClassification() ? f.correct() : 0;
                     for (TrainingListener l : listeners) {
                         l.onStepEnd(loop, f);
                     }
                 }
+                sum.seconds = (System.nanoTime() - epochStart) / 1e9;
+                // a checkpoint written by the listeners below records this: after the epoch, or within it
+                position = start < train.n()
+                        ? new Position(epoch - 1, batches, loop.steps, sum.toArray())
+                        : new Position(epoch, 0, loop.steps, new double[Sums.SIZE]);
+                int seen = sum.seen;
+                double maxFro = sum.maxFro;
                 double froMean;
                 double penaltyExact = Double.NaN;
-                double trainAccuracy = spec.isClassification() ? sumCorrect / seen : Double.NaN;
+                double trainAccuracy = spec.isClassification() ? sum.correct / seen : Double.NaN;
                 if (objective.estimated()) {
                     // an estimated penalty: the exact one, and the Hessian norms, only on schedule
                     froMean = Double.NaN;
@@ -258,16 +335,16 @@ public final class Trainer {
                         froMean = exact.hessianFroMean();
                         maxFro = exact.hessianFroMax();
                     }
-                } else if (froCount > 0) {
-                    froMean = sumFro / froCount;
+                } else if (sum.froCount > 0) {
+                    froMean = sum.fro / sum.froCount;
                 } else {
                     double[] fro = hessianNorms(train);
                     froMean = fro[0];
                     maxFro = fro[1];
                 }
                 Evaluation val = evaluate(validation, false);
-                EpochMetrics m = new EpochMetrics(epoch, sumData / seen, val.data(), sumPenalty / seen,
-                        penaltyExact, sumLoss / seen, froMean, maxFro, trainAccuracy, val.accuracy(),
+                EpochMetrics m = new EpochMetrics(epoch, sum.data / seen, val.data(), sum.penalty / seen,
+                        penaltyExact, sum.loss / seen, froMean, maxFro, trainAccuracy, val.accuracy(),
                         (System.nanoTime() - epochStart) / 1e9);
                 rows.add(m);
                 for (TrainingListener l : listeners) {
