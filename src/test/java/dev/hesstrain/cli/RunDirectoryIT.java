@@ -59,7 +59,7 @@ class RunDirectoryIT {
         assertTrue(c.waitFor(120, TimeUnit.SECONDS));
         String cLog = Files.readString(tmp.resolve("c.log"));
         assertEquals(2, c.exitValue(), cLog);
-        assertTrue(cLog.startsWith("error: the output directory " + dir + " is not empty (it holds data.npz, "), cLog);
+        assertTrue(cLog.startsWith("error: the output directory " + dir + " is not empty (it holds checkpoint.safetensors, data.npz, "), cLog);
         assertTrue(cLog.strip().endsWith("give --overwrite to replace its contents, or choose another --out"), cLog);
         assertEquals("interrupted", new ObjectMapper().readTree(dir.resolve("summary.json").toFile())
                 .get("stopped").asText(), "the old run is intact");
