@@ -121,6 +121,16 @@ public final class InputHessian implements AutoCloseable {
      */
     public record Exact(NDArray value, NDArray norm, NDArray frobenius) {}
 
+    /**
+     * Whether the Frobenius norm costs little beside the penalty of {@code norm}: it is the penalty
+     * (frobenius, offdiagonal), or the Taylor pass has the pairs anyway. The closed form's trace and
+     * diagonal need no Gram matrix or formed H, which the Frobenius norm does (on digits the Gram
+     * matrices [128, 64, 64] cost more than the trace step's own forward pass).
+     */
+    public boolean frobeniusIsCheap(Norm norm) {
+        return method == Method.TAYLOR || norm == Norm.FROBENIUS || norm == Norm.OFFDIAGONAL;
+    }
+
     /** {@link Exact} by this object's method. */
     public Exact exact(NDArray x, Norm norm, boolean withFrobenius) {
         if (method == Method.TAYLOR) {

@@ -68,7 +68,9 @@ public final class Objective {
     /**
      * Evaluates the objective on x [N, d], y [N, o] (or labels [N]). With {@code curvature}, the
      * penalty is computed (exactly, or estimated from fresh probes) and added when λ > 0; an
-     * estimate leaves {@code fro} null.
+     * estimate leaves {@code fro} null, and so does an exact penalty whose pass would compute the
+     * Frobenius norm only for the metrics (the closed form's trace and diagonal: the Gram matrices
+     * were a third to a half of a digits trace step).
      */
     public Values evaluate(NDArray x, NDArray y, boolean curvature) {
         if (curvature && estimator != null) {
@@ -78,20 +80,25 @@ public final class Objective {
             NDArray data = dataLoss(out, y);
             return new Values(lambda > 0 ? data.add(penalty) : data, data, penalty, null, out);
         }
-        return exactly(x, y, curvature);
+        return exactly(x, y, curvature, curvature && hessian.frobeniusIsCheap(norm));
     }
 
     /** Evaluates the objective with the exact penalty and Hessian norms, whatever the method. */
     public Values evaluateExact(NDArray x, NDArray y) {
-        return exactly(x, y, true);
+        return exactly(x, y, true, true);
     }
 
-    private Values exactly(NDArray x, NDArray y, boolean curvature) {
+    /**
+     * With {@code withFrobenius}, the Hessian norms too; a training step computes them only where
+     * they come almost free with its penalty ({@link InputHessian#frobeniusIsCheap}), else the
+     * trainer evaluates them once per epoch.
+     */
+    private Values exactly(NDArray x, NDArray y, boolean curvature, boolean withFrobenius) {
         NDArray out;
         NDArray penalty;
         NDArray fro = null;
         if (curvature) {
-            InputHessian.Exact e = hessian.exact(x, norm, true);
+            InputHessian.Exact e = hessian.exact(x, norm, withFrobenius);
             out = e.value();
             penalty = e.norm().mean().mul(network.constants().of(lambda));
             fro = e.frobenius();

@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * norms by both Frobenius ways against the norms of the finite-difference Hessians; and the
  * gradients of its penalty against those of the Taylor pass.
  */
-class ClosedFormTest {
+public class ClosedFormTest {
 
     static LayerSpec linear(int units) {
         return new LayerSpec(LayerType.LINEAR, units, null, null, null, null, null);
@@ -47,7 +47,7 @@ class ClosedFormTest {
         return new LayerSpec(LayerType.CONV2D, null, null, filters, kernel, stride, padding);
     }
 
-    static Network mlp(NDManager m, String act, int d, int out, DataType dtype, long seed) {
+    public static Network mlp(NDManager m, String act, int d, int out, DataType dtype, long seed) {
         List<LayerSpec> layers = new ArrayList<>();
         for (int units : new int[] {7, 6}) {
             layers.add(linear(units));
@@ -57,7 +57,7 @@ class ClosedFormTest {
         return Network.build(new ModelSpec(null, layers), d, dtype, m, seed);
     }
 
-    static double[] points(int n, int d, long seed) {
+    public static double[] points(int n, int d, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         double[] xs = new double[n * d];
         for (int i = 0; i < xs.length; i++) {
@@ -424,4 +424,5 @@ class ClosedFormTest {
         assertEquals(ClosedForm.Frobenius.FORMED, ClosedForm.choose(33, 2, 1)); // sin2pi
         assertEquals(ClosedForm.Frobenius.FORMED, ClosedForm.choose(2560, 50, 1)); // the wide Laplacian case
     }
+
 }
