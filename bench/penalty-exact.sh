@@ -10,9 +10,11 @@
 #   bench/penalty-exact.sh [ROUNDS]                 (default 3)
 #   CASES="digits wide" NORMS="trace" bench/penalty-exact.sh 1
 #   EXACT=taylor bench/penalty-exact.sh             (hesstrain's Taylor pairs pass instead of its default)
+#   WIDE_THREADS=1 CASES=wide bench/penalty-exact.sh (the wide case on 1 thread, both sides)
 # Cases (the model sizes of issue 9):
 #   sin2pi   2-10-11-12-1 tanh, 500 samples (full batch), mse, 1 thread
-#   diabetes 10-32-1 softplus, batch 64, mse, 1 thread
+#   diabetes 10-32-1 softplus, batch 64, mse, 1 thread (40 epochs of 6 steps: with 6 epochs the
+#            median step still carried the JIT's warm-up, 1.84 against 1.26 ms for trace)
 #   digits   64-32-32-10 tanh, batch 128, cross-entropy, 1 thread
 #   wide     50-768-768-512-512-1 tanh, batch 16, mse, 2 threads (the collapsed-Taylor-mode
 #            paper's Laplacian case; trace only by default, as there)
@@ -61,16 +63,16 @@ config() {
 overrides() {
   case "$1" in
     sin2pi) echo "--set data.validation=0 --set train.epochs=300 --set train.checkpoint_every=300" ;;
-    diabetes) echo "--set train.epochs=6" ;;
+    diabetes) echo "--set train.epochs=40" ;;
     digits) echo "--set train.epochs=3" ;;
     wide) echo "" ;;
   esac
 }
-threads() { [[ "$1" == wide ]] && echo 2 || echo 1; }
+threads() { [[ "$1" == wide ]] && echo "${WIDE_THREADS:-2}" || echo 1; }
 peer_args() {
   case "$1" in
     sin2pi) echo "--sizes 2,10,11,12,1 --activation tanh --samples 500 --loss mse --steps 100 --warmup 10" ;;
-    diabetes) echo "--sizes 10,32,1 --activation softplus --samples 64 --loss mse --steps 30 --warmup 3" ;;
+    diabetes) echo "--sizes 10,32,1 --activation softplus --samples 64 --loss mse --steps 200 --warmup 20" ;;
     digits) echo "--sizes 64,32,32,10 --activation tanh --samples 128 --loss cross_entropy --steps 5 --warmup 1" ;;
     wide) echo "--sizes 50,768,768,512,512,1 --activation tanh --samples 16 --loss mse --steps 5 --warmup 1" ;;
   esac
@@ -93,6 +95,7 @@ peer_ms() { # $1 case, $2 norm, $3 way
 ratio() { python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$1" "$2"; }
 
 ./hesstrain --version >/dev/null  # build first, outside the timings
+echo "load average at the start $(cut -d" " -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 declare -A h base nested func r_anchor r_base
 for r in $(seq 1 "$rounds"); do
   for c in $cases; do

@@ -74,15 +74,20 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
             return Sandwich.Step.affine(z, jac, a -> a);
         }
         NDArray[] s = derivatives(z, true);
-        NDArray j = jac == null ? null : jac.mul(s[1]);
         return new Sandwich.Step() {
+            private NDArray j;
+
             @Override
             public NDArray value() {
                 return s[0];
             }
 
+            /** σ'(z)·J, made only when a layer above asks (not above the highest curvature term). */
             @Override
             public NDArray jac() {
+                if (j == null && jac != null) {
+                    j = jac.mul(s[1]);
+                }
                 return j;
             }
 

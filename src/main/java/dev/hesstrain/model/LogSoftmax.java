@@ -41,15 +41,20 @@ public final class LogSoftmax implements Layer, Sandwich.Layer {
         NDArray y = forward(u);
         NDArray p = y.exp(); // [N, M]
         NDArray pj = jac.mul(p).sum(new int[] {-1}, true); // [K, N, 1]
-        NDArray jy = jac.sub(pj);
         return new Sandwich.Step() {
+            private NDArray jy;
+
             @Override
             public NDArray value() {
                 return y;
             }
 
+            /** J − (J p) 1ᵀ, made only when a layer above asks. */
             @Override
             public NDArray jac() {
+                if (jy == null) {
+                    jy = jac.sub(pj);
+                }
                 return jy;
             }
 

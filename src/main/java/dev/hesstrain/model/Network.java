@@ -316,7 +316,7 @@ public final class Network implements AutoCloseable {
             Sandwich.Step step = cl.curvature(value, i <= highest ? jac : null);
             steps.add(step);
             value = step.value();
-            jac = step.jac();
+            jac = i < highest ? step.jac() : null; // the output Jacobian of the highest term is never used
         }
         if (lowest < 0) {
             return new Sandwich(value, List.of());
