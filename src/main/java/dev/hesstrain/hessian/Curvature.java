@@ -1,14 +1,21 @@
 package dev.hesstrain.hessian;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The curvature quantities of a {@link SymmetricOperator}, each written once: products with host
- * vectors, the dense matrix, its diagonal, and its eigenvalues (exact from the dense matrix when
+ * The curvature quantities of a {@link SymmetricOperator}, each written once: products (engine or
+ * host blocks), rows (spread over the operator's lanes), the dense matrix and its diagonal from
+ * them, and its eigenvalues (exact from the dense matrix when
  * Lanczos would need every step anyway, else {@link Lanczos}). Trace estimates are
  * {@link Hutchinson}'s, densities {@link SpectralDensity}'s.
  */
@@ -24,29 +31,29 @@ public final class Curvature {
     }
 
     /**
-     * H_b·V_b for a host block {@code block} [batch, dim, k] (row-major), in multiplies of at most
-     * {@link SymmetricOperator#blockSize()} vectors; the result in the same layout.
+     * H_b·V_b for an engine block V [batch, dim, k], in multiplies of at most
+     * {@link SymmetricOperator#blockSize()} vectors: [batch, dim, k] in float64, on V's manager.
      */
-    public static double[] times(SymmetricOperator op, double[] block, int k) {
-        int b = op.batch();
-        int d = op.dim();
+    public static NDArray times(SymmetricOperator op, NDArray block) {
+        checkBlock(op, block);
+        int k = (int) block.getShape().get(2);
         int step = Math.max(1, op.blockSize());
-        double[] out = new double[block.length];
+        if (k <= step) {
+            return op.multiply(block);
+        }
+        NDList parts = new NDList();
         for (int start = 0; start < k; start += step) {
             int count = Math.min(step, k - start);
-            double[] part = new double[b * d * count];
-            for (int i = 0; i < b * d; i++) {
-                System.arraycopy(block, i * k + start, part, i * count, count);
-            }
-            double[] hv;
-            try (NDManager m = op.manager().newSubManager()) {
-                hv = op.multiply(m.create(part, new Shape(b, d, count))).toDoubleArray();
-            }
-            for (int i = 0; i < b * d; i++) {
-                System.arraycopy(hv, i * count, out, i * k + start, count);
-            }
+            parts.add(op.multiply(block.get(new NDIndex(":, :, " + start + ":" + (start + count)))));
         }
-        return out;
+        return NDArrays.concat(parts, 2);
+    }
+
+    /** As {@link #times(SymmetricOperator, NDArray)} for a host block [batch, dim, k], row-major. */
+    public static double[] times(SymmetricOperator op, double[] block, int k) {
+        try (NDManager m = op.manager().newSubManager()) {
+            return times(op, m.create(block, new Shape(op.batch(), op.dim(), k))).toDoubleArray();
+        }
     }
 
     /** H_b·v for one vector v, the same for every matrix: [batch, dim]. */
@@ -61,62 +68,91 @@ public final class Curvature {
         return times(op, block, 1);
     }
 
-    /** H·v for each of {@code vs} (an operator of batch one). */
-    public static double[][] times(SymmetricOperator op, double[][] vs) {
-        requireSingle(op);
-        int d = op.dim();
-        int k = vs.length;
-        double[] block = new double[d * k];
-        for (int c = 0; c < k; c++) {
-            for (int i = 0; i < d; i++) {
-                block[i * k + c] = vs[c][i];
-            }
-        }
-        double[] hv = times(op, block, k);
-        double[][] out = new double[k][d];
-        for (int c = 0; c < k; c++) {
-            for (int i = 0; i < d; i++) {
-                out[c][i] = hv[i * k + c];
-            }
-        }
-        return out;
+    /** Takes blocks of rows: [batch, count, dim] engine arrays, freed after the call. */
+    public interface RowSink {
+        void accept(int start, int count, NDArray rows) throws IOException;
     }
 
-    /** Every matrix in full, [batch, dim, dim] row-major: H·I in blocks of unit vectors. */
+    /**
+     * Rows 0..rows-1 of every matrix, in blocks of {@link SymmetricOperator#rowBlock(int)} spread
+     * over the operator's lanes; each block goes to {@code sink} from its lane's thread (so a sink
+     * for several lanes is thread-safe), in no fixed order. Every quantity that needs whole rows
+     * (the dense matrix, streamed or in memory, and the diagonal) is built on this.
+     */
+    public static void rows(SymmetricOperator op, int rows, RowSink sink) throws IOException {
+        if (rows < 0 || rows > op.dim()) {
+            throw new IllegalArgumentException(rows + " rows of a matrix of dimension " + op.dim());
+        }
+        List<int[]> blocks = new ArrayList<>();
+        for (int start = 0, count; start < rows; start += count) {
+            count = Math.max(1, Math.min(op.rowBlock(start), rows - start));
+            blocks.add(new int[] {start, count});
+        }
+        Lanes.run(op.lanes(), blocks.size(), (lane, i) -> {
+            int[] b = blocks.get(i);
+            try (NDManager m = op.manager().newSubManager()) {
+                sink.accept(b[0], b[1], op.rows(lane, b[0], b[1], m));
+            }
+        });
+    }
+
+    /** Every matrix in full, [batch, dim, dim] row-major, from its rows. */
     public static double[] full(SymmetricOperator op) {
         int b = op.batch();
         int d = op.dim();
-        double[] eye = new double[b * d * d];
-        for (int m = 0; m < b; m++) {
-            for (int i = 0; i < d; i++) {
-                eye[(m * d + i) * d + i] = 1;
-            }
+        double[] h = new double[b * d * d];
+        try {
+            rows(op, d, (start, count, rows) -> {
+                double[] v = rows.toType(DataType.FLOAT64, false).toDoubleArray(); // [b, count, d]
+                for (int m = 0; m < b; m++) {
+                    System.arraycopy(v, m * count * d, h, (m * d + start) * d, count * d);
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return times(op, eye, d); // column j of H_b is row j, H_b being symmetric
+        return h;
     }
 
-    /** The diagonal of every matrix, [batch, dim]: e_jᵀ H e_j from blocks of unit vectors. */
-    public static double[] diagonal(SymmetricOperator op) {
+    /** The diagonal of every matrix [batch, dim], and each matrix's Frobenius norm [batch], from its rows. */
+    public record Diagonal(double[] values, double[] frobenius) {}
+
+    /**
+     * The diagonal of every matrix, e_jᵀ H e_j, with the Frobenius norms that the same rows give
+     * at no extra product (both reduced on the engine).
+     */
+    public static Diagonal diagonalAndNorm(SymmetricOperator op) {
         int b = op.batch();
         int d = op.dim();
-        int step = Math.max(1, op.blockSize());
         double[] diag = new double[b * d];
-        for (int start = 0; start < d; start += step) {
-            int count = Math.min(step, d - start);
-            double[] e = new double[b * d * count];
-            for (int m = 0; m < b; m++) {
-                for (int c = 0; c < count; c++) {
-                    e[(m * d + start + c) * count + c] = 1;
+        double[] squares = new double[b];
+        try {
+            rows(op, d, (start, count, rows) -> {
+                NDArray r = rows.toType(DataType.FLOAT64, false);
+                NDArray square = r.get(new NDIndex(":, :, " + start + ":" + (start + count)));
+                double[] dg = square.mul(square.getManager().eye(count, count, 0, DataType.FLOAT64))
+                        .sum(new int[] {2}).toDoubleArray(); // [b, count]
+                double[] ss = r.mul(r).sum(new int[] {1, 2}).toDoubleArray(); // [b]
+                synchronized (squares) {
+                    for (int m = 0; m < b; m++) {
+                        System.arraycopy(dg, m * count, diag, m * d + start, count);
+                        squares[m] += ss[m];
+                    }
                 }
-            }
-            double[] he = times(op, e, count);
-            for (int m = 0; m < b; m++) {
-                for (int c = 0; c < count; c++) {
-                    diag[m * d + start + c] = he[(m * d + start + c) * count + c];
-                }
-            }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return diag;
+        double[] frobenius = new double[b];
+        for (int m = 0; m < b; m++) {
+            frobenius[m] = Math.sqrt(squares[m]);
+        }
+        return new Diagonal(diag, frobenius);
+    }
+
+    /** The diagonal of every matrix, [batch, dim]. */
+    public static double[] diagonal(SymmetricOperator op) {
+        return diagonalAndNorm(op).values();
     }
 
     /** One matrix's eigenvalues: the top k by magnitude, both ends of the spectrum, and how they were found. */

@@ -1,5 +1,8 @@
 package dev.hesstrain.hessian;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.SplittableRandom;
 
 /**
@@ -59,9 +62,11 @@ public final class Hutchinson {
                     z[i * count + c] = rng.nextBoolean() ? 1 : -1;
                 }
             }
-            double[] hz = Curvature.times(op, z, count);
-            for (int i = 0; i < n * count; i++) {
-                samples[start + i % count] += z[i] * hz[i];
+            try (NDManager m = op.manager().newSubManager()) {
+                NDArray zs = m.create(z, new Shape(op.batch(), op.dim(), count));
+                // zᵀHz per probe on the engine: only the k values come back
+                double[] s = zs.mul(Curvature.times(op, zs)).sum(new int[] {0, 1}).toDoubleArray();
+                System.arraycopy(s, 0, samples, start, count);
             }
         }
         return samples;

@@ -1,11 +1,19 @@
 package dev.hesstrain.hessian;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.model.Scopes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The Lanczos method with full reorthogonalisation, in float64 Java arrays, over a
+ * The Lanczos method with full reorthogonalisation, in float64 on the engine, over a
  * {@link SymmetricOperator} of batch one. Several independent chains can run in lockstep so that
  * their products are computed in one block (one vector per chain).
  *
@@ -31,30 +39,41 @@ public final class Lanczos {
             int steps,
             boolean converged) {}
 
-    /** One Lanczos chain: its orthonormal basis and tridiagonal coefficients. */
-    public static final class Chain {
+    /**
+     * One Lanczos chain: its orthonormal basis, held on the engine as rows of one float64 array
+     * [capacity, dim] (so that a product never copies a vector through the JVM), and its
+     * tridiagonal coefficients. Close it to free the basis.
+     */
+    public static final class Chain implements AutoCloseable {
         private final int dim;
         private final SplittableRandom rng;
-        private final List<double[]> basis = new ArrayList<>();
+        private final NDManager manager;
+        private final NDArray basis;
+        private int size;
         private final List<Double> alpha = new ArrayList<>();
         private final List<Double> beta = new ArrayList<>();
         private double lastBeta;
         private boolean exhausted;
 
-        Chain(double[] start, SplittableRandom rng) {
+        Chain(NDManager parent, double[] start, int steps, SplittableRandom rng) {
             this.dim = start.length;
             this.rng = rng;
-            double[] q = start.clone();
-            double norm = norm(q);
+            double norm = Math.sqrt(Curvature.dot(start, start));
             if (!(norm > 0)) {
                 throw new IllegalArgumentException("the start vector is zero");
             }
-            scale(q, 1 / norm);
-            basis.add(q);
+            this.manager = parent.newSubManager();
+            int capacity = Math.min(steps, dim) + 1;
+            this.basis = manager.zeros(new Shape(capacity, dim), DataType.FLOAT64);
+            try (NDManager s = manager.newSubManager()) {
+                basis.set(new NDIndex(0), s.create(start).div(norm));
+            }
+            size = 1;
         }
 
-        /** The vector the next product is needed for. */
-        double[] current() {
+        /** The vector the next product is needed for, [dim], attached to {@code step}. */
+        NDArray current(NDManager step) {
+            Scopes.tempAttach(step, basis);
             return basis.get(alpha.size());
         }
 
@@ -66,62 +85,69 @@ public final class Lanczos {
             return exhausted;
         }
 
-        /** Takes w = A q for the current q and extends the basis. */
-        void step(double[] w) {
-            int j = alpha.size();
-            double[] q = basis.get(j);
-            double a = Curvature.dot(q, w);
-            double[] r = w.clone();
-            axpy(-a, q, r);
-            if (j > 0) {
-                axpy(-beta.get(j - 1), basis.get(j - 1), r);
-            }
+        /** r minus its projection on the basis, twice (classical Gram–Schmidt, repeated). */
+        private NDArray orthogonalised(NDArray r) {
+            NDArray q = basis.get(new NDIndex("0:" + size)); // [size, dim]
             for (int pass = 0; pass < 2; pass++) {
-                for (double[] qi : basis) {
-                    axpy(-Curvature.dot(qi, r), qi, r);
+                r = r.sub(q.transpose().matMul(q.matMul(r.reshape(dim, 1))).reshape(dim));
+            }
+            return r;
+        }
+
+        /** Takes w = A q [dim] for the current q and extends the basis. */
+        void step(NDArray w) {
+            int j = alpha.size();
+            try (NDManager s = manager.newSubManager()) {
+                Scopes.tempAttach(s, basis, w);
+                NDArray q = basis.get(j);
+                NDArray r = w.toType(DataType.FLOAT64, false);
+                double a = q.mul(r).sum().getDouble();
+                double wNorm = Math.sqrt(r.mul(r).sum().getDouble());
+                r = r.sub(q.mul(a));
+                if (j > 0) {
+                    r = r.sub(basis.get(j - 1).mul(beta.get(j - 1)));
                 }
-            }
-            alpha.add(a);
-            double b = norm(r);
-            double scaleEstimate = Math.max(Math.abs(a), Math.max(j > 0 ? beta.get(j - 1) : 0, norm(w)));
-            if (j + 1 >= dim) {
-                lastBeta = b <= 1e-10 * scaleEstimate ? 0 : b;
-                exhausted = true;
-                return;
-            }
-            if (b <= 1e-10 * Math.max(scaleEstimate, Double.MIN_NORMAL)) {
-                // invariant subspace: restart with a random vector orthogonal to the basis
-                double[] fresh = orthogonalRandom();
-                if (fresh == null) {
-                    lastBeta = 0;
+                r = orthogonalised(r);
+                alpha.add(a);
+                double b = Math.sqrt(r.mul(r).sum().getDouble());
+                double scaleEstimate = Math.max(Math.abs(a), Math.max(j > 0 ? beta.get(j - 1) : 0, wNorm));
+                if (j + 1 >= dim) {
+                    lastBeta = b <= 1e-10 * scaleEstimate ? 0 : b;
                     exhausted = true;
                     return;
                 }
-                beta.add(0.0);
-                basis.add(fresh);
-            } else {
-                beta.add(b);
-                scale(r, 1 / b);
-                basis.add(r);
+                if (size >= basis.getShape().get(0)) {
+                    lastBeta = b; // the basis is full: no more steps will be taken
+                    return;
+                }
+                if (b <= 1e-10 * Math.max(scaleEstimate, Double.MIN_NORMAL)) {
+                    // invariant subspace: restart with a random vector orthogonal to the basis
+                    NDArray fresh = orthogonalRandom(s);
+                    if (fresh == null) {
+                        lastBeta = 0;
+                        exhausted = true;
+                        return;
+                    }
+                    beta.add(0.0);
+                    basis.set(new NDIndex(size++), fresh);
+                } else {
+                    beta.add(b);
+                    basis.set(new NDIndex(size++), r.div(b));
+                }
+                lastBeta = beta.get(beta.size() - 1);
             }
-            lastBeta = beta.get(beta.size() - 1);
         }
 
-        private double[] orthogonalRandom() {
+        private NDArray orthogonalRandom(NDManager s) {
             for (int attempt = 0; attempt < 5; attempt++) {
                 double[] v = new double[dim];
                 for (int i = 0; i < dim; i++) {
                     v[i] = rng.nextBoolean() ? 1 : -1;
                 }
-                for (int pass = 0; pass < 2; pass++) {
-                    for (double[] qi : basis) {
-                        axpy(-Curvature.dot(qi, v), qi, v);
-                    }
-                }
-                double n = norm(v);
+                NDArray r = orthogonalised(s.create(v));
+                double n = Math.sqrt(r.mul(r).sum().getDouble());
                 if (n > 1e-8 * Math.sqrt(dim)) {
-                    scale(v, 1 / n);
-                    return v;
+                    return r.div(n);
                 }
             }
             return null;
@@ -147,19 +173,29 @@ public final class Lanczos {
             return Math.abs(lastBeta) * Math.abs(r.vectors()[m - 1][i]);
         }
 
-        /** The Ritz vector for column i of the tridiagonal eigenvectors. */
+        /** The Ritz vector for column i of the tridiagonal eigenvectors: Qᵀ y on the engine. */
         double[] ritzVector(SymmetricEigen.Result r, int i) {
-            double[] y = new double[dim];
-            for (int j = 0; j < alpha.size(); j++) {
-                axpy(r.vectors()[j][i], basis.get(j), y);
+            int m = alpha.size();
+            double[] y = new double[m];
+            for (int j = 0; j < m; j++) {
+                y[j] = r.vectors()[j][i];
             }
-            return y;
+            try (NDManager s = manager.newSubManager()) {
+                Scopes.tempAttach(s, basis);
+                NDArray q = basis.get(new NDIndex("0:" + m));
+                return q.transpose().matMul(s.create(y).reshape(m, 1)).reshape(dim).toDoubleArray();
+            }
+        }
+
+        @Override
+        public void close() {
+            manager.close();
         }
     }
 
     /**
      * Runs the chains in lockstep for {@code steps} steps (fewer for a chain whose space is
-     * exhausted); {@code op} gets the current vector of every live chain.
+     * exhausted); {@code op} gets the current vector of every live chain in one block.
      */
     public static void run(List<Chain> chains, SymmetricOperator op, int steps) {
         for (int s = 0; s < steps; s++) {
@@ -179,20 +215,26 @@ public final class Lanczos {
         if (live.isEmpty()) {
             return false;
         }
-        double[][] vs = new double[live.size()][];
-        for (int i = 0; i < vs.length; i++) {
-            vs[i] = live.get(i).current();
-        }
-        double[][] ws = Curvature.times(op, vs);
-        for (int i = 0; i < vs.length; i++) {
-            live.get(i).step(ws[i]);
+        try (NDManager step = op.manager().newSubManager()) {
+            NDList vs = new NDList();
+            for (Chain c : live) {
+                vs.add(c.current(step));
+            }
+            NDArray block = NDArrays.stack(vs, 1).expandDims(0); // [1, dim, live]
+            NDArray ws = Curvature.times(op, block).reshape(op.dim(), live.size());
+            for (int i = 0; i < live.size(); i++) {
+                live.get(i).step(ws.get(new NDIndex(":, " + i)));
+            }
         }
         return true;
     }
 
-    /** A new chain from {@code start}; restarts draw from {@code rng}. */
-    public static Chain chain(double[] start, SplittableRandom rng) {
-        return new Chain(start, rng);
+    /**
+     * A new chain from {@code start} on the engine of {@code op}, with room for {@code steps}
+     * steps; restarts draw from {@code rng}.
+     */
+    public static Chain chain(SymmetricOperator op, double[] start, int steps, SplittableRandom rng) {
+        return new Chain(op.manager(), start, steps, rng);
     }
 
     /**
@@ -212,9 +254,14 @@ public final class Lanczos {
         for (int i = 0; i < dim; i++) {
             start[i] = rng.nextGaussian();
         }
-        Chain chain = new Chain(start, rng);
-        List<Chain> one = List.of(chain);
         int limit = Math.min(Math.max(maxSteps, k), dim);
+        try (Chain chain = new Chain(op.manager(), start, limit, rng)) {
+            return topK(op, chain, k, limit, tol, withVectors);
+        }
+    }
+
+    private static Eigs topK(SymmetricOperator op, Chain chain, int k, int limit, double tol, boolean withVectors) {
+        List<Chain> one = List.of(chain);
         int every = 1;
         SymmetricEigen.Result r = null;
         while (chain.steps() < limit && !chain.exhausted()) {
@@ -270,23 +317,5 @@ public final class Lanczos {
     private static boolean ends(Chain chain, SymmetricEigen.Result r, double tol) {
         double scale = scale(r);
         return chain.residual(r, 0) <= tol * scale && chain.residual(r, r.values().length - 1) <= tol * scale;
-    }
-
-    // ---- small vector helpers ----------------------------------------------------------------
-
-    static double norm(double[] a) {
-        return Math.sqrt(Curvature.dot(a, a));
-    }
-
-    static void axpy(double alpha, double[] x, double[] y) {
-        for (int i = 0; i < x.length; i++) {
-            y[i] += alpha * x[i];
-        }
-    }
-
-    static void scale(double[] a, double s) {
-        for (int i = 0; i < a.length; i++) {
-            a[i] *= s;
-        }
     }
 }

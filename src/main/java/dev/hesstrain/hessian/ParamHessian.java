@@ -2,7 +2,9 @@ package dev.hesstrain.hessian;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -14,10 +16,6 @@ import dev.hesstrain.model.Parameter;
 import dev.hesstrain.model.Scopes;
 import dev.hesstrain.model.Torch;
 import dev.hesstrain.spec.LossKind;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -278,101 +276,77 @@ public final class ParamHessian implements AutoCloseable {
     }
 
     /**
-     * Rows {@code start .. start+count-1} of H (count at most {@link #replicas()}), row-major into
-     * {@code out} (length at least count·P): one backward pass per parameter block they touch.
+     * Rows {@code start .. start+count-1} of H (count at most {@link #replicas()}) as a new array
+     * [count, P] in the model's dtype, attached to {@code into}: one backward pass per parameter
+     * block the rows touch, each picking its gradient entries by one strided index.
      */
-    public void rows(int start, int count, float[] out) {
-        rows(start, count, new Target(out, null, null));
-    }
-
-    /** As {@link #rows(int, int, float[])}, in float64. */
-    public void rows(int start, int count, double[] out) {
-        rows(start, count, new Target(null, out, null));
-    }
-
-    /**
-     * As {@link #rows(int, int, float[])}, into a buffer at absolute positions from 0 (a direct
-     * buffer takes the gradients' memory in one copy, with no Java array between).
-     */
-    public void rows(int start, int count, FloatBuffer out) {
-        rows(start, count, new Target(null, null, out));
-    }
-
-    private void rows(int start, int count, Target t) {
+    public NDArray rows(int start, int count, NDManager into) {
         if (count < 1 || count > replicas || start < 0 || start + count > dim) {
             throw new IllegalArgumentException("rows " + start + ".." + (start + count - 1) + " of " + dim
                     + " in batches of at most " + replicas);
         }
-        for (int r0 = start; r0 < start + count; ) {
-            int b = layout.indexOf(block(r0));
-            long size = layout.get(b).size();
-            int r1 = (int) Math.min(start + count, layout.get(b).offset() + size);
-            int first = r0 - start;
-            // replica c = r − start picks entry (r − offset) of its own copy of g_b
-            long from = first * size + (r0 - layout.get(b).offset());
-            long stride = size + 1;
-            NDIndex index = new NDIndex(from + ":" + (from + (r1 - r0 - 1) * stride + 1) + ":" + stride);
-            NDArray g = gradients.get(b);
-            try (NDManager step = manager.newSubManager()) {
-                attach(step);
-                if (backward(recorded(() -> g.get(index).sum()))) {
-                    read(first, r1 - r0, t);
-                } else {
-                    t.zero(first * dim, (r1 - r0) * dim);
-                }
+        try (NDManager step = manager.newSubManager()) {
+            attach(step);
+            boolean any = false;
+            for (int r0 = start; r0 < start + count; ) {
+                int b = layout.indexOf(block(r0));
+                long size = layout.get(b).size();
+                int r1 = (int) Math.min(start + count, layout.get(b).offset() + size);
+                int first = r0 - start;
+                // replica c = r − start picks entry (r − offset) of its own copy of g_b
+                long from = first * size + (r0 - layout.get(b).offset());
+                long stride = size + 1;
+                NDIndex index = new NDIndex(from + ":" + (from + (r1 - r0 - 1) * stride + 1) + ":" + stride);
+                NDArray g = gradients.get(b);
+                // the passes of later blocks add nothing to the replicas of earlier ones
+                any |= backward(recorded(() -> g.get(index).sum()));
+                products += r1 - r0;
+                r0 = r1;
             }
-            products += r1 - r0;
-            r0 = r1;
+            NDArray out = any ? read(count, step) : step.zeros(new Shape(count, dim), dtype);
+            out.attach(into);
+            return out;
         }
     }
 
-    /** H v for every v in {@code vs} (at most {@link #replicas()} of them), one backward pass. */
-    public double[][] hvp(double[][] vs) {
-        int count = vs.length;
-        if (count < 1 || count > replicas) {
-            throw new IllegalArgumentException("between 1 and " + replicas + " vectors per batch, found " + count);
+    /**
+     * H·V for a block V [P, count] (count at most {@link #replicas()}), on the engine: one backward
+     * pass of Σ_c g(θ_c)·v_c through the gradient graph. The result is [P, count] in float64,
+     * attached to V's manager.
+     */
+    public NDArray multiply(NDArray v) {
+        Shape vs = v.getShape();
+        if (vs.dimension() != 2 || vs.get(0) != dim || vs.get(1) < 1 || vs.get(1) > replicas) {
+            throw new IllegalArgumentException("a block of shape " + vs + " for a Hessian of dimension " + dim
+                    + ": expected (" + dim + ", k) with k from 1 to " + replicas);
         }
-        for (double[] v : vs) {
-            if (v.length != dim) {
-                throw new IllegalArgumentException("the vector has length " + v.length + ", the Hessian is "
-                        + dim + " x " + dim);
-            }
-        }
-        double[] out = new double[count * dim];
+        int count = (int) vs.get(1);
+        NDManager home = v.getManager();
         try (NDManager step = manager.newSubManager()) {
             attach(step);
-            List<NDArray> blockVectors = new ArrayList<>();
+            Scopes.tempAttach(step, v);
+            NDArray rowsOf = v.toType(dtype, false).transpose(); // [count, P]: vector c for replica c
+            if (replicated && count < replicas) {
+                rowsOf = rowsOf.concat(step.zeros(new Shape(replicas - count, dim), dtype), 0);
+            }
+            List<NDArray> parts = new ArrayList<>();
             for (Block b : layout) {
-                int size = (int) b.size();
-                double[] part = new double[replicas * size];
-                for (int c = 0; c < count; c++) {
-                    System.arraycopy(vs[c], (int) b.offset(), part, c * size, size);
-                }
-                blockVectors.add(step.create(part, new Shape(part.length)).toType(dtype, false));
+                parts.add(rowsOf.get(new NDIndex(":, " + b.offset() + ":" + (b.offset() + b.size()))).reshape(-1));
             }
             NDArray s = recorded(() -> {
                 NDArray sum = null;
                 for (int b = 0; b < layout.size(); b++) {
-                    NDArray term = gradients.get(b).mul(blockVectors.get(b)).sum();
+                    NDArray term = gradients.get(b).mul(parts.get(b)).sum();
                     sum = sum == null ? term : sum.add(term);
                 }
                 return sum;
             });
-            if (backward(s)) {
-                read(0, count, new Target(null, out, null));
-            }
+            NDArray out = backward(s) ? read(count, step).transpose().toType(DataType.FLOAT64, true)
+                    : step.zeros(new Shape(dim, count), DataType.FLOAT64);
+            products += count;
+            out.attach(home);
+            return out;
         }
-        products += count;
-        double[][] res = new double[count][];
-        for (int c = 0; c < count; c++) {
-            res[c] = java.util.Arrays.copyOfRange(out, c * dim, (c + 1) * dim);
-        }
-        return res;
-    }
-
-    /** H v for one vector. */
-    public double[] hvp(double[] v) {
-        return hvp(new double[][] {v})[0];
     }
 
     private void attach(NDManager step) {
@@ -398,78 +372,22 @@ public final class ParamHessian implements AutoCloseable {
     }
 
     /**
-     * Copies replicas {@code first .. first+count-1}'s gradients to rows first.. of the output,
-     * row-major [·, P], and zeroes the gradients.
+     * Replicas 0..count-1's gradients as rows [count, P] (a copy, attached to {@code step}), and
+     * the gradients zeroed.
      */
-    private void read(int first, int count, Target t) {
+    private NDArray read(int count, NDManager step) {
+        List<NDArray> blocks = new ArrayList<>();
         for (int b = 0; b < leaves.size(); b++) {
             NDArray leaf = leaves.get(b);
-            int size = (int) layout.get(b).size();
-            int offset = (int) layout.get(b).offset();
-            // a direct view of the gradient's memory: one copy, straight into the caller's rows
-            ByteBuffer bb = leaf.getGradient().toByteBuffer(true).order(ByteOrder.nativeOrder());
-            int copies = replicated ? first + count : 1;
-            for (int c = replicated ? first : 0; c < copies; c++) {
-                if (dtype == DataType.FLOAT32) {
-                    t.put(bb.asFloatBuffer(), c * size, c * dim + offset, size);
-                } else {
-                    t.put(bb.asDoubleBuffer(), c * size, c * dim + offset, size);
-                }
-            }
+            NDArray g = leaf.getGradient();
+            Scopes.tempAttach(step, g);
+            blocks.add(replicated ? g.get(new NDIndex("0:" + count)).reshape(count, -1) : g.reshape(1, -1));
+        }
+        NDArray rows = blocks.size() == 1 ? blocks.get(0).duplicate() : NDArrays.concat(new NDList(blocks), 1);
+        for (NDArray leaf : leaves) {
             Torch.zeroGrad(leaf);
         }
-    }
-
-    /** Where rows go: a float[], a double[] or a FloatBuffer, row-major. */
-    private static final class Target {
-        private final float[] f;
-        private final double[] d;
-        private final FloatBuffer fb;
-
-        Target(float[] f, double[] d, FloatBuffer fb) {
-            this.f = f;
-            this.d = d;
-            this.fb = fb;
-        }
-
-        void put(FloatBuffer src, int from, int at, int len) {
-            if (f != null) {
-                src.get(from, f, at, len);
-            } else if (fb != null) {
-                fb.put(at, src, from, len);
-            } else {
-                for (int i = 0; i < len; i++) {
-                    d[at + i] = src.get(from + i);
-                }
-            }
-        }
-
-        void put(DoubleBuffer src, int from, int at, int len) {
-            if (d != null) {
-                src.get(from, d, at, len);
-            } else {
-                for (int i = 0; i < len; i++) {
-                    double v = src.get(from + i);
-                    if (f != null) {
-                        f[at + i] = (float) v;
-                    } else {
-                        fb.put(at + i, (float) v);
-                    }
-                }
-            }
-        }
-
-        void zero(int at, int len) {
-            for (int i = at; i < at + len; i++) {
-                if (f != null) {
-                    f[i] = 0;
-                } else if (d != null) {
-                    d[i] = 0;
-                } else {
-                    fb.put(i, 0);
-                }
-            }
-        }
+        return rows;
     }
 
     @Override

@@ -1,21 +1,39 @@
 package dev.hesstrain.hessian;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.index.NDIndex;
+import java.util.List;
 
 /**
  * The Hessian of a loss (or of a single output) with respect to all parameters, as an operator: a
- * batch of one matrix of dimension P, multiplied by {@link ParamHessian#hvp(double[][])} in
- * passes of {@link ParamHessian#replicas()} vectors.
+ * batch of one matrix of dimension P. Each lane is one {@link ParamHessian} (its own gradient
+ * graph over the same network and points), multiplying {@link ParamHessian#replicas()} vectors
+ * per backward pass; a block of several passes is spread over the lanes in parallel. Vectors stay
+ * on the engine.
  */
 public final class ParamHessianOperator implements SymmetricOperator {
-    private final ParamHessian hessian;
+    private final List<ParamHessian> lanes;
     private final NDManager manager;
 
+    /** One lane. */
     public ParamHessianOperator(ParamHessian hessian, NDManager manager) {
-        this.hessian = hessian;
+        this(List.of(hessian), manager);
+    }
+
+    /** Several lanes: graphs of the same Hessian with the same replica count, used in parallel. */
+    public ParamHessianOperator(List<ParamHessian> lanes, NDManager manager) {
+        if (lanes.isEmpty()) {
+            throw new IllegalArgumentException("no gradient graph");
+        }
+        for (ParamHessian h : lanes) {
+            if (h.dim() != lanes.get(0).dim() || h.replicas() != lanes.get(0).replicas()) {
+                throw new IllegalArgumentException("lanes of different shapes");
+            }
+        }
+        this.lanes = List.copyOf(lanes);
         this.manager = manager;
     }
 
@@ -26,12 +44,18 @@ public final class ParamHessianOperator implements SymmetricOperator {
 
     @Override
     public int dim() {
-        return hessian.dim();
+        return lanes.get(0).dim();
+    }
+
+    /** The replicas of one pass on every lane: a block of this size keeps every lane busy once. */
+    @Override
+    public int blockSize() {
+        return lanes.get(0).replicas() * lanes.size();
     }
 
     @Override
-    public int blockSize() {
-        return hessian.replicas();
+    public int lanes() {
+        return lanes.size();
     }
 
     @Override
@@ -42,26 +66,40 @@ public final class ParamHessianOperator implements SymmetricOperator {
     @Override
     public NDArray multiply(NDArray block) {
         Curvature.checkBlock(this, block);
-        int p = hessian.dim();
+        int p = dim();
         int k = (int) block.getShape().get(2);
-        double[] flat = block.toType(DataType.FLOAT64, false).reshape(p, k).transpose().toDoubleArray(); // [k, p]
-        double[] out = new double[k * p];
-        for (int start = 0; start < k; start += hessian.replicas()) {
-            int count = Math.min(hessian.replicas(), k - start);
-            double[][] vs = new double[count][];
-            for (int c = 0; c < count; c++) {
-                vs[c] = java.util.Arrays.copyOfRange(flat, (start + c) * p, (start + c + 1) * p);
-            }
-            double[][] hv = hessian.hvp(vs);
-            for (int c = 0; c < count; c++) {
-                System.arraycopy(hv[c], 0, out, (start + c) * p, p);
-            }
-        }
-        return block.getManager().create(out, new Shape(k, p)).transpose().reshape(1, p, k);
+        int per = lanes.get(0).replicas();
+        int passes = (k + per - 1) / per;
+        NDArray flat = block.reshape(p, k);
+        NDArray[] parts = new NDArray[passes];
+        Lanes.runUnchecked(lanes.size(), passes, (lane, i) -> {
+            int start = i * per;
+            int count = Math.min(per, k - start);
+            NDArray v = passes == 1 ? flat : flat.get(new NDIndex(":, " + start + ":" + (start + count)));
+            parts[i] = lanes.get(lane).multiply(v);
+        });
+        NDArray hv = passes == 1 ? parts[0] : NDArrays.concat(new NDList(parts), 1);
+        return hv.reshape(1, p, k);
+    }
+
+    /** Rows by picking gradient entries, cheaper than products with unit vectors: [1, count, P]. */
+    @Override
+    public NDArray rows(int lane, int start, int count, NDManager into) {
+        return lanes.get(lane).rows(start, count, into).expandDims(0);
+    }
+
+    /** Rows one lane's pass computes from {@code start}: up to the end of a parameter block. */
+    @Override
+    public int rowBlock(int start) {
+        return lanes.get(0).batch(start);
     }
 
     @Override
     public long products() {
-        return hessian.products();
+        long n = 0;
+        for (ParamHessian h : lanes) {
+            n += h.products();
+        }
+        return n;
     }
 }

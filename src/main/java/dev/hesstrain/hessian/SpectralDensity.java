@@ -117,20 +117,26 @@ public final class SpectralDensity {
         for (int start = 0; start < probes; start += lockstep) {
             int count = Math.min(lockstep, probes - start);
             List<Lanczos.Chain> chains = new ArrayList<>();
-            for (int c = 0; c < count; c++) {
-                chains.add(Lanczos.chain(Hutchinson.rademacher(rng, dim), rng.split()));
-            }
-            Lanczos.run(chains, op, m);
-            for (int c = 0; c < count; c++) {
-                Lanczos.Chain chain = chains.get(c);
-                products += chain.steps();
-                SymmetricEigen.Result r = chain.ritz();
-                int n = r.values().length;
-                nodes[start + c] = r.values();
-                weights[start + c] = new double[n];
-                for (int i = 0; i < n; i++) {
-                    double first = r.vectors()[0][i];
-                    weights[start + c][i] = first * first;
+            try {
+                for (int c = 0; c < count; c++) {
+                    chains.add(Lanczos.chain(op, Hutchinson.rademacher(rng, dim), m, rng.split()));
+                }
+                Lanczos.run(chains, op, m);
+                for (int c = 0; c < count; c++) {
+                    Lanczos.Chain chain = chains.get(c);
+                    products += chain.steps();
+                    SymmetricEigen.Result r = chain.ritz();
+                    int n = r.values().length;
+                    nodes[start + c] = r.values();
+                    weights[start + c] = new double[n];
+                    for (int i = 0; i < n; i++) {
+                        double first = r.vectors()[0][i];
+                        weights[start + c][i] = first * first;
+                    }
+                }
+            } finally {
+                for (Lanczos.Chain chain : chains) {
+                    chain.close();
                 }
             }
         }

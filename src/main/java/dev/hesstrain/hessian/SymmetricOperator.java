@@ -34,6 +34,41 @@ public interface SymmetricOperator {
      */
     NDArray multiply(NDArray block);
 
+    /**
+     * How many independent copies of the operator can compute at once, each on its own thread
+     * ({@link #rows} takes the lane; {@link #multiply} spreads a block over them itself): 1 unless
+     * the operator says otherwise.
+     */
+    default int lanes() {
+        return 1;
+    }
+
+    /**
+     * How many rows from {@code start} one call of {@link #rows} computes best: the block size
+     * unless the operator says otherwise (at most {@code blockSize() / lanes()} rows per lane).
+     */
+    default int rowBlock(int start) {
+        return Math.max(1, blockSize() / lanes());
+    }
+
+    /**
+     * Rows {@code start .. start+count-1} of every matrix, [batch, count, dim] in float64 or the
+     * operator's dtype, attached to {@code into}; safe to call for different lanes from different
+     * threads at once. A symmetric matrix's rows are its columns: by default the products with unit
+     * vectors.
+     */
+    default NDArray rows(int lane, int start, int count, NDManager into) {
+        int b = batch();
+        int d = dim();
+        double[] e = new double[b * d * count];
+        for (int m = 0; m < b; m++) {
+            for (int c = 0; c < count; c++) {
+                e[(m * d + start + c) * count + c] = 1;
+            }
+        }
+        return multiply(into.create(e, new ai.djl.ndarray.types.Shape(b, d, count))).transpose(0, 2, 1);
+    }
+
     /** Vector products so far: a block of k vectors counts k (per matrix of the batch). */
     long products();
 }

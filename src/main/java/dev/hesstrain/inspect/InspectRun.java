@@ -65,40 +65,92 @@ final class InspectRun {
         }
     }
 
-    /** {@code op}, checking for a stop request before every multiply. */
+    /**
+     * {@code op}, checking for a stop request before every multiply and row block, and reporting
+     * the rows of a long row-by-row quantity (full, diag) every 10 s.
+     */
     dev.hesstrain.hessian.SymmetricOperator watched(dev.hesstrain.hessian.SymmetricOperator op) {
-        return new dev.hesstrain.hessian.SymmetricOperator() {
-            @Override
-            public int batch() {
-                return op.batch();
-            }
+        return new Watched(op);
+    }
 
-            @Override
-            public int dim() {
-                return op.dim();
-            }
+    private final class Watched implements dev.hesstrain.hessian.SymmetricOperator {
+        private final dev.hesstrain.hessian.SymmetricOperator op;
+        private final java.util.concurrent.atomic.AtomicLong rowsDone = new java.util.concurrent.atomic.AtomicLong();
+        private long started = System.nanoTime();
+        private long lastReport = started;
+        private String reportedFor;
 
-            @Override
-            public int blockSize() {
-                return op.blockSize();
-            }
+        Watched(dev.hesstrain.hessian.SymmetricOperator op) {
+            this.op = op;
+        }
 
-            @Override
-            public ai.djl.ndarray.NDManager manager() {
-                return op.manager();
-            }
+        @Override
+        public int batch() {
+            return op.batch();
+        }
 
-            @Override
-            public ai.djl.ndarray.NDArray multiply(ai.djl.ndarray.NDArray block) {
-                checkStop();
-                return op.multiply(block);
-            }
+        @Override
+        public int dim() {
+            return op.dim();
+        }
 
-            @Override
-            public long products() {
-                return op.products();
+        @Override
+        public int blockSize() {
+            return op.blockSize();
+        }
+
+        @Override
+        public int lanes() {
+            return op.lanes();
+        }
+
+        @Override
+        public int rowBlock(int start) {
+            return op.rowBlock(start);
+        }
+
+        @Override
+        public ai.djl.ndarray.NDManager manager() {
+            return op.manager();
+        }
+
+        @Override
+        public ai.djl.ndarray.NDArray multiply(ai.djl.ndarray.NDArray block) {
+            checkStop();
+            return op.multiply(block);
+        }
+
+        @Override
+        public ai.djl.ndarray.NDArray rows(int lane, int start, int count, ai.djl.ndarray.NDManager into) {
+            checkStop();
+            ai.djl.ndarray.NDArray rows = op.rows(lane, start, count, into);
+            long finished = rowsDone.addAndGet(count);
+            if (op.batch() == 1) {
+                synchronized (this) {
+                    long now = System.nanoTime();
+                    if (!doing.equals(reportedFor)) { // a new quantity starts its own count
+                        reportedFor = doing;
+                        rowsDone.set(count);
+                        finished = count;
+                        started = now;
+                        lastReport = now;
+                    }
+                    if (now - lastReport > 10_000_000_000L) {
+                        lastReport = now;
+                        double el = (now - started) / 1e9;
+                        progress.line(String.format(Locale.ROOT, "%s: %d / %d rows (%.0f%%), %.1f s, about %.0f s left",
+                                doing, finished, op.dim(), 100.0 * finished / op.dim(), el,
+                                el / finished * (op.dim() - finished)));
+                    }
+                }
             }
-        };
+            return rows;
+        }
+
+        @Override
+        public long products() {
+            return op.products();
+        }
     }
 
     /** Marks the start of a quantity: for the message of an interruption, and a stop check. */

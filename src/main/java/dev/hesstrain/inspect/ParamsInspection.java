@@ -26,6 +26,7 @@ import dev.hesstrain.hessian.SpectralDensity;
 import dev.hesstrain.hessian.SymmetricOperator;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.Npy;
+import dev.hesstrain.runs.PooledMatrix;
 import dev.hesstrain.runs.Plots;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -97,7 +98,10 @@ final class ParamsInspection {
         return n;
     }
 
-    /** The graphs that compute rows in parallel: the batched one and, when replicated, one more per thread. */
+    /**
+     * The lanes of the parameter-Hessian operator: the batched graph and, when replicated, one more
+     * per thread, each computing its row blocks and products on its own thread.
+     */
     List<ParamHessian> workers() {
         ParamHessian first = batched();
         int n = first.replicated() ? r.o.threads() : 1;
@@ -114,102 +118,23 @@ final class ParamsInspection {
         return all;
     }
 
-    interface BatchTask {
-        void run(ParamHessian h, int start, int count) throws IOException;
+    /** The operator over every lane (row blocks and products spread over them). */
+    SymmetricOperator lanes() {
+        return r.watched(new ParamHessianOperator(workers(), r.net.manager()));
     }
 
-    /**
-     * Runs the row batches of rows 0..rows-1 on the workers in parallel, each PyTorch op on one
-     * thread (the workers are the parallelism); returns the seconds the workers spent in it, summed.
-     */
-    double parallelRows(int rows, String what, BatchTask task) throws IOException {
-        List<ParamHessian> hs = workers();
-        List<int[]> batches = new ArrayList<>();
-        for (int start = 0, count; start < rows; start += count) {
-            count = Math.min(hs.get(0).batch(start), rows - start);
-            batches.add(new int[] {start, count});
-        }
-        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicLong busy = new java.util.concurrent.atomic.AtomicLong();
-        long t0 = System.nanoTime();
-        long[] lastReport = {t0};
-        List<java.util.concurrent.Callable<Void>> loops = new ArrayList<>();
-        for (ParamHessian h : hs) {
-            loops.add(() -> {
-                for (int i; (i = next.getAndIncrement()) < batches.size(); ) {
-                    r.checkStop();
-                    int[] b = batches.get(i);
-                    long tb = System.nanoTime();
-                    task.run(h, b[0], b[1]);
-                    busy.addAndGet(System.nanoTime() - tb);
-                    int finished = done.addAndGet(b[1]);
-                    r.doing = String.format(Locale.ROOT, "%s at row %d of %d", what, finished, rows);
-                    synchronized (lastReport) {
-                        long now = System.nanoTime();
-                        if (now - lastReport[0] > 10_000_000_000L) {
-                            lastReport[0] = now;
-                            double el = (now - t0) / 1e9;
-                            r.progress.line(String.format(Locale.ROOT, "%s: %d / %d rows (%.0f%%), %.1f s, about %.0f s left",
-                                    what, finished, rows, 100.0 * finished / rows, el, el / finished * (rows - finished)));
-                        }
-                    }
-                }
-                return null;
-            });
-        }
-        if (hs.size() == 1) {
-            try {
-                loops.get(0).call();
-            } catch (IOException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-            return busy.get() / 1e9;
-        }
-        int threads = dev.hesstrain.model.Torch.threads();
-        dev.hesstrain.model.Torch.setThreads(1);
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(hs.size(), run -> {
-            Thread t = new Thread(run, "hessian-rows");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<java.util.concurrent.Future<Void>> futures = new ArrayList<>();
-            for (java.util.concurrent.Callable<Void> l : loops) {
-                futures.add(pool.submit(l));
-            }
-            for (java.util.concurrent.Future<Void> f : futures) {
-                try {
-                    f.get();
-                } catch (java.util.concurrent.ExecutionException e) {
-                    next.set(batches.size());
-                    Throwable c = e.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IllegalStateException(c);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted", e);
-                }
-            }
-        } finally {
-            pool.shutdownNow();
-            dev.hesstrain.model.Torch.setThreads(threads);
-        }
-        return busy.get() / 1e9;
+    /** The operator of one graph, one vector per pass: for single products and Lanczos. */
+    SymmetricOperator operator(ParamHessian h) {
+        return r.watched(new ParamHessianOperator(h, r.net.manager()));
     }
 
     String rowsMethod(ParamHessian h) {
-        return h.replicated()
+        int lanes = workers().size();
+        return (h.replicated()
                 ? "reverse-over-reverse: one backward pass through the gradient graph per " + h.replicas()
                         + " rows, the network evaluated on " + h.replicas() + " replicas of its parameters"
-                : "reverse-over-reverse: one backward pass through the gradient graph per row";
+                : "reverse-over-reverse: one backward pass through the gradient graph per row")
+                + (lanes > 1 ? ", " + lanes + " graphs in parallel" : "");
     }
 
     void run() throws IOException {
@@ -308,7 +233,7 @@ final class ParamsInspection {
         int rows = r.o.rows() == null ? p : Math.min(r.o.rows(), p);
         int k = h.replicas();
         double[] d = new double[rows];
-        // each worker folds its rows into its own sums and heatmap while they are in its cache
+        // each lane folds its rows into its own sums and heatmap while they are in its cache
         record Stats(PooledMatrix pooled, double[] squares) {}
         List<Stats> partial = java.util.Collections.synchronizedList(new ArrayList<>());
         ThreadLocal<Stats> mine = ThreadLocal.withInitial(() -> {
@@ -316,32 +241,31 @@ final class ParamsInspection {
             partial.add(st);
             return st;
         });
-        int workers = workers().size(); // graphs are built before the clock starts
+        SymmetricOperator op = lanes(); // graphs are built before the clock starts
+        int workers = op.lanes();
         long before = products();
         long t0 = System.nanoTime();
         Path file = dir.resolve(HESSIAN);
         double[] streamSeconds;
-        double busy;
         // the file in the model's dtype: float64 rows for a float64 model
         boolean f64 = r.net.dtype() == ai.djl.ndarray.types.DataType.FLOAT64;
-        ThreadLocal<double[]> rows64 = ThreadLocal.withInitial(() -> new double[k * p]);
-        // one worker: a writer thread overlaps writing with computing; several: each writes its own rows
+        // one lane: a writer thread overlaps writing with computing; several: each writes its own rows
         try (RowStream out = new RowStream(file, f64 ? Npy.F8 : Npy.F4, rows, p, k, 2 * workers + 1,
                 (first, count, values) -> { }, workers == 1)) {
-            busy = parallelRows(rows, "full", (hw, start, count) -> {
+            Curvature.rows(op, rows, (start, count, block) -> {
                 RowStream.Buffer buf = out.take();
                 Stats st = mine.get();
+                java.nio.ByteBuffer bytes = block.toByteBuffer(true).order(java.nio.ByteOrder.nativeOrder());
                 if (f64) {
-                    double[] values = rows64.get();
-                    hw.rows(start, count, values);
-                    buf.doubles().put(0, values, 0, count * p);
+                    java.nio.DoubleBuffer values = buf.doubles();
+                    values.put(0, bytes.asDoubleBuffer(), 0, count * p);
                     for (int c = 0; c < count; c++) {
                         st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
-                        d[start + c] = values[c * p + start + c];
+                        d[start + c] = values.get(c * p + start + c);
                     }
                 } else {
                     FloatBuffer values = buf.floats();
-                    hw.rows(start, count, values);
+                    values.put(0, bytes.asFloatBuffer(), 0, count * p);
                     for (int c = 0; c < count; c++) {
                         st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
                         d[start + c] = values.get(c * p + start + c);
@@ -360,18 +284,16 @@ final class ParamsInspection {
                 pooled.merge(st.pooled());
             }
         }
-        double[] ss = {squares};
         double seconds = seconds(t0);
         r.files.add(HESSIAN);
-        Map<String, Object> q = r.quantity("full", rowsMethod(h) + (workers > 1 ? ", " + workers
-                + " workers in parallel" : "") + "; rows streamed to " + HESSIAN
-                + " by a writer thread while the next are computed", products() - before, seconds);
+        Map<String, Object> q = r.quantity("full", rowsMethod(h) + "; rows streamed to " + HESSIAN
+                + (workers == 1 ? " by a writer thread while the next are computed" : ", each graph writing its own"),
+                products() - before, seconds);
         q.put("rows", rows);
         q.put("shape", new long[] {rows, p});
         q.put("dtype", f64 ? "float64" : "float32");
         q.put("ms_per_row", seconds * 1e3 / rows);
         q.put("workers", workers);
-        q.put("worker_seconds", busy);
         q.put("writer_seconds", Map.of("write", streamSeconds[0], "workers_waiting_for_writer", streamSeconds[2],
                 "final_sync", streamSeconds[3]));
         long ts = System.nanoTime();
@@ -382,7 +304,7 @@ final class ParamsInspection {
             q.put("note", "--rows " + rows + ": only the first rows (a benchmarking aid); max_asymmetry is over the "
                     + "leading " + rows + " x " + rows + " block");
         } else {
-            frobenius = Math.sqrt(ss[0]);
+            frobenius = Math.sqrt(squares);
             diag = d;
         }
         Plots.heatmap(dir.resolve(HESSIAN_PLOT), String.format(Locale.ROOT, "%s: %s Hessian w.r.t. parameters%s",
@@ -404,30 +326,10 @@ final class ParamsInspection {
         if (diag != null) {
             method = "the diagonal of the full Hessian's rows (no extra products)";
         } else {
-            ParamHessian h = batched();
-            int k = h.replicas();
-            double[] d = new double[p];
-            double[] sums = new double[1];
-            ThreadLocal<float[]> buffers = ThreadLocal.withInitial(() -> new float[k * p]);
-            parallelRows(p, "diag", (hw, start, count) -> {
-                float[] buf = buffers.get();
-                hw.rows(start, count, buf);
-                double s2 = 0;
-                for (int c = 0; c < count; c++) {
-                    d[start + c] = buf[c * p + start + c];
-                    for (int j = 0; j < p; j++) {
-                        s2 += (double) buf[c * p + j] * buf[c * p + j];
-                    }
-                }
-                synchronized (sums) {
-                    sums[0] += s2;
-                }
-            });
-            double ss = sums[0];
-            diag = d;
-            frobenius = Math.sqrt(ss);
-            method = "exact: every row of H by " + rowsMethod(h) + (workers().size() > 1 ? ", " + workers().size()
-                    + " workers in parallel" : "") + ", keeping its diagonal entry";
+            Curvature.Diagonal dn = Curvature.diagonalAndNorm(lanes());
+            diag = dn.values();
+            frobenius = dn.frobenius()[0];
+            method = "exact: every row of H by " + rowsMethod(batched()) + ", keeping its diagonal entry";
         }
         Npy.write(dir.resolve(DIAG), diag, new long[] {p});
         r.files.add(DIAG);
@@ -445,7 +347,7 @@ final class ParamsInspection {
         r.doing("trace");
         long t0 = System.nanoTime();
         long before = products();
-        Hutchinson.Estimate e = Hutchinson.estimate(operator(batched()), r.o.probes(), r.o.seed());
+        Hutchinson.Estimate e = Hutchinson.estimate(lanes(), r.o.probes(), r.o.seed());
         Double exact = diag == null ? null : sum(diag);
         Map<String, Object> q = r.quantity("trace", (exact == null ? "exact: not computed (it needs the whole "
                 + "diagonal, " + p + " products: add diag or full to --quantity)" : "exact: the sum of the diagonal "
@@ -461,10 +363,6 @@ final class ParamsInspection {
         }
         r.summary.put("trace", exact != null ? exact : e.trace());
         r.summary.put("trace_method", exact != null ? "exact" : "hutchinson");
-    }
-
-    SymmetricOperator operator(ParamHessian h) {
-        return r.watched(new ParamHessianOperator(h, r.net.manager()));
     }
 
     void eigs() throws IOException {
@@ -510,11 +408,11 @@ final class ParamsInspection {
         r.doing("density");
         long t0 = System.nanoTime();
         long before = products();
-        ParamHessian h = batched();
+        SymmetricOperator op = lanes();
         int steps = r.densitySteps(p);
-        long perChain = (steps + 2L) * p * Double.BYTES;
-        int fit = (int) Math.max(1, Math.min(h.replicas(), (long) (Budget.availableHeap() * BASIS_SHARE) / perChain));
-        SpectralDensity.Quadrature quad = SpectralDensity.of(operator(h), r.o.probes(), steps, fit,
+        long perChain = (steps + 2L) * p * Double.BYTES; // each chain's basis, on the engine
+        int fit = (int) Math.max(1, Math.min(op.blockSize(), (long) (Budget.availableMemory() * BASIS_SHARE) / perChain));
+        SpectralDensity.Quadrature quad = SpectralDensity.of(op, r.o.probes(), steps, fit,
                 r.o.seed() ^ 0x5DEECE66DL);
         writeDensity(r, dir, quad, quad.defaultSigma());
         Map<String, Object> q = r.quantity("density", steps >= p ? "exact: the eigenvalues of the dense matrix ("

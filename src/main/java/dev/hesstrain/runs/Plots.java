@@ -432,7 +432,7 @@ public final class Plots {
             throw new IllegalArgumentException(names.size() + " block names for " + starts.length + " blocks");
         }
         HeatmapLayout L = HeatmapLayout.of(rows, cols, names == null ? 0 : HeatmapLayout.NAMES_W);
-        double[][] pooled = pool(matrix, L);
+        double[][] pooled = PooledMatrix.of(matrix, HeatmapLayout.MAX_PLOT);
         int[] boundaries = starts;
         double maxAbs = 0;
         for (double[] row : pooled) {
@@ -532,27 +532,6 @@ public final class Plots {
     }
 
     /** Max-|value| pooling of {@code pool x pool} blocks (identity when pool is 1); NaN only if all are NaN. */
-    private static double[][] pool(double[][] m, HeatmapLayout L) {
-        if (L.pool() == 1) {
-            return m;
-        }
-        int p = L.pool();
-        double[][] out = new double[L.rows()][L.cols()];
-        for (double[] row : out) Arrays.fill(row, Double.NaN);
-        for (int r = 0; r < m.length; r++) {
-            double[] src = m[r];
-            double[] dst = out[r / p];
-            for (int c = 0; c < src.length; c++) {
-                double v = src[c];
-                double cur = dst[c / p];
-                if (!Double.isNaN(v) && (Double.isNaN(cur) || Math.abs(v) > Math.abs(cur))) {
-                    dst[c / p] = v;
-                }
-            }
-        }
-        return out;
-    }
-
     private static final Color NEG = new Color(33, 102, 172);
     private static final Color POS = new Color(178, 24, 43);
     private static final Color NAN = new Color(160, 160, 160);

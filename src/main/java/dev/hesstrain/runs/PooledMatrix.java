@@ -1,17 +1,19 @@
-package dev.hesstrain.inspect;
+package dev.hesstrain.runs;
 
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
  * A large matrix seen row by row, kept only as its max-|value| pooling into blocks of
- * {@code pool × pool} entries, small enough for a heatmap (at most {@code limit} cells a side).
+ * {@code pool × pool} entries, small enough for a heatmap (at most {@code limit} cells a side): the
+ * one pooling of every heatmap. A NaN entry wins its block, so that it shows.
  */
-final class PooledMatrix {
+public final class PooledMatrix {
     private final int pool;
     private final double[][] cells;
 
-    PooledMatrix(int rows, int cols, int limit) {
+    public PooledMatrix(int rows, int cols, int limit) {
         int longest = Math.max(rows, cols);
         this.pool = Math.max(1, (longest + limit - 1) / limit);
         this.cells = new double[(rows + pool - 1) / pool][(cols + pool - 1) / pool];
@@ -20,7 +22,7 @@ final class PooledMatrix {
         }
     }
 
-    int pool() {
+    public int pool() {
         return pool;
     }
 
@@ -28,7 +30,7 @@ final class PooledMatrix {
      * Adds row {@code r}, {@code cols} values from {@code values.get(off)}, and returns the sum of
      * their squares (one pass over the row serves both).
      */
-    double add(int r, FloatBuffer values, int off, int cols) {
+    public double add(int r, FloatBuffer values, int off, int cols) {
         double[] dst = cells[r / pool];
         double s0 = 0;
         double s1 = 0;
@@ -61,7 +63,7 @@ final class PooledMatrix {
     }
 
     /** As {@link #add(int, FloatBuffer, int, int)}, for float64 rows. */
-    double add(int r, double[] values, int off, int cols) {
+    public double add(int r, DoubleBuffer values, int off, int cols) {
         double[] dst = cells[r / pool];
         double s = 0;
         for (int c0 = 0, cell = 0; c0 < cols; c0 += pool, cell++) {
@@ -69,7 +71,7 @@ final class PooledMatrix {
             double max = Double.NEGATIVE_INFINITY;
             double min = Double.POSITIVE_INFINITY;
             for (int c = c0; c < end; c++) {
-                double v = values[off + c];
+                double v = values.get(off + c);
                 s += v * v;
                 max = Math.max(max, v);
                 min = Math.min(min, v);
@@ -84,7 +86,7 @@ final class PooledMatrix {
     }
 
     /** Folds in another pooling of the same matrix (other rows of it): the larger magnitude wins. */
-    void merge(PooledMatrix other) {
+    public void merge(PooledMatrix other) {
         for (int i = 0; i < cells.length; i++) {
             for (int j = 0; j < cells[i].length; j++) {
                 double v = other.cells[i][j];
@@ -95,8 +97,21 @@ final class PooledMatrix {
         }
     }
 
+    /** The max-|v| pooling of a whole matrix to at most {@code limit} cells a side. */
+    public static double[][] of(double[][] m, int limit) {
+        int cols = m.length == 0 ? 0 : m[0].length;
+        PooledMatrix pooled = new PooledMatrix(m.length, cols, limit);
+        if (pooled.pool == 1) {
+            return m;
+        }
+        for (int r = 0; r < m.length; r++) {
+            pooled.add(r, DoubleBuffer.wrap(m[r]), 0, cols);
+        }
+        return pooled.cells;
+    }
+
     /** The pooled cells (rows of blocks never added are NaN). */
-    double[][] cells() {
+    public double[][] cells() {
         return cells;
     }
 }

@@ -1,4 +1,4 @@
-package dev.hesstrain.inspect;
+package dev.hesstrain.runs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
