@@ -29,9 +29,14 @@ final class Budget {
 
     /** Refuses when {@code bytes} of engine (native) memory exceed what the machine has available. */
     static void memory(String what, long bytes, long available) {
+        memory(what, bytes, available, "give fewer or smaller --points");
+    }
+
+    /** As {@link #memory(String, long, long)}, with the first {@code advice} for what would fit. */
+    static void memory(String what, long bytes, long available, String advice) {
         if (bytes > available) {
             throw new InspectException(what + " needs " + size(bytes) + " of memory but the machine has " + size(available)
-                    + " available; give fewer or smaller --points, or " + ALTERNATIVES);
+                    + " available; " + advice + ", or " + ALTERNATIVES);
         }
     }
 

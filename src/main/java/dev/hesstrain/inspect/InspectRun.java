@@ -188,15 +188,19 @@ final class InspectRun {
                     Budget.heap(String.format(Locale.ROOT, "eigs (the dense %d x %d float64 matrix, its eigenvectors "
                             + "and EJML's copy)", p, p), 3 * p * p * Double.BYTES, heap);
                 }
-                Budget.heap(String.format(Locale.ROOT, "eigs (a Lanczos basis of %d vectors of %d float64)", steps, p),
-                        (steps + o.k() + 2) * p * Double.BYTES, heap);
+                // the Lanczos basis lives on the engine, the Ritz vectors in the heap
+                Budget.memory(String.format(Locale.ROOT, "eigs (a Lanczos basis of %d vectors of %d float64 on the engine)",
+                        steps + 1, p), (steps + 1) * p * Double.BYTES, Budget.availableMemory(), "fewer --steps");
+                Budget.heap(String.format(Locale.ROOT, "eigs (%d Ritz vectors of %d float64)", o.k(), p),
+                        (o.k() + 2L) * p * Double.BYTES, heap);
                 if (o.eigenvectors()) {
                     Budget.disk("the eigenvectors", (long) o.k() * p * Double.BYTES, usable, where);
                 }
             }
             if (o.wants(Quantity.DENSITY)) {
-                Budget.heap(String.format(Locale.ROOT, "density (a Lanczos basis of %d vectors of %d float64)",
-                        densitySteps(p), p), (densitySteps(p) + 2) * p * Double.BYTES, heap);
+                Budget.memory(String.format(Locale.ROOT, "density (a Lanczos basis of %d vectors of %d float64 on the "
+                        + "engine)", densitySteps(p) + 1, p), (densitySteps(p) + 1L) * p * Double.BYTES,
+                        Budget.availableMemory(), "fewer --steps");
             }
         } else {
             long d = net.inputs();
