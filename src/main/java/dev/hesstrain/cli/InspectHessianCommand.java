@@ -149,7 +149,7 @@ public final class InspectHessianCommand implements Callable<Integer> {
             return ExitCodes.INTERRUPTED;
         }
         PrintWriter o = command.commandLine().getOut();
-        o.print(json ? Json.toString(outcome.summary()) + "\n" : Report.table(outcome.dir(), outcome.summary()));
+        o.print(json ? Json.toString(outcome.summary()) + "\n" : Report.table(outcome));
         o.flush();
         return ExitCodes.OK;
     }

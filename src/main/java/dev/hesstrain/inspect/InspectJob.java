@@ -6,6 +6,7 @@ import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.spec.LossKind;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -33,7 +34,12 @@ public final class InspectJob {
     }
 
     /** The result: the output directory and the summary written there. */
-    public record Outcome(Path dir, Map<String, Object> summary) {}
+    /**
+     * What an inspection wrote: its directory, its summary.json (as written), and typed views of
+     * the summary's quantities (name to figures, in the order computed) and files.
+     */
+    public record Outcome(Path dir, Map<String, Object> summary, Map<String, Map<String, Object>> quantities,
+            List<String> files) {}
 
     public static final String HESSIAN = "hessian.npy";
     public static final String DIAG = "diag.npy";
@@ -106,7 +112,7 @@ public final class InspectJob {
                     points.n(), dir.path()));
             Map<String, Object> summary = run.execute(dir.path(), (System.nanoTime() - t0) / 1e9);
             Json.write(dir.file(SUMMARY), summary);
-            return new Outcome(dir.path(), summary);
+            return new Outcome(dir.path(), summary, run.quantities, run.files);
         }
     }
 

@@ -36,7 +36,7 @@ final class InspectRun {
     final LossKind loss;
     final InspectJob.Progress progress;
     final Map<String, Object> summary = new LinkedHashMap<>();
-    final Map<String, Object> quantities = new LinkedHashMap<>();
+    final Map<String, Map<String, Object>> quantities = new LinkedHashMap<>();
     final List<String> files = new ArrayList<>();
     final Map<String, Object> timings = new LinkedHashMap<>();
     double[] vector;

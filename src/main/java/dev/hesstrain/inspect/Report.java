@@ -1,7 +1,6 @@
 package dev.hesstrain.inspect;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -9,7 +8,9 @@ import java.util.Map;
 public final class Report {
     private Report() {}
 
-    public static String table(Path dir, Map<String, Object> s) {
+    public static String table(InspectJob.Outcome outcome) {
+        Path dir = outcome.dir();
+        Map<String, Object> s = outcome.summary();
         StringBuilder b = new StringBuilder();
         boolean params = "params".equals(s.get("wrt"));
         String what = s.get("loss") == null ? "output" : s.get("loss") + " loss";
@@ -29,17 +30,13 @@ public final class Report {
         }
         b.append('\n');
         b.append(String.format(Locale.ROOT, "%-9s %10s %10s  %s%n", "quantity", "HVPs", "seconds", "result"));
-        @SuppressWarnings("unchecked")
-        Map<String, Map<String, Object>> qs = (Map<String, Map<String, Object>>) s.get("quantities");
-        for (Map.Entry<String, Map<String, Object>> e : qs.entrySet()) {
+        for (Map.Entry<String, Map<String, Object>> e : outcome.quantities().entrySet()) {
             Map<String, Object> q = e.getValue();
             b.append(String.format(Locale.ROOT, "%-9s %10s %10.3f  %s%n", e.getKey(), q.get("hvps"),
                     ((Number) q.get("seconds")).doubleValue(), result(e.getKey(), q)));
         }
         b.append('\n');
-        @SuppressWarnings("unchecked")
-        List<String> files = (List<String>) s.get("files");
-        line(b, "files", String.join(", ", files));
+        line(b, "files", String.join(", ", outcome.files()));
         return b.toString();
     }
 

@@ -189,7 +189,7 @@ class InspectJobTest {
         List<String> density = Files.readAllLines(out.resolve("density.csv"));
         assertEquals("grid,density", density.get(0));
         assertEquals(1001, density.size());
-        String table = Report.table(outcome.dir(), outcome.summary());
+        String table = Report.table(outcome);
         assertTrue(table.contains("Hutchinson"), table);
     }
 
@@ -222,8 +222,8 @@ class InspectJobTest {
         assertEquals("hutchinson", s.get("trace_method").asText());
         assertEquals(q.get("hutchinson").asDouble(), s.get("trace").asDouble(), 0);
         assertTrue(!Files.exists(out.resolve("diag.npy")));
-        String table = Report.table(out, run(with(options(config, dir.resolve("again"), "params", "loss", "trace"), null,
-                40, 6, false, null), dir).summary());
+        String table = Report.table(run(with(options(config, dir.resolve("again"), "params", "loss", "trace"), null,
+                40, 6, false, null), dir));
         assertTrue(table.contains("exact not computed (add diag)"), table);
     }
 
