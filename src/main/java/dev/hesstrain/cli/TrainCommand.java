@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.runs.RunSummary;
+import dev.hesstrain.setup.Preflight;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
@@ -76,12 +77,30 @@ public final class TrainCommand implements Callable<Integer> {
         Spec spec = specOptions.load(command); // before the engine loads: a bad spec is reported at once
         Setup.threads(intraOp);
         TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
-        job.preflight(); // fail on bad data, device or shapes before creating anything
+        preflight(job); // fail on bad data, device, shapes or sizes before creating anything
         PrintWriter err = command.commandLine().getErr();
         AtomicReference<String> stop = Interrupts.install();
         try (RunDirectory run = claim(output.runs(), spec.name(), output.out(), overwrite.mode())) {
-            TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
-            return finish(spec, outcome, run);
+            return finish(spec, run(job, run, err, stop), run);
+        }
+    }
+
+    /** Runs the job; files that cannot be written end the run with one message (exit 1) naming the checkpoint kept. */
+    private static TrainJob.Outcome run(TrainJob job, RunDirectory run, PrintWriter err, AtomicReference<String> stop)
+            throws IOException {
+        try {
+            return job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
+        } catch (TrainJob.WriteFailed e) {
+            throw new UserException(ExitCodes.FAILED, e.getMessage(), e);
+        }
+    }
+
+    /** The job's preflight; a run that will not fit in memory is bad usage, with the numbers. */
+    private static void preflight(TrainJob job) {
+        try {
+            job.preflight();
+        } catch (Preflight.TooLarge e) {
+            throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
         }
     }
 
@@ -154,9 +173,8 @@ public final class TrainCommand implements Callable<Integer> {
             }
             TrainJob job = TrainJob.resuming(asked, resume);
             try {
-                job.preflight();
-                TrainJob.Outcome outcome = job.run(run, new ConsoleProgress(err, System.console() != null), stop::get);
-                return finish(asked, outcome, run);
+                preflight(job);
+                return finish(asked, run(job, run, err, stop), run);
             } catch (ResumeException e) {
                 throw new UserException(ExitCodes.USAGE, "--resume: " + e.getMessage(), e);
             }

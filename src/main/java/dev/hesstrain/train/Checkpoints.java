@@ -81,11 +81,34 @@ public final class Checkpoints implements TrainingListener {
         }
     }
 
+    /** A checkpoint that could not be written (a full disk): the run ends, the last complete one is kept. */
+    public static final class Failed extends UncheckedIOException {
+        private static final long serialVersionUID = 1L;
+        private final int epoch;
+        private final int kept;
+
+        Failed(int epoch, int kept, IOException cause) {
+            super("the checkpoint of epoch " + epoch + " could not be written", cause);
+            this.epoch = epoch;
+            this.kept = kept;
+        }
+
+        /** The epoch whose checkpoint failed. */
+        public int epoch() {
+            return epoch;
+        }
+
+        /** The epoch of the last complete checkpoint (-1: none). */
+        public int kept() {
+            return kept;
+        }
+    }
+
     private void save(int epoch) {
         try {
             saver.save(epoch);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new Failed(epoch, lastGood, e);
         }
         snapshot = snapshot();
         lastGood = epoch;

@@ -18,6 +18,7 @@ import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.runs.RunSummary;
+import dev.hesstrain.setup.Preflight;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.LayerSpec;
 import dev.hesstrain.spec.PenaltyMethod;
@@ -112,10 +113,25 @@ public final class TrainJob {
      * and the model's shapes against the data. Spec errors name the file and the field.
      */
     public void preflight() {
+        preflight(Preflight.Memory.here());
+    }
+
+    /**
+     * {@link #preflight()} against the given free memory: the sizes are checked before the data
+     * are generated (a generator's rows) and again before the network is built (see {@link Preflight}).
+     *
+     * @throws Preflight.TooLarge for a run that will not fit, with the numbers and what would
+     */
+    public void preflight(Preflight.Memory memory) {
+        if (resumeDir == null) {
+            Preflight.checkGenerated(spec, memory);
+        }
         Split split = loadData();
+        Dataset train = split.train();
+        int outputs = spec.isClassification() ? Math.max(1, Setup.classes(spec, split)) : train.o();
+        Preflight.check(spec, train.n() + split.validation().n(), train.n(), train.d(), outputs, memory);
         Setup.device(spec, specSource);
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            Dataset train = split.train();
             Setup.buildNetwork(spec, specSource, train.d(), train.o(), Setup.classes(spec, split), m).close();
         }
     }
@@ -171,10 +187,53 @@ public final class TrainJob {
         Logging.addRunLog(run.file(RunDirectory.LOG), run.mode() == RunDirectory.Mode.RESUME);
         try {
             return runLogged(run, progress, stop);
+        } catch (Checkpoints.Failed e) {
+            throw new WriteFailed(run.path(), "the checkpoint of epoch " + e.epoch(), e.getCause(), e.kept());
+        } catch (IOException e) {
+            throw new WriteFailed(run.path(), "the run's files", e, kept);
+        } catch (java.io.UncheckedIOException e) {
+            throw new WriteFailed(run.path(), "the run's files", e.getCause(), kept);
         } finally {
             Logging.removeRunLog();
         }
     }
+
+    /**
+     * A run that could not write its files (a full disk, a directory gone read-only): the message
+     * names the directory, what was being written, the system's reason and the checkpoint kept.
+     */
+    public static final class WriteFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final int kept;
+
+        WriteFailed(Path dir, String what, IOException cause, int kept) {
+            super("could not write " + what + " into " + dir + ": " + reason(cause) + "; "
+                    + (kept >= 0 ? "the checkpoint of epoch " + kept + " is kept there (continue with train --resume "
+                            + dir + " once there is room)" : "no checkpoint was written"), cause);
+            this.kept = kept;
+        }
+
+        /** The epoch of the checkpoint kept (-1: none). */
+        public int kept() {
+            return kept;
+        }
+
+        /** The system's words for an I/O failure ("No space left on device"), without the exception's class. */
+        static String reason(Throwable e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            if (root instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+                return f.getReason();
+            }
+            String m = root.getMessage();
+            return m == null || m.isBlank() ? root.getClass().getSimpleName() : m;
+        }
+    }
+
+    /** The epoch of the last checkpoint this job wrote (-1: none yet), for a failure's message. */
+    private int kept = -1;
 
     private Outcome runLogged(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
         for (String w : warnings()) {
@@ -231,6 +290,7 @@ public final class TrainJob {
             Memory memory = new Memory();
             Trainer.Result result = trainer.run(List.of(metrics, checkpoints, new Divergence(checkpoints::lastGood),
                     memory, new StopRequest(stop)));
+            kept = checkpoints.lastGood();
             progress.finish();
             if (result.reason() == StopReason.INTERRUPTED) {
                 LOG.warn("{} after epoch {}; the weights of epoch {} are saved", result.detail(),
