@@ -8,6 +8,7 @@ import dev.hesstrain.inspect.InspectJob;
 import dev.hesstrain.inspect.InspectOptions;
 import dev.hesstrain.inspect.Report;
 import dev.hesstrain.runs.Json;
+import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.setup.Setup;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -119,6 +120,9 @@ public final class InspectHessianCommand implements Callable<Integer> {
     @Mixin
     OutputOptions output;
 
+    @Mixin
+    OverwriteOption overwrite;
+
     @Option(names = "--json", description = "Print summary.json instead of the table.")
     boolean json;
 
@@ -134,7 +138,8 @@ public final class InspectHessianCommand implements Callable<Integer> {
             options.validate();
             Setup.threads(1); // parallelism comes from the row workers, not from within ops
             java.util.concurrent.atomic.AtomicReference<String> stop = Interrupts.install();
-            outcome = new InspectJob(options, Path.of("").toAbsolutePath(), () -> stop.get() != null).run(line -> {
+            outcome = new InspectJob(options, Path.of("").toAbsolutePath(), () -> stop.get() != null)
+                    .overwrite(overwrite.mode() == RunDirectory.Mode.OVERWRITE).run(line -> {
                 err.println(line);
                 err.flush();
             });

@@ -66,6 +66,7 @@ public final class InspectJob {
     private final InspectOptions options;
     private final Path baseDir;
     private final java.util.function.BooleanSupplier stop;
+    private RunDirectory.Mode claim = RunDirectory.Mode.NEW;
 
     /**
      * @param options the options as given (validated by {@link #run})
@@ -80,6 +81,15 @@ public final class InspectJob {
         this.options = options;
         this.baseDir = baseDir;
         this.stop = stop;
+    }
+
+    /**
+     * With {@code overwrite}, an output directory that holds files is cleared first instead of
+     * refused ({@code --overwrite}).
+     */
+    public InspectJob overwrite(boolean overwrite) {
+        this.claim = overwrite ? RunDirectory.Mode.OVERWRITE : RunDirectory.Mode.NEW;
+        return this;
     }
 
     /** Runs the inspection; user errors are {@link InspectException}s or spec exceptions. */
@@ -105,14 +115,15 @@ public final class InspectJob {
             }
             InspectRun run = new InspectRun(o, s, points, loss, progress, stop);
             run.check();
-            RunDirectory dir = outputDir(o, s);
-            progress.line(String.format(Locale.ROOT, "inspect-hessian %s: %s Hessian w.r.t. %s, %d point(s), into %s",
-                    s.name(), loss == null ? "output" : loss + " loss", o.wrt() == Choice.Wrt.PARAMS
-                            ? net.parameterCount() + " parameters" : "the " + net.inputs() + " inputs",
-                    points.n(), dir.path()));
-            Map<String, Object> summary = run.execute(dir.path(), (System.nanoTime() - t0) / 1e9);
-            Json.write(dir.file(SUMMARY), summary);
-            return new Outcome(dir.path(), summary, run.quantities, run.files);
+            try (RunDirectory dir = outputDir(o, s)) { // held, locked, until the summary is written
+                progress.line(String.format(Locale.ROOT, "inspect-hessian %s: %s Hessian w.r.t. %s, %d point(s), into %s",
+                        s.name(), loss == null ? "output" : loss + " loss", o.wrt() == Choice.Wrt.PARAMS
+                                ? net.parameterCount() + " parameters" : "the " + net.inputs() + " inputs",
+                        points.n(), dir.path()));
+                Map<String, Object> summary = run.execute(dir.path(), (System.nanoTime() - t0) / 1e9);
+                Json.write(dir.file(SUMMARY), summary);
+                return new Outcome(dir.path(), summary, run.quantities, run.files);
+            }
         }
     }
 
@@ -134,15 +145,21 @@ public final class InspectJob {
         return p;
     }
 
-    private static RunDirectory outputDir(InspectOptions o, Subject s) {
+    /**
+     * The output directory, claimed as a run directory is (see {@link RunDirectory#claim}): locked
+     * for this process, and refused when it holds files unless {@link #overwrite} was asked for.
+     */
+    private RunDirectory outputDir(InspectOptions o, Subject s) {
         try {
             if (o.out() != null) {
-                return RunDirectory.create(null, null, o.out());
+                return RunDirectory.claim(o.out(), claim);
             }
             if (s.runDir != null) {
-                return RunDirectory.create(s.runDir.resolve(RunDirectory.INSPECT), o.wrt() + "-" + o.of(), null);
+                return RunDirectory.claim(s.runDir.resolve(RunDirectory.INSPECT), o.wrt() + "-" + o.of(), null, claim);
             }
-            return RunDirectory.create(o.runsRoot(), "inspect-" + s.name(), null);
+            return RunDirectory.claim(o.runsRoot(), "inspect-" + s.name(), null, claim);
+        } catch (RunDirectory.NotEmpty e) {
+            throw new InspectException("--out: " + e.getMessage() + ", or choose another --out", e);
         } catch (IOException e) {
             throw new InspectException("--out: " + e.getMessage(), e);
         }
