@@ -425,4 +425,51 @@ public class ClosedFormTest {
         assertEquals(ClosedForm.Frobenius.FORMED, ClosedForm.choose(2560, 50, 1)); // the wide Laplacian case
     }
 
+    /**
+     * The Gram Frobenius norm with the first layer's rows shared by every sample (its block of G
+     * made once: n·r_s²·K = 64·24²·40 > 2²⁰, so the split path runs) equals the formed-H norm, and so
+     * do its gradients in the parameters, in float64.
+     */
+    @Test
+    void sharedRowsGramEqualsFormedHessians() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = Network.build(new ModelSpec(null, List.of(linear(24), layer("tanh"), linear(12),
+                    layer("sigmoid"), linear(3))), 40, DataType.FLOAT64, m, 8);
+            for (Parameter p : net.parameters()) {
+                p.array().setRequiresGradient(true);
+            }
+            double[] xs = points(64, 40, 9);
+            double[][] values = new double[2][];
+            double[][] grads = new double[2][];
+            ClosedForm.Frobenius[] ways = {ClosedForm.Frobenius.GRAM, ClosedForm.Frobenius.FORMED};
+            for (int w = 0; w < 2; w++) {
+                try (NDManager step = m.newSubManager()) {
+                    net.attach(step);
+                    for (Parameter p : net.parameters()) {
+                        if (w > 0) {
+                            JniUtils.zeroGrad((PtNDArray) p.array());
+                        }
+                    }
+                    NDArray x = step.create(xs, new Shape(64, 40));
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray fro = new ClosedForm.Norms(net.curvature(x, eye(step, 40), eye(step, 3)), ways[w])
+                                .get(Norm.FROBENIUS);
+                        values[w] = fro.toType(DataType.FLOAT64, false).toDoubleArray();
+                        gc.backward(fro.sum());
+                    }
+                    List<Double> all = new ArrayList<>();
+                    for (Parameter p : net.parameters()) {
+                        for (double v : p.array().getGradient().toType(DataType.FLOAT64, false).toDoubleArray()) {
+                            all.add(v);
+                        }
+                    }
+                    grads[w] = all.stream().mapToDouble(Double::doubleValue).toArray();
+                }
+            }
+            assertTrue(maxAbs(values[1]) > 1e-9, "norms vanish: " + maxAbs(values[1]));
+            assertArrayEquals(values[1], values[0], 1e-10 * maxAbs(values[1]), "Gram against formed H");
+            assertTrue(maxAbs(grads[1]) > 1e-9, "gradients vanish: " + maxAbs(grads[1]));
+            assertArrayEquals(grads[1], grads[0], 1e-10 * maxAbs(grads[1]), "their gradients");
+        }
+    }
 }
