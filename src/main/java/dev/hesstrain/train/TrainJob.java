@@ -242,10 +242,9 @@ public final class TrainJob {
         Split split = loadData();
         Device device = Setup.device(spec, specSource);
         boolean resuming = resumeDir != null;
-        if (resuming) { // a summary of the run before this one would read as this run's until this one writes its own
-            java.nio.file.Files.deleteIfExists(run.file(RunDirectory.SUMMARY));
+        if (!resuming) { // a resumed run rewrites it once its checkpoint is restored
+            AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
         }
-        AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
         Dataset tr = split.train();
         Dataset va = split.validation();
         String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
@@ -280,6 +279,11 @@ public final class TrainJob {
                     throw new ResumeException("cannot resume " + run.path() + ": " + e.getMessage(), e);
                 }
                 trainer.resumeAt(from);
+                // nothing in the directory changes before the checkpoint is restored; then the spec (its
+                // epochs perhaps raised), and no summary of the run before this one, which would read as
+                // this run's until this one writes its own
+                AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
+                java.nio.file.Files.deleteIfExists(run.file(RunDirectory.SUMMARY));
                 int at = from.batches() > 0 ? from.epochs() + 1 : from.epochs();
                 checkpoints.resumedAt(at);
                 resumedAfter = from.epochs();

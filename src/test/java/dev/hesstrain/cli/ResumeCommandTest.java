@@ -73,6 +73,22 @@ class ResumeCommandTest {
     }
 
     @Test
+    void aResumeRefusedPartWayLeavesTheDirectoryAsItWas(@TempDir Path tmp) throws IOException {
+        Path run = completedRun(tmp);
+        List<String> metrics = Files.readAllLines(run.resolve("metrics.csv"));
+        metrics.set(0, metrics.get(0).replace("val_mse", "valid_mse"));
+        Files.write(run.resolve("metrics.csv"), metrics);
+        String spec = Files.readString(run.resolve("spec.yaml"));
+        String summary = Files.readString(run.resolve("summary.json"));
+        CliRunner cli = new CliRunner();
+        assertEquals(2, cli.run("train", "--resume", run.toString(), "--set", "train.epochs=5"));
+        assertTrue(cli.err().contains("--resume: cannot resume " + run + ": " + run.resolve("metrics.csv")
+                + " has the columns [epoch, train_mse, valid_mse"), cli.err());
+        assertEquals(spec, Files.readString(run.resolve("spec.yaml")), "spec.yaml keeps its 3 epochs");
+        assertEquals(summary, Files.readString(run.resolve("summary.json")), "the summary stays");
+    }
+
+    @Test
     void aDirectoryWithoutACheckpointIsRefused(@TempDir Path tmp) throws IOException {
         CliRunner none = new CliRunner();
         assertEquals(2, none.run("train", "--resume", tmp.resolve("nope").toString()));

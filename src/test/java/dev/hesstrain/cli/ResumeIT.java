@@ -36,19 +36,37 @@ class ResumeIT {
         return Files.readAllLines(run.resolve("metrics.csv")).stream().map(l -> l.substring(0, l.lastIndexOf(','))).toList();
     }
 
-    @Test
-    void aRunStoppedBySigtermAndResumedEqualsAnUninterruptedOne(@TempDir Path tmp) throws Exception {
-        Path cut = tmp.resolve("cut");
-        Process p = train(tmp.resolve("log1"), cut);
-        Path trainLog = cut.resolve("train.log");
+    /** Starts the run into {@code dir} and waits for a checkpoint after the initial one. */
+    static Process startAndCheckpoint(Path tmp, Path dir, String log) throws Exception {
+        Process p = train(tmp.resolve(log), dir);
+        Path trainLog = dir.resolve("train.log");
         Pattern later = Pattern.compile("checkpoint at epoch [1-9]");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!(Files.exists(trainLog) && later.matcher(Files.readString(trainLog)).find())) {
-            assertTrue(p.isAlive(), "ended before a checkpoint: " + Files.readString(tmp.resolve("log1")));
+            assertTrue(p.isAlive(), "ended before a checkpoint: " + Files.readString(tmp.resolve(log)));
             assertTrue(System.nanoTime() < deadline, "no checkpoint within 120 s");
             Thread.sleep(50);
         }
         assertTrue(p.isAlive(), "the run finished before the signal");
+        return p;
+    }
+
+    @Test
+    void aRunStoppedBySigtermOrKilledAndResumedEqualsAnUninterruptedOne(@TempDir Path tmp) throws Exception {
+        // killed: kill -9 leaves no summary, and whatever the last checkpoint had written
+        Path killed = tmp.resolve("killed");
+        Process k = startAndCheckpoint(tmp, killed, "log0");
+        Thread.sleep(700); // past the checkpoint, into the epochs after it
+        new ProcessBuilder("kill", "-KILL", Long.toString(k.pid())).start().waitFor();
+        assertTrue(k.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(!Files.exists(killed.resolve("summary.json")), "a killed run writes no summary");
+        Process rk = LauncherIT.start(tmp.resolve("log0r"), "train", "--resume", killed.toString());
+        assertTrue(rk.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, rk.exitValue(), Files.readString(tmp.resolve("log0r")));
+
+        Path cut = tmp.resolve("cut");
+        Path trainLog = cut.resolve("train.log");
+        Process p = startAndCheckpoint(tmp, cut, "log1");
         new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(130, p.exitValue(), Files.readString(tmp.resolve("log1")));
@@ -68,8 +86,10 @@ class ResumeIT {
         List<String> expected = withoutSeconds(whole);
         List<String> actual = withoutSeconds(cut);
         assertEquals(1501, expected.size());
+        List<String> afterKill = withoutSeconds(killed);
         for (int i = 0; i < expected.size(); i++) { // the same steps in the same order: the same digits
             assertEquals(expected.get(i), actual.get(i), "metrics.csv line " + (i + 1) + " (stopped after epoch " + at + ")");
+            assertEquals(expected.get(i), afterKill.get(i), "metrics.csv line " + (i + 1) + " of the killed run");
         }
         JsonNode a = new ObjectMapper().readTree(whole.resolve("summary.json").toFile());
         JsonNode b = new ObjectMapper().readTree(cut.resolve("summary.json").toFile());
