@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code train --resume} through the packaged jar: a run stopped by a scheduler's SIGTERM part way
- * and resumed ends with the metrics.csv of a run that was never stopped.
+ * {@code train --resume} through the packaged jar: a run stopped by a scheduler's SIGTERM part way,
+ * or killed with SIGKILL, and resumed ends with the metrics.csv of a run that was never stopped.
  */
 class ResumeIT {
     /** sin2pi in minibatches of 64 (7 steps an epoch), SGD with momentum: long enough to be stopped part way. */
