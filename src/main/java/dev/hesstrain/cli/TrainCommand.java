@@ -1,23 +1,18 @@
 package dev.hesstrain.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.setup.Preflight;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
+import dev.hesstrain.train.Resume;
 import dev.hesstrain.train.ResumeException;
-import dev.hesstrain.train.Trainer;
 import dev.hesstrain.train.StopReason;
 import dev.hesstrain.train.TrainJob;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -117,7 +112,8 @@ public final class TrainCommand implements Callable<Integer> {
 
     /**
      * {@code --resume DIR}: the spec is the run's own (a --config or --set that changes anything but
-     * train.epochs is refused), the data its data.npz, and the run continues from its checkpoint.
+     * train.epochs is refused), the data its data.npz, and the run continues from its checkpoint
+     * ({@link Resume} decides what may continue).
      */
     private int resume() throws IOException {
         if (output.out() != null && !output.out().toAbsolutePath().normalize().equals(resume.toAbsolutePath().normalize())) {
@@ -126,83 +122,26 @@ public final class TrainCommand implements Callable<Integer> {
         if (overwrite.mode() == RunDirectory.Mode.OVERWRITE) {
             throw new UserException(ExitCodes.USAGE, "--resume and --overwrite contradict each other: give one");
         }
-        Path specFile = resume.resolve(RunDirectory.SPEC);
-        if (!Files.isDirectory(resume)) {
-            throw new UserException(ExitCodes.USAGE, "--resume: no run directory at " + resume);
-        }
-        if (!Files.isRegularFile(specFile)) {
-            throw new UserException(ExitCodes.USAGE, "--resume: " + resume + " is not a run directory: it has no "
-                    + RunDirectory.SPEC);
-        }
-        Spec saved = SpecLoader.load(specFile);
-        Spec asked = specOptions.given() ? specOptions.load(command) : SpecLoader.load(specFile, specOptions.overrides());
-        List<String> changed = differences(saved, asked);
-        changed.remove("train.epochs");
-        if (!changed.isEmpty()) {
-            throw new UserException(ExitCodes.USAGE, "--resume: the run in " + resume + " was trained with another spec ("
-                    + String.join(", ", changed) + (changed.size() == 1 ? " differs" : " differ")
-                    + "); a resumed run continues its own spec, of which only train.epochs may change");
-        }
-        Setup.threads(threads.orElse(1));
-        PrintWriter err = command.commandLine().getErr();
-        AtomicReference<String> stop = Interrupts.install();
-        try (RunDirectory run = claim(output.runs(), asked.name(), resume, RunDirectory.Mode.RESUME)) {
-            RunSummary before = Files.isRegularFile(run.file(RunDirectory.SUMMARY))
-                    ? RunSummary.read(run.file(RunDirectory.SUMMARY)) : null;
-            if (before != null && StopReason.DIVERGED.id().equals(before.stopped())) {
-                throw new UserException(ExitCodes.USAGE, "--resume: the run in " + resume + " diverged; resumed from "
-                        + "its checkpoint it would take the same steps again. Change the spec and train a new run");
-            }
-            Trainer.Position at;
-            try {
-                at = TrainJob.checkpointPosition(resume);
-            } catch (IOException e) {
-                throw new UserException(ExitCodes.USAGE, "--resume: " + e.getMessage()
-                        + " (runs trained before checkpoints held the optimizer's state cannot be resumed)", e);
-            }
-            int epochs = asked.train().epochs();
-            if (at.epochs() == epochs && at.batches() == 0) {
-                command.commandLine().getOut().printf(Locale.ROOT, "nothing to do: the run in %s completed its %d "
-                        + "epochs (raise them with --set train.epochs=N to continue it)%n", resume, epochs);
-                command.commandLine().getOut().flush();
-                return ExitCodes.OK;
-            }
-            if (at.epochs() >= epochs) {
-                throw new UserException(ExitCodes.USAGE, "--resume: train.epochs is " + epochs + " but the run in " + resume
-                        + " is past epoch " + at.epochs() + "; give at least " + (at.epochs() + 1));
-            }
-            TrainJob job = TrainJob.resuming(asked, resume);
-            try {
+        try {
+            Path specFile = Resume.specFile(resume);
+            Spec asked = specOptions.given() ? specOptions.load(command) : SpecLoader.load(specFile, specOptions.overrides());
+            Resume.requireSameSpec(resume, asked);
+            Setup.threads(threads.orElse(1));
+            PrintWriter err = command.commandLine().getErr();
+            AtomicReference<String> stop = Interrupts.install();
+            try (RunDirectory run = claim(output.runs(), asked.name(), resume, RunDirectory.Mode.RESUME)) {
+                if (Resume.plan(resume, asked).nothingToDo()) {
+                    command.commandLine().getOut().printf(Locale.ROOT, "nothing to do: the run in %s completed its %d "
+                            + "epochs (raise them with --set train.epochs=N to continue it)%n", resume, asked.train().epochs());
+                    command.commandLine().getOut().flush();
+                    return ExitCodes.OK;
+                }
+                TrainJob job = TrainJob.resuming(asked, resume);
                 preflight(job);
                 return finish(asked, run(job, run, err, stop), run);
-            } catch (ResumeException e) {
-                throw new UserException(ExitCodes.USAGE, "--resume: " + e.getMessage(), e);
             }
-        }
-    }
-
-    /** The fields (dotted paths, list indices in brackets) whose values differ between two specs. */
-    static List<String> differences(Spec a, Spec b) {
-        ObjectMapper m = new ObjectMapper();
-        List<String> out = new ArrayList<>();
-        diff("", m.valueToTree(a), m.valueToTree(b), out);
-        return out;
-    }
-
-    private static void diff(String path, JsonNode a, JsonNode b, List<String> out) {
-        if (a != null && b != null && a.isObject() && b.isObject()) {
-            java.util.Set<String> keys = new java.util.LinkedHashSet<>();
-            a.fieldNames().forEachRemaining(keys::add);
-            b.fieldNames().forEachRemaining(keys::add);
-            for (String k : keys) {
-                diff(path.isEmpty() ? k : path + "." + k, a.get(k), b.get(k), out);
-            }
-        } else if (a != null && b != null && a.isArray() && b.isArray() && a.size() == b.size()) {
-            for (int i = 0; i < a.size(); i++) {
-                diff(path + "[" + i + "]", a.get(i), b.get(i), out);
-            }
-        } else if (!java.util.Objects.equals(a, b)) {
-            out.add(path);
+        } catch (ResumeException e) {
+            throw new UserException(ExitCodes.USAGE, "--resume: " + e.getMessage(), e);
         }
     }
 
