@@ -55,8 +55,10 @@ final class ConsoleProgress implements TrainJob.Progress {
             String hessian = Double.isFinite(m.hessianFroMean())
                     ? String.format(Locale.ROOT, "  |H|_F %.4g", m.hessianFroMean())
                     : ""; // a randomised penalty reports the exact norm only every penalty.exact_every epochs
-            err.printf(Locale.ROOT, "epoch %d/%d  loss %.6g  val %.6g  penalty %.4g%s%n",
-                    m.epoch(), epochs, m.loss(), m.valLoss(), m.penalty(), hessian);
+            String val = Double.isNaN(m.valLoss()) ? "" // no validation rows: nothing to show
+                    : String.format(Locale.ROOT, "  val %.6g", m.valLoss());
+            err.printf(Locale.ROOT, "epoch %d/%d  loss %.6g%s  penalty %.4g%s%n",
+                    m.epoch(), epochs, m.loss(), val, m.penalty(), hessian);
             err.flush();
         }
     }
