@@ -34,7 +34,16 @@ public final class ClosedForm {
      * Gram r²K + Or², formed H OrK² + OrK.
      */
     public static Frobenius choose(long r, long k, long o) {
-        double gram = (double) r * r * k + (double) o * r * r;
+        return choose(0, r, k, o);
+    }
+
+    /**
+     * As {@link #choose(long, long, long)} with {@code shared} of the r rows the same for every
+     * sample (the first term's: the Jacobian of an affine prefix), whose block of the Gram matrix is
+     * made once: Gram (r² − shared²)K + Or².
+     */
+    public static Frobenius choose(long shared, long r, long k, long o) {
+        double gram = ((double) r * r - (double) shared * shared) * k + (double) o * r * r;
         double formed = (double) o * r * k * k + (double) o * r * k;
         return gram < formed ? Frobenius.GRAM : Frobenius.FORMED;
     }
@@ -139,6 +148,13 @@ public final class ClosedForm {
                 rs += one ? t.rows().getShape().get(2) : 0;
             }
             long k = c.terms().get(0).rows().getShape().get(0);
+            if (!shared.isEmpty() && own.isEmpty()) {
+                // every row shared (one curvature term above an affine prefix): one G for all samples
+                NDArray[] s = concatenated(shared, false);
+                NDArray sn = s[0].transpose(1, 2, 0); // [1, r, K]
+                NDArray ws = s[1].transpose(1, 0, 2); // [N, O, r]
+                return ws.matMul(Ops.square(sn.matMul(sn.transpose(0, 2, 1)))).mul(ws).sum(axes);
+            }
             if (!shared.isEmpty() && !own.isEmpty() && n * rs * rs * k > (1L << 20)) {
                 NDArray[] s = concatenated(shared, false);
                 NDArray[] p = concatenated(own, true);

@@ -80,7 +80,7 @@ public final class InputHessian implements AutoCloseable {
                 : requested != null ? requested
                 : d <= TAYLOR_MAX_INPUTS ? Method.TAYLOR : Method.CLOSED_FORM;
         long rows = network.curvatureWidths().stream().mapToLong(Long::longValue).sum();
-        this.frobenius = ClosedForm.choose(rows, d, network.outputs());
+        this.frobenius = ClosedForm.choose(sharedRows(network), rows, d, network.outputs());
         NDManager m = network.manager();
         this.pairs = Pairs.forHessian(m, d);
         this.eye = m.eye(d).toType(network.dtype(), false).expandDims(1);
@@ -99,6 +99,24 @@ public final class InputHessian implements AutoCloseable {
         }
         this.unitWeights = unit;
         this.diagonalMask = m.create(diag, new Shape(p, 1, 1)).toType(network.dtype(), false);
+    }
+
+    /**
+     * The rows of the closed form's first curvature term when they are the same for every sample:
+     * below the first curved activation the network is affine, so the Jacobian of its
+     * pre-activation along the unit directions is a constant (W₁ for a dense first layer); 0 when
+     * the first curved layer is log_softmax (its rows depend on p).
+     */
+    static long sharedRows(Network network) {
+        for (dev.hesstrain.model.Layer l : network.layers()) {
+            if (l instanceof dev.hesstrain.model.LogSoftmax) {
+                return 0;
+            }
+            if (l instanceof dev.hesstrain.model.Activation a && a.curved()) {
+                return network.curvatureWidths().get(0);
+            }
+        }
+        return 0;
     }
 
     public Pairs pairs() {

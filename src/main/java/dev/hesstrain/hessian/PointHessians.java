@@ -279,7 +279,7 @@ public final class PointHessians implements AutoCloseable {
                         step.create(lambdas, new Shape(1, n, o)).toType(network.dtype(), false)));
                 r += o;
             }
-            return new ClosedForm.Norms(new Sandwich(pass.value(), terms), ClosedForm.choose(r, d, 1));
+            return new ClosedForm.Norms(new Sandwich(pass.value(), terms), ClosedForm.choose(InputHessian.sharedRows(network), r, d, 1));
         }
     }
 

@@ -423,18 +423,28 @@ public class ClosedFormTest {
         assertEquals(ClosedForm.Frobenius.GRAM, ClosedForm.choose(64, 64, 10)); // digits
         assertEquals(ClosedForm.Frobenius.FORMED, ClosedForm.choose(33, 2, 1)); // sin2pi
         assertEquals(ClosedForm.Frobenius.FORMED, ClosedForm.choose(2560, 50, 1)); // the wide Laplacian case
+        assertEquals(ClosedForm.Frobenius.FORMED, ClosedForm.choose(32, 10, 1)); // diabetes, rows per sample
+        assertEquals(ClosedForm.Frobenius.GRAM, ClosedForm.choose(32, 32, 10, 1)); // diabetes: W1's rows, one G
+        assertEquals(ClosedForm.Frobenius.FORMED, ClosedForm.choose(768, 2560, 50, 1)); // wide, W1 shared
     }
 
     /**
-     * The Gram Frobenius norm with the first layer's rows shared by every sample (its block of G
-     * made once: n·r_s²·K = 64·24²·40 > 2²⁰, so the split path runs) equals the formed-H norm, and so
-     * do its gradients in the parameters, in float64.
+     * The Gram Frobenius norm with the first layer's rows shared by every sample equals the
+     * formed-H norm, and so do its gradients in the parameters, in float64: with a second term (the
+     * shared block of G made once: n·r_s²·K = 64·24²·40 > 2²⁰, so the split path runs) and with
+     * the first term alone (one G for every sample).
      */
-    @Test
-    void sharedRowsGramEqualsFormedHessians() {
+    @ParameterizedTest
+    @ValueSource(strings = {"tanh,sigmoid", "softplus"})
+    void sharedRowsGramEqualsFormedHessians(String activations) {
+        List<LayerSpec> layers = new ArrayList<>();
+        for (String a : activations.split(",")) {
+            layers.add(linear(layers.isEmpty() ? 24 : 12));
+            layers.add(layer(a));
+        }
+        layers.add(linear(3));
         try (NDManager m = NDManager.newBaseManager()) {
-            Network net = Network.build(new ModelSpec(null, List.of(linear(24), layer("tanh"), linear(12),
-                    layer("sigmoid"), linear(3))), 40, DataType.FLOAT64, m, 8);
+            Network net = Network.build(new ModelSpec(null, layers), 40, DataType.FLOAT64, m, 8);
             for (Parameter p : net.parameters()) {
                 p.array().setRequiresGradient(true);
             }
