@@ -24,6 +24,8 @@ py() { python3 -c "$1"; }
 now() { date +%s.%N; }
 
 ./hesstrain --version >/dev/null  # build first, outside the timings
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "load average at the start: $(load)"
 for m in "${sizes[@]}"; do
   t0=$(now)
   ./hesstrain sweep "${common[@]}" --grid "penalty.lambda=logspace(1e-5,1e-1,$m)" --out "$out/sweep-$m" \
@@ -61,6 +63,7 @@ PY
     done
     best=$(py "print(min($peer_loop, $peer_ensemble))")
     printf '  hesstrain / faster peer recipe %.3f (goal <= 0.25)\n' "$(py "print($h/$best)")"
+    printf '  load average after %d members: %s\n' "$m" "$(load)"
   else
     printf '  pytorch peer not run: needs %s and /usr/bin/python3 with torch\n' "$peer"
   fi
@@ -78,4 +81,5 @@ r = s["resident_mb_at_step"]; last = max(r, key=int); m = int(sys.argv[2])
 print("memory    %d members stacked: resident MB at step 2000: %.1f, at step %s: %.1f, growth %.1f MB (%.2f MB per member)"
       % (m, r["2000"], last, r[last], r[last] - r["2000"], (r[last] - r["2000"]) / m))
 PY
+  echo "load average at the end: $(load)"
 fi
