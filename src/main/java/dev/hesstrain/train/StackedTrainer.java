@@ -120,6 +120,8 @@ public final class StackedTrainer implements AutoCloseable {
     private final double[] lambdas;
     private final NDArray lambda;
     private final NDArray lr;
+    /** Adam with one learning rate for every member: the engine's fused update serves Θ while all run. */
+    private final boolean fusedAdam;
     private final NDArray momentum;
     private final InputHessian hessian;
     private final NDArray eye;
@@ -205,6 +207,7 @@ public final class StackedTrainer implements AutoCloseable {
         this.state2 = adam ? theta.zerosLike() : null;
         this.lambda = column(lambdas);
         this.lr = column(specs.stream().mapToDouble(s -> (float) (double) s.train().lr()).toArray());
+        this.fusedAdam = adam && specs.stream().allMatch(sp -> sp.train().lr().equals(trainSpec.lr()));
         this.momentum = column(specs.stream()
                 .mapToDouble(s -> s.train().momentum() == null ? 0 : (float) (double) s.train().momentum()).toArray());
         this.hessian = new InputHessian(template);
@@ -639,6 +642,13 @@ public final class StackedTrainer implements AutoCloseable {
         NDArray on = step.create(mask, new Shape(r, 1)).toType(dtype, false);
         if (!all) { // a stopped member's gradient may be NaN, and NaN · 0 is NaN
             g = NDArrays.where(on.gt(0).broadcast(g.getShape()), g, g.zerosLike());
+        }
+        if (fusedAdam && all) {
+            // one learning rate and no stopped member: the very update of a plain run (Optimizer), on [R, P]
+            double bc2 = Math.sqrt(1 - Math.pow(BETA2, t));
+            double lr0 = trainSpec.lr();
+            Torch.adamUpdate(theta, g, state1, state2, lr0, lr0 * bc2 / (1 - Math.pow(BETA1, t)), BETA1, BETA2, EPS * bc2);
+            return;
         }
         // The rules of Optimizer's fused updates, op for op, with the same float-rounded scalars (the
         // engine's fused calls take floats), so that a member's numbers equal its plain run's.

@@ -93,7 +93,7 @@ class StackedTrainerTest {
     }
 
     /** Trains the members stacked and each alone, and compares every member's rows and final weights. */
-    private static void check(List<String> common, List<String> members, double tol) {
+    private static StackedTrainer.Result check(List<String> common, List<String> members, double tol) {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
             List<Network> nets = new ArrayList<>();
@@ -136,6 +136,7 @@ class StackedTrainerTest {
                     }
                 }
             }
+            return res;
         }
     }
 
@@ -145,6 +146,7 @@ class StackedTrainerTest {
                 : List.of("penalty.method=hutchinson", "penalty.exact_every=" + every);
     }
 
+    /** One learning rate for all: the members share the engine's fused Adam update of Θ. */
     @ParameterizedTest
     @ValueSource(strings = {"exact", "hutchinson"})
     void lambdaMembersEqualTheirPlainRuns(String method) {
