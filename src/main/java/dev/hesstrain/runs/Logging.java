@@ -18,6 +18,8 @@ import org.apache.logging.log4j.core.layout.PatternLayout;
  */
 public final class Logging {
     private static final String RUN_APPENDER = "run-log";
+    /** The layout of a run's {@code train.log} (a stacked sweep member's log has the same). */
+    public static final String RUN_LOG_PATTERN = "%d{yyyy-MM-dd HH:mm:ss.SSS} %-5level %c{1} - %msg%n";
 
     private Logging() {}
 
@@ -57,7 +59,7 @@ public final class Logging {
                 .withFileName(file.toString())
                 .withAppend(append)
                 .setLayout(PatternLayout.newBuilder()
-                        .withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %-5level %c{1} - %msg%n")
+                        .withPattern(RUN_LOG_PATTERN)
                         .withConfiguration(config)
                         .build())
                 .setConfiguration(config)

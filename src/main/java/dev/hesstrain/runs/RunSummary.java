@@ -15,12 +15,14 @@ import java.util.Map;
  * it. The data-loss figures are named after the spec's loss ({@code train_mse}, {@code val_mse},
  * {@code train_cross_entropy}, ...) and live in {@link #lossFigures}; figures that are not defined
  * (a validation loss without validation rows, a NaN) are written as {@code null} and read back as
- * null; accuracies appear for classification runs only.
+ * null; accuracies appear for classification runs only, {@code stacked_members} and {@code
+ * stacked_ms_per_step} for the members of a stacked sweep group only.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"name", "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "train_accuracy", "val_accuracy",
         "epochs_run", "steps", "ms_per_step", "stopped", "stop_reason", "checkpoint_epoch", "resumed_after_epoch",
-        "parameters", "train_samples", "validation_samples", "provenance", "resident_mb_at_step"})
+        "parameters", "train_samples", "validation_samples", "stacked_members", "stacked_ms_per_step", "provenance",
+        "resident_mb_at_step"})
 public record RunSummary(
         @JsonProperty("name") String name,
         @JsonAnySetter Map<String, Double> lossFigures,
@@ -41,10 +43,32 @@ public record RunSummary(
         @JsonProperty("train_samples") int trainSamples,
         @JsonProperty("validation_samples") int validationSamples,
         @JsonProperty("provenance") Provenance provenance,
-        @JsonProperty("resident_mb_at_step") Map<String, Double> residentMbAtStep) {
+        @JsonProperty("resident_mb_at_step") Map<String, Double> residentMbAtStep,
+        @JsonProperty("stacked_members") Integer stackedMembers,
+        @JsonProperty("stacked_ms_per_step") Double stackedMsPerStep) {
 
     public RunSummary {
         lossFigures = lossFigures == null ? new LinkedHashMap<>() : new LinkedHashMap<>(lossFigures);
+    }
+
+    /** A plain run's summary (not one member of a stacked sweep group). */
+    public RunSummary(String name, Map<String, Double> lossFigures, Double penalty, Double loss, Double hessianFroMean,
+            Double hessianFroMax, Double trainAccuracy, Double valAccuracy, int epochsRun, long steps, Double msPerStep,
+            String stopped, String stopReason, int checkpointEpoch, Integer resumedAfterEpoch, long parameters,
+            int trainSamples, int validationSamples, Provenance provenance, Map<String, Double> residentMbAtStep) {
+        this(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy, epochsRun, steps,
+                msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch, parameters, trainSamples,
+                validationSamples, provenance, residentMbAtStep, null, null);
+    }
+
+    /**
+     * This summary as that of member of a stacked sweep group of {@code members}, whose stacked
+     * step took {@code stackedMsPerStep} (median); {@code msPerStep} is then that divided by the members.
+     */
+    public RunSummary stacked(int members, double stackedMsPerStep) {
+        return new RunSummary(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
+                epochsRun, steps, stackedMsPerStep / members, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
+                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, members, stackedMsPerStep);
     }
 
     /** The loss-named figures ({@code train_<loss>}, {@code val_<loss>}), written at the top level. */

@@ -8,13 +8,15 @@ import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
 import dev.hesstrain.runs.AtomicFiles;
-import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.MetricsCsv;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
+import dev.hesstrain.train.Checkpoints;
+import dev.hesstrain.train.Divergence;
 import dev.hesstrain.train.EpochMetrics;
 import dev.hesstrain.train.Memory;
 import dev.hesstrain.setup.Setup;
@@ -71,77 +73,101 @@ public final class StackedRunner implements MemberRunner {
             }
             List<MetricsCsv> metrics = new ArrayList<>();
             List<Provenance> provenance = new ArrayList<>();
-            for (int i = 0; i < r; i++) {
-                Spec spec = specs.get(i);
-                RunDirectory run = dirs.get(i);
-                AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
-                Dataset tr = splits.get(i).train();
-                Dataset va = splits.get(i).validation();
-                TrainJob.writeData(run, splits.get(i), manager);
-                String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
-                provenance.add(Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), device.toString(),
-                        spec.seed(), SpecLoader.hash(spec), dataSha));
-                metrics.add(new MetricsCsv(columns(spec)));
-                progress.memberStarted(members.get(i));
-            }
-            LOG.info("training {} members as one stacked program ({} parameters each)", r, nets.get(0).parameterCount());
-            Map<String, Double> rss = new LinkedHashMap<>();
-            StackedTrainer.Result result;
-            try (StackedTrainer trainer = new StackedTrainer(specs, nets, splits.stream().map(Split::train).toList(),
-                    splits.stream().map(Split::validation).toList())) {
-                result = trainer.run(new StackedTrainer.Listener() {
-                    @Override
-                    public void onEpoch(int member, EpochMetrics m) {
-                        metrics.get(member).add(row(specs.get(member), m));
-                        progress.epoch(members.get(member), m);
+            List<MemberLog> logs = new ArrayList<>();
+            try {
+                for (int i = 0; i < r; i++) {
+                    Spec spec = specs.get(i);
+                    RunDirectory run = dirs.get(i);
+                    AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
+                    Dataset tr = splits.get(i).train();
+                    Dataset va = splits.get(i).validation();
+                    TrainJob.writeData(run, splits.get(i), manager);
+                    String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
+                    provenance.add(Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), device.toString(),
+                            spec.seed(), SpecLoader.hash(spec), dataSha));
+                    metrics.add(new MetricsCsv(columns(spec)));
+                    MemberLog log = new MemberLog(run.file(RunDirectory.LOG));
+                    logs.add(log);
+                    Logger job = log.logger(TrainJob.class);
+                    for (String w : new TrainJob(spec, members.get(i).source(), baseDir).warnings()) {
+                        job.warn(w);
                     }
-
-                    @Override
-                    public void onStep(long step) {
-                        if (Memory.isMilestone(step)) {
-                            rss.put(Long.toString(step), Memory.residentMegabytes());
+                    job.info("run {}: member {} of a stacked group of {} ({} ... {}): {} training and {} validation samples, "
+                            + "{} parameters, on {}", run.path(), i, r, members.get(0).id(), members.get(r - 1).id(), tr.n(),
+                            va.n(), nets.get(i).parameterCount(), device);
+                    progress.memberStarted(members.get(i));
+                }
+                LOG.info("training {} members as one stacked program ({} parameters each)", r, nets.get(0).parameterCount());
+                Map<String, Double> rss = new LinkedHashMap<>();
+                StackedTrainer.Result result;
+                try (StackedTrainer trainer = new StackedTrainer(specs, nets, splits.stream().map(Split::train).toList(),
+                        splits.stream().map(Split::validation).toList())) {
+                    result = trainer.run(new StackedTrainer.Listener() {
+                        @Override
+                        public void onEpoch(int member, EpochMetrics m) {
+                            metrics.get(member).add(row(specs.get(member), m));
+                            progress.epoch(members.get(member), m);
+                            TrainJob.logEpoch(logs.get(member).logger(TrainJob.class), specs.get(member), m);
                         }
-                    }
 
-                    @Override
-                    public void onCheckpoint(int epoch, List<Integer> saved) {
-                        try {
-                            for (int i : saved) {
-                                Network net = nets.get(i);
-                                AtomicFiles.write(dirs.get(i).file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
-                                metrics.get(i).save(dirs.get(i).file(RunDirectory.METRICS));
+                        @Override
+                        public void onDiverged(int member, int epoch, int lastGood) {
+                            logs.get(member).logger(Divergence.class).warn("epoch {}: the loss is not finite; stopping this "
+                                    + "member and keeping the checkpoint of epoch {}", epoch, lastGood);
+                        }
+
+                        @Override
+                        public void onStep(long step) {
+                            if (Memory.isMilestone(step)) {
+                                rss.put(Long.toString(step), Memory.residentMegabytes());
                             }
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
                         }
+
+                        @Override
+                        public void onCheckpoint(int epoch, List<Integer> saved) {
+                            try {
+                                for (int i : saved) {
+                                    Network net = nets.get(i);
+                                    AtomicFiles.write(dirs.get(i).file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
+                                    metrics.get(i).save(dirs.get(i).file(RunDirectory.METRICS));
+                                    logs.get(i).logger(Checkpoints.class).info("checkpoint at epoch {}", epoch);
+                                }
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        }
+                    }, () -> stop.get() != null);
+                }
+                rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
+                List<Outcome> out = new ArrayList<>();
+                for (int i = 0; i < r; i++) {
+                    Spec spec = specs.get(i);
+                    RunDirectory run = dirs.get(i);
+                    StopReason reason = result.reasons().get(i);
+                    Trainer.Result one = new Trainer.Result(result.epochs().get(i), reason,
+                            reason == StopReason.INTERRUPTED ? reason.description() + " (" + stop.get() + ")" : reason.description(),
+                            result.steps(), result.stepMillis());
+                    metrics.get(i).save(run.file(RunDirectory.METRICS));
+                    Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
+                    // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
+                    summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], provenance.get(i), nets.get(i), rss)
+                            .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
+                    TrainJob.plots(spec, run, one.epochs());
+                    Logger job = logs.get(i).logger(TrainJob.class);
+                    if (reason == StopReason.INTERRUPTED) {
+                        job.warn("{} after epoch {}; the weights of epoch {} are saved", one.detail(),
+                                one.epochs().isEmpty() ? 0 : one.epochs().get(one.epochs().size() - 1).epoch(),
+                                result.lastGoodEpoch()[i]);
                     }
-                }, () -> stop.get() != null);
+                    job.info("run stopped: {} ({})", reason.id(), one.detail());
+                    progress.memberFinished(members.get(i), reason.id());
+                    out.add(new Outcome(members.get(i), reason.id(), null));
+                }
+                nets.forEach(Network::close);
+                return out;
+            } finally {
+                logs.forEach(MemberLog::close);
             }
-            rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
-            List<Outcome> out = new ArrayList<>();
-            for (int i = 0; i < r; i++) {
-                Spec spec = specs.get(i);
-                RunDirectory run = dirs.get(i);
-                StopReason reason = result.reasons().get(i);
-                Trainer.Result one = new Trainer.Result(result.epochs().get(i), reason,
-                        reason == StopReason.INTERRUPTED ? stop.get() : null, result.steps(), result.stepMillis());
-                metrics.get(i).save(run.file(RunDirectory.METRICS));
-                TrainJob.plots(spec, run, one.epochs());
-                Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
-                Map<String, Object> summary = summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], provenance.get(i), nets.get(i));
-                summary.put("ms_per_step", result.medianStepMillis() / r);
-                summary.put("stacked_members", r);
-                summary.put("stacked_ms_per_step", result.medianStepMillis());
-                summary.put("resident_mb_at_step", rss); // of the whole stacked program
-                Json.write(run.file(RunDirectory.SUMMARY), summary);
-                AtomicFiles.writeString(run.file(RunDirectory.LOG), "trained as member " + i + " of a stacked group of "
-                        + r + " (" + members.get(0).id() + " ... " + members.get(r - 1).id() + "); stopped: "
-                        + reason.id() + " (" + reason.description() + ")\n");
-                progress.memberFinished(members.get(i), reason.id());
-                out.add(new Outcome(members.get(i), reason.id(), null));
-            }
-            nets.forEach(Network::close);
-            return out;
         }
     }
 
@@ -178,28 +204,19 @@ public final class StackedRunner implements MemberRunner {
         return Double.isNaN(v) ? null : v;
     }
 
-    private static Map<String, Object> summary(Spec spec, Trainer trainer, Split split, Trainer.Result result,
-            int checkpointEpoch, Provenance provenance, Network net) {
+    /** The member's summary.json, as TrainJob writes a plain run's (figures from the member's final weights). */
+    private static RunSummary summary(Spec spec, Trainer trainer, Split split, Trainer.Result result,
+            int checkpointEpoch, Provenance provenance, Network net, Map<String, Double> memory) {
         Trainer.Evaluation tr = trainer.evaluate(split.train());
         Trainer.Evaluation va = trainer.evaluate(split.validation());
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("name", spec.name());
-        s.put("train_" + spec.loss(), tr.data());
-        s.put("val_" + spec.loss(), va.data());
-        s.put("penalty", tr.penalty());
-        s.put("loss", tr.data() + tr.penalty());
-        s.put("hessian_fro_mean", tr.hessianFroMean());
-        s.put("hessian_fro_max", tr.hessianFroMax());
-        s.put("epochs_run", result.epochs().size());
-        s.put("steps", result.steps());
-        s.put("ms_per_step", result.medianStepMillis());
-        s.put("stopped", result.reason().id());
-        s.put("stop_reason", result.reason().description());
-        s.put("checkpoint_epoch", checkpointEpoch);
-        s.put("parameters", net.parameterCount());
-        s.put("train_samples", split.train().n());
-        s.put("validation_samples", split.validation().n());
-        s.put("provenance", provenance);
-        return s;
+        Map<String, Double> figures = new LinkedHashMap<>();
+        figures.put("train_" + spec.loss().id(), tr.data());
+        figures.put("val_" + spec.loss().id(), va.data());
+        boolean classes = spec.isClassification();
+        return new RunSummary(spec.name(), figures, tr.penalty(), tr.data() + tr.penalty(), tr.hessianFroMean(),
+                tr.hessianFroMax(), classes ? tr.accuracy() : null, classes ? va.accuracy() : null,
+                result.epochs().size(), result.steps(), result.medianStepMillis(), result.reason().id(),
+                result.detail(), checkpointEpoch, null,
+                net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
     }
 }

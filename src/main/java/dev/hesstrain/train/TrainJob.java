@@ -388,9 +388,15 @@ public final class TrainJob {
             csv.add(row);
             rows.add(m);
             progress.epoch(m, spec.train().epochs());
-            LOG.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName,
-                    m.trainLoss(), lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
+            logEpoch(LOG, spec, m);
         }
+    }
+
+    /** An epoch's line in a run's log (a plain run's, and a stacked sweep member's). */
+    public static void logEpoch(Logger log, Spec spec, EpochMetrics m) {
+        String lossName = spec.loss().id();
+        log.info("epoch {}: train_{} {} val_{} {} penalty {} hessian_fro_mean {}", m.epoch(), lossName, m.trainLoss(),
+                lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
     }
 
     private boolean estimated() {

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hesstrain.runs.Json;
+import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.spec.SpecLoader;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -61,6 +62,30 @@ class SweepCommandTest {
         return out;
     }
 
+    /** The lines of a run's train.log that contain {@code what}, without their time stamps. */
+    static List<String> logLines(Path run, String what) throws IOException {
+        return Files.readAllLines(run.resolve("train.log")).stream().filter(l -> l.contains(what))
+                .map(l -> l.substring("yyyy-MM-dd HH:mm:ss.SSS ".length())).toList();
+    }
+
+    /** Log lines word by word: the same words, numbers equal to TOL relative. */
+    static void assertSameLogLines(List<String> expected, List<String> actual, String what) {
+        assertEquals(expected.size(), actual.size(), what + ": " + actual);
+        for (int i = 0; i < expected.size(); i++) {
+            String[] e = expected.get(i).split(" +");
+            String[] a = actual.get(i).split(" +");
+            assertEquals(e.length, a.length, what + ": " + expected.get(i) + " vs " + actual.get(i));
+            for (int j = 0; j < e.length; j++) {
+                if (e[j].matches("-?[0-9.]+(E-?[0-9]+)?") && !e[j].endsWith(":")) {
+                    double x = Double.parseDouble(e[j]);
+                    assertEquals(x, Double.parseDouble(a[j]), TOL * Math.abs(x) + 1e-12, what + ": " + actual.get(i));
+                } else {
+                    assertEquals(e[j], a[j], what + ": " + expected.get(i) + " vs " + actual.get(i));
+                }
+            }
+        }
+    }
+
     /** float32 members trained stacked agree with their plain runs to this relative tolerance. */
     static final double TOL = 1e-4;
 
@@ -109,6 +134,24 @@ class SweepCommandTest {
             JsonNode a = Json.readTree(member.resolve("summary.json"));
             JsonNode b = Json.readTree(plain.resolve("summary.json"));
             assertEquals(8, a.get("stacked_members").asInt(), "trained as one stacked program of 8");
+            // the same summary record as a plain run's, with the stacked step beside it
+            java.util.Set<String> keys = new java.util.TreeSet<>();
+            b.fieldNames().forEachRemaining(keys::add);
+            keys.addAll(List.of("stacked_members", "stacked_ms_per_step"));
+            java.util.Set<String> mine = new java.util.TreeSet<>();
+            a.fieldNames().forEachRemaining(mine::add);
+            assertEquals(keys, mine);
+            RunSummary typed = RunSummary.read(member.resolve("summary.json"));
+            assertEquals(typed.stackedMsPerStep() / 8, typed.msPerStep(), 1e-12);
+            assertEquals("completed", typed.stopped());
+            assertEquals(b.get("stop_reason").asText(), typed.stopReason());
+            assertEquals(4, typed.epochsRun());
+            // train.log has the plain run's lines of every epoch, with the same figures
+            assertSameLogLines(logLines(plain, "TrainJob - epoch "), logLines(member, "TrainJob - epoch "),
+                    "member " + m.get("id") + " train.log");
+            assertEquals(4, logLines(member, "TrainJob - epoch ").size());
+            assertEquals(List.of("INFO  TrainJob - run stopped: completed (all epochs ran)"),
+                    logLines(member, "TrainJob - run stopped"));
             for (String k : List.of("train_mse", "val_mse", "penalty", "hessian_fro_mean", "hessian_fro_max")) {
                 assertEquals(b.get(k).asDouble(), a.get(k).asDouble(), TOL * Math.abs(b.get(k).asDouble()), k);
             }

@@ -1,0 +1,62 @@
+package dev.hesstrain.sweep;
+
+import dev.hesstrain.runs.Logging;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.FileAppender;
+import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+
+/**
+ * The {@code train.log} of one member of a stacked group. A plain run's log is the process's log
+ * while the run lives; the members of a stacked group train together in one thread, so each gets
+ * loggers of its own instead: named {@code hesstrain.member.<n>.<Class>}, not additive (nothing
+ * reaches the console or another member's log), writing to the member's file in the layout of
+ * {@link Logging#RUN_LOG_PATTERN}, so that a line reads as the plain run's does ({@code INFO
+ * TrainJob - epoch 3: train_mse ...}).
+ */
+final class MemberLog implements AutoCloseable {
+    private static final AtomicLong NEXT = new AtomicLong();
+
+    private final String prefix;
+    private final FileAppender appender;
+
+    MemberLog(Path file) {
+        this.prefix = "hesstrain.member." + NEXT.incrementAndGet();
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        Configuration config = ctx.getConfiguration();
+        this.appender = FileAppender.newBuilder()
+                .setName(prefix)
+                .withFileName(file.toString())
+                .withAppend(false)
+                .setLayout(PatternLayout.newBuilder().withPattern(Logging.RUN_LOG_PATTERN).withConfiguration(config).build())
+                .setConfiguration(config)
+                .build();
+        appender.start();
+        config.addAppender(appender);
+        LoggerConfig logger = new LoggerConfig(prefix, Level.INFO, false);
+        logger.addAppender(appender, Level.INFO, null);
+        config.addLogger(prefix, logger);
+        ctx.updateLoggers();
+    }
+
+    /** The member's logger that stands for {@code type} (its lines name the class as a plain run's do). */
+    Logger logger(Class<?> type) {
+        return LogManager.getLogger(prefix + "." + type.getSimpleName());
+    }
+
+    @Override
+    public void close() {
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        Configuration config = ctx.getConfiguration();
+        config.removeLogger(prefix);
+        appender.stop();
+        config.getAppenders().remove(prefix);
+        ctx.updateLoggers();
+    }
+}
