@@ -63,21 +63,30 @@ public final class SweepJob {
         if (!skipped.isEmpty()) {
             LOG.info("{} of {} members completed before; skipping them", skipped.size(), members.size());
         }
-        Map<String, List<Member>> groups = new LinkedHashMap<>();
-        for (Member m : todo) {
-            groups.computeIfAbsent(m.group(), g -> new ArrayList<>()).add(m);
-        }
+        // Every member to train is claimed before any trains, as train claims its run directory (an OS
+        // lock held while the sweep lives): a second sweep into the same directory fails at once,
+        // while shards, whose members are disjoint, share it.
+        Map<Member, RunDirectory> claimed = new LinkedHashMap<>();
         List<MemberRunner.Outcome> outcomes = new ArrayList<>();
-        for (List<Member> g : groups.values()) {
-            List<RunDirectory> dirs = new ArrayList<>();
-            for (Member m : g) {
+        try {
+            for (Member m : todo) {
                 try {
-                    dirs.add(RunDirectory.create(null, m.spec().name(), dir.memberPath(m)));
+                    claimed.put(m, RunDirectory.claim(dir.memberPath(m), RunDirectory.Mode.OVERWRITE));
                 } catch (IOException e) {
-                    throw new SweepException(true, e.getMessage(), e);
+                    throw new SweepException(true, "member " + m.id() + ": " + e.getMessage(), e);
                 }
             }
-            outcomes.addAll(runner.run(g, dirs, baseDir, progress, stop));
+            Map<String, List<Member>> groups = new LinkedHashMap<>();
+            for (Member m : todo) {
+                groups.computeIfAbsent(m.group(), g -> new ArrayList<>()).add(m);
+            }
+            for (List<Member> g : groups.values()) {
+                outcomes.addAll(runner.run(g, g.stream().map(claimed::get).toList(), baseDir, progress, stop));
+            }
+        } finally {
+            for (RunDirectory d : claimed.values()) {
+                d.close();
+            }
         }
         SweepReport report = SweepReport.read(dir.path());
         report.write();

@@ -12,14 +12,18 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** hesstrain sweep in its own JVM: Ctrl-C stops the whole sweep cleanly with exit 130. */
+/**
+ * hesstrain sweep in its own JVM: a second sweep into its directory while it runs fails at once
+ * with exit 2 (the members are claimed with an OS lock, as train's run directory is), and Ctrl-C
+ * stops the whole sweep cleanly with exit 130.
+ */
 class SweepLauncherIT {
     @Test
     void ctrlCStopsTheSweepCheckpointedAndRecordsIt(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("sweep");
-        Process p = LauncherIT.start(tmp.resolve("log"), "sweep", "--config", "configs/sin2pi.yaml", "--set",
-                "train.epochs=1000000", "--set", "train.checkpoint_every=20", "--grid", "penalty.lambda=0,1e-3,1e-2",
-                "--out", out.toString());
+        String[] args = {"sweep", "--config", "configs/sin2pi.yaml", "--set", "train.epochs=1000000", "--set",
+            "train.checkpoint_every=20", "--grid", "penalty.lambda=0,1e-3,1e-2", "--out", out.toString()};
+        Process p = LauncherIT.start(tmp.resolve("log"), args);
         Path metrics = out.resolve("members/000-lambda=0/metrics.csv");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         // a checkpoint after the initial one (metrics.csv is written with the weights)
@@ -28,6 +32,14 @@ class SweepLauncherIT {
             assertTrue(p.isAlive(), Files.readString(tmp.resolve("log")));
             Thread.sleep(100);
         }
+        // the same sweep again, from this JVM, while the first runs: refused, naming the process
+        CliRunner second = new CliRunner();
+        assertEquals(ExitCodes.USAGE, second.run(args), second.err());
+        List<String> lines = second.err().strip().lines().toList();
+        assertEquals("error: member 000-lambda=0: " + out.resolve("members/000-lambda=0") + " is in use by another "
+                + "hesstrain process (pid " + p.pid() + "); give another --out, or wait until it ends",
+                lines.get(lines.size() - 1), second.err());
+        assertTrue(p.isAlive(), "the first sweep goes on");
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the sweep did not stop after SIGINT");
         String log = Files.readString(tmp.resolve("log"));
