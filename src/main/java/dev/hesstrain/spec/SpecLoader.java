@@ -343,6 +343,16 @@ public final class SpecLoader {
         return nl < 0 ? s : s.substring(0, nl);
     }
 
+    /**
+     * An error about {@code field} of the spec text {@code text} from the file {@code name}, placed
+     * at its line and column (or its nearest parent's) as the loader's own errors are: for checks
+     * made after loading, such as those of a sweep's {@code sweep:} section.
+     */
+    public static SpecException errorAt(String name, String text, String field, String problem) {
+        int[] lc = find(mapperFor(name, text).getFactory(), text, pointer(field));
+        return new SpecException(name, field, lc[0], lc[1], problem);
+    }
+
     /** Places an error in the file: at the field if it is there, else at its nearest parent. */
     private static SpecException locate(
             String name, String text, ObjectMapper mapper, SpecException e, Map<String, String> overridden) {

@@ -27,8 +27,12 @@ public final class SweepPlan {
     public static final int MAX_MEMBERS = 100_000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One axis with the argument it came from, for messages (such as {@code --grid seed=0..4}). */
-    public record NamedAxis(SweepSpec.Axis axis, String source) {}
+    /**
+     * One axis with the argument it came from, for messages (such as {@code --grid seed=0..4}), and
+     * for an axis of the spec's {@code sweep:} section its field path there ({@code sweep.grid[1]},
+     * else null), so that its errors are placed in the file as other spec errors are.
+     */
+    public record NamedAxis(SweepSpec.Axis axis, String source, String field) {}
 
     private final String config;
     private final List<String> sets;
@@ -65,7 +69,8 @@ public final class SweepPlan {
         if (base.sweep() != null) {
             List<SweepSpec.Axis> section = base.sweep().axes();
             for (int i = 0; i < section.size(); i++) {
-                byPath.put(section.get(i).path(), new NamedAxis(section.get(i), "sweep.grid[" + i + "] " + section.get(i).text()));
+                byPath.put(section.get(i).path(), new NamedAxis(section.get(i),
+                        "sweep.grid[" + i + "] " + section.get(i).text(), "sweep.grid[" + i + "]"));
             }
         }
         List<String> cliPaths = new ArrayList<>();
@@ -80,7 +85,7 @@ public final class SweepPlan {
                 throw new SpecException(name + " (--grid " + g + ")", null, 0, 0, "a second --grid for " + a.path());
             }
             cliPaths.add(a.path());
-            byPath.put(a.path(), new NamedAxis(a, "--grid " + g));
+            byPath.put(a.path(), new NamedAxis(a, "--grid " + g, null));
         }
         if (byPath.isEmpty()) {
             throw new SpecException(name, "sweep", 0, 0,
@@ -93,15 +98,15 @@ public final class SweepPlan {
             for (String s : sets) {
                 String sp = s.contains("=") ? s.substring(0, s.indexOf('=')).strip() : s;
                 if (sp.equals(path)) {
-                    throw at(name, na, path + " is also given by --set " + s + "; a field is either set or swept");
+                    throw at(name, text, na, path + " is also given by --set " + s + "; a field is either set or swept");
                 }
             }
             if (path.equals("name") || path.equals("sweep") || path.startsWith("sweep.")) {
-                throw at(name, na, path + " cannot be swept");
+                throw at(name, text, na, path + " cannot be swept");
             }
             JsonNode node = at(resolved, path);
             if (node != null && node.isContainerNode()) {
-                throw at(name, na, path + " is " + (node.isArray() ? "a list" : "a mapping")
+                throw at(name, text, na, path + " is " + (node.isArray() ? "a list" : "a mapping")
                         + "; --grid takes a scalar field, such as " + path + (node.isArray() ? "[0]" : ".FIELD"));
             }
             // each value on its own first, so that the message names the value that is bad
@@ -112,7 +117,7 @@ public final class SweepPlan {
                 try {
                     SpecLoader.parse(name, text, o);
                 } catch (SpecException e) {
-                    throw at(name, na, (e.field() == null || e.field().isEmpty() ? "" : e.field() + ": ") + e.problem());
+                    throw at(name, text, na, (e.field() == null || e.field().isEmpty() ? "" : e.field() + ": ") + e.problem());
                 }
             }
         }
@@ -120,7 +125,9 @@ public final class SweepPlan {
         for (NamedAxis na : axes) {
             count *= na.axis().values().size();
             if (count > MAX_MEMBERS) {
-                throw new SpecException(name, "sweep", 0, 0, "the grid has more than " + MAX_MEMBERS + " members");
+                String problem = "the grid has more than " + MAX_MEMBERS + " members";
+                throw base.sweep() != null ? SpecLoader.errorAt(name, text, "sweep", problem)
+                        : new SpecException(name, "sweep", 0, 0, problem);
             }
         }
         List<Member> members = new ArrayList<>();
@@ -162,8 +169,13 @@ public final class SweepPlan {
         return new SweepPlan(name, List.copyOf(sets), axes, base, List.copyOf(members));
     }
 
-    private static SpecException at(String config, NamedAxis na, String problem) {
-        return new SpecException(config + " (" + na.source() + ")", null, 0, 0, problem);
+    /**
+     * A problem with one axis: for an axis of the spec's sweep: section, at its line and column in
+     * the file ({@code file:28:7: sweep.grid[1]: problem}); for a --grid, naming the argument.
+     */
+    private static SpecException at(String config, String text, NamedAxis na, String problem) {
+        return na.field() != null ? SpecLoader.errorAt(config, text, na.field(), problem)
+                : new SpecException(config + " (" + na.source() + ")", null, 0, 0, problem);
     }
 
     /** The last key of a path: penalty.lambda gives lambda, model.layers[0].units gives units. */
