@@ -7,13 +7,15 @@
 # summary.json), the ratios against the goals (<= 0.25x the faster peer recipe, <= 0.3x the
 # separate runs), and both whole-sweep wall times with JVM start-up. Then MEMSTEPS steps of the
 # first size for memory (resident MB of the stacked program at step 2,000 and at the end).
-#   bench/sweep-speed.sh [MEMBERS...]      env: STEPS (500), MEMSTEPS (20000; 0 skips), PEER_DIR
+#   bench/sweep-speed.sh [MEMBERS...]      env: STEPS (500), MEMSTEPS (20000; 0 skips), MEMMEMBERS (the
+#   first size), SEPARATE (how many of the M separate train runs to time, evenly spread; default all:
+#   their whole wall time is then scaled to M and marked so), COMPARE (1; 0 runs only the memory part), PEER_DIR
 # The peer needs Debian's python3-torch (apt-get install -y python3-torch); both at their defaults
 # of threads (hesstrain 1, the peer 2) and the peer again at 1 thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-16 64}"); sizes=(${sizes[*]})
-steps="${STEPS:-500}"; memsteps="${MEMSTEPS:-20000}"
+steps="${STEPS:-500}"; memsteps="${MEMSTEPS:-20000}"; compare="${COMPARE:-1}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 peer="${PEER_DIR:-../shared/bench}/torch_sweep.py"
@@ -27,6 +29,7 @@ now() { date +%s.%N; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "load average at the start: $(load)"
 for m in "${sizes[@]}"; do
+  (( compare )) || break
   t0=$(now)
   ./hesstrain sweep "${common[@]}" --grid "penalty.lambda=logspace(1e-5,1e-1,$m)" --out "$out/sweep-$m" \
     >"$out/sweep-$m.out" 2>"$out/sweep-$m.err" || { cat "$out/sweep-$m.err" >&2; exit 1; }
@@ -40,19 +43,22 @@ PY
   sweep_wall=$(py "print($t1 - $t0)")
   # the same members as separate train runs, one JVM each
   lams=$(grep -o '"values" : \[[^]]*\]' "$out/sweep-$m/sweep.json" | head -1 | tr -d '"[]' | sed 's/values : //; s/,/ /g')
+  all=($lams); k="${SEPARATE:-$m}"; (( k > m )) && k=$m; pick=()
+  for ((j = 0; j < k; j++)); do pick+=("${all[$(( j * m / k ))]}"); done
   t0=$(now); sep=()
-  for l in $lams; do
+  for l in "${pick[@]}"; do
     ./hesstrain train "${common[@]}" --set penalty.lambda="$l" --out "$out/train-$m-$l" >/dev/null 2>"$out/err" \
       || { cat "$out/err" >&2; exit 1; }
     sep+=("$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['ms_per_step'])" "$out/train-$m-$l/summary.json")")
   done
   t1=$(now)
-  sep_wall=$(py "print($t1 - $t0)")
+  sep_wall=$(py "print(($t1 - $t0) * $m / $k)")
+  scaled=""; (( k < m )) && scaled=" (scaled from $k runs)"
   s=$(py "print(sum([$(IFS=,; echo "${sep[*]}")]) / ${#sep[@]})")
   printf '%d members, %d steps\n' "$m" "$steps"
   printf '  hesstrain sweep (stacked)   %8.4f ms per member-step   whole sweep %7.1f s with JVM start-up\n' "$h" "$sweep_wall"
-  printf '  %d x hesstrain train       %8.4f ms per member-step   all runs    %7.1f s with JVM start-ups   ratio %.3f (goal <= 0.3)\n' \
-    "$m" "$s" "$sep_wall" "$(py "print($h/$s)")"
+  printf '  %d x hesstrain train       %8.4f ms per member-step   all runs    %7.1f s with JVM start-ups%s   ratio %.3f (goal <= 0.3)\n' \
+    "$m" "$s" "$sep_wall" "$scaled" "$(py "print($h/$s)")"
   if (( have_peer )); then
     for way in loop ensemble; do
       p2=$(/usr/bin/python3 "$peer" --members "$m" --way "$way" --steps 100 --warmup 10 | awk '/^ms_per_member_step/ {print $2}')
@@ -70,7 +76,7 @@ PY
 done
 
 if (( memsteps > 0 )); then
-  m="${sizes[0]}"
+  m="${MEMMEMBERS:-${sizes[0]}}"
   ./hesstrain sweep --config configs/sin2pi.yaml --set train.epochs="$memsteps" --set train.checkpoint_every="$memsteps" \
     --set data.validation=0 --grid "penalty.lambda=logspace(1e-5,1e-1,$m)" --out "$out/mem" >/dev/null 2>"$out/err" \
     || { cat "$out/err" >&2; exit 1; }
