@@ -1,6 +1,8 @@
 package dev.hesstrain.cli;
 
+import dev.hesstrain.setup.Preflight;
 import dev.hesstrain.spec.SpecException;
+import dev.hesstrain.train.ResumeException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -33,11 +35,16 @@ public final class Cli {
             if (t instanceof UserException u) {
                 return u.exitCode();
             }
-            if (t instanceof SpecException) {
-                return ExitCodes.USAGE;
-            }
-            return ExitCodes.FAILED;
+            return usage(t) ? ExitCodes.USAGE : ExitCodes.FAILED;
         };
+    }
+
+    /**
+     * Errors that are the user's to fix, exit 2 with their message alone: a bad spec, a run too
+     * large for this machine (its numbers and what would fit), a run that cannot be resumed.
+     */
+    static boolean usage(Throwable t) {
+        return t instanceof SpecException || t instanceof Preflight.TooLarge || t instanceof ResumeException;
     }
 
     /** Prints an error as one message; the stack trace only with -x/--stacktrace. */
@@ -47,7 +54,7 @@ public final class Cli {
             PrintWriter err = cmd.getErr();
             boolean trace = stacktraceRequested(parseResult);
             String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
-            if (ex instanceof UserException || ex instanceof SpecException) {
+            if (ex instanceof UserException || usage(ex)) {
                 err.println("error: " + msg);
             } else {
                 err.println("error: " + msg + " (" + ex.getClass().getSimpleName() + "; run with -x for the stack trace)");

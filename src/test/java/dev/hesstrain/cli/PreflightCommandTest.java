@@ -38,4 +38,16 @@ class PreflightCommandTest {
         assertTrue(err.contains("samples (data.samples), or give the JVM more heap (HESSTRAIN_JAVA_OPTS=-Xmx...)"), err);
         assertFalse(err.contains("OutOfMemoryError"), err);
     }
+
+    @Test
+    void aSweepWhoseMembersCannotFitIsRefusedTheSameWay(@TempDir Path tmp) {
+        Path out = tmp.resolve("sweep");
+        CliRunner cli = new CliRunner();
+        assertEquals(2, cli.run("sweep", "--config", "configs/sin2pi.yaml", "--set", "model.layers[0].units=10000000",
+                "--grid", "penalty.lambda=0,0.001", "--out", out.toString()));
+        String err = cli.err().strip();
+        assertTrue(err.contains("error: the run will not fit in memory: it needs about "), err);
+        assertFalse(err.contains("TooLarge") || err.contains("Exception") || err.contains("-x"), err);
+        assertFalse(Files.exists(out), "nothing is created");
+    }
 }
