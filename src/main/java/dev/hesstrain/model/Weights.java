@@ -51,7 +51,7 @@ public final class Weights {
      * A safetensors file starts with the length of its JSON header as a little-endian u64; one that
      * does not fit in the file is refused here (DJL would fail on it with an integer overflow).
      */
-    private static void checkHeader(Path file) throws IOException {
+    private static void checkHeader(Path file, String what) throws IOException {
         try (FileChannel ch = FileChannel.open(file)) {
             long size = ch.size();
             ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -59,11 +59,11 @@ public final class Weights {
                 // read the 8 bytes
             }
             if (b.hasRemaining()) {
-                throw new IOException(file + " is not a safetensors file: " + size + " bytes, too short for a header");
+                throw new IOException(file + " is not " + what + ": " + size + " bytes, too short for a header");
             }
             long header = b.flip().getLong();
             if (header < 2 || header > size - 8) {
-                throw new IOException(file + " is not a safetensors file: its header length reads "
+                throw new IOException(file + " is not " + what + ": its header length reads "
                         + Long.toUnsignedString(header) + " bytes, but the file has " + size);
             }
         }
@@ -99,6 +99,26 @@ public final class Weights {
     }
 
     /**
+     * The tensors of a safetensors file by name, in the file's order, attached to {@code m}; its
+     * header is checked first. A file that cannot be decoded is an {@link IOException} saying it is
+     * not {@code what}.
+     */
+    public static Map<String, NDArray> decode(Path file, NDManager m, String what) throws IOException {
+        checkHeader(file, what);
+        NDList list;
+        try (InputStream is = Files.newInputStream(file)) {
+            list = NDList.decode(m, is);
+        } catch (RuntimeException e) {
+            throw new IOException(file + " is not " + what + ": " + e.getMessage());
+        }
+        Map<String, NDArray> byName = new LinkedHashMap<>();
+        for (NDArray a : list) {
+            byName.put(a.getName(), a);
+        }
+        return byName;
+    }
+
+    /**
      * Loads weights saved by hesstrain or PyTorch ({@code safetensors.torch.save_file}) into the
      * network. Names and shapes must match the network exactly; every mismatch is listed. A file
      * that is not safetensors, or that holds NaN or infinite values, is refused before anything is
@@ -108,18 +128,9 @@ public final class Weights {
         if (!Files.isRegularFile(file)) {
             throw new IOException("no weights file at " + file);
         }
-        checkHeader(file);
-        try (NDManager m = net.manager().newSubManager(); InputStream is = Files.newInputStream(file)) {
-            NDList list;
-            try {
-                list = NDList.decode(m, is);
-            } catch (RuntimeException e) {
-                throw new IOException(file + " is not a safetensors file: " + e.getMessage());
-            }
-            Map<String, NDArray> byName = new LinkedHashMap<>();
-            for (NDArray a : list) {
-                byName.put(a.getName(), a);
-            }
+        try (NDManager m = net.manager().newSubManager()) {
+            Map<String, NDArray> all = decode(file, m, "a safetensors file");
+            Map<String, NDArray> byName = new LinkedHashMap<>(all);
             List<String> problems = new ArrayList<>();
             for (Parameter p : net.parameters()) {
                 NDArray a = byName.remove(p.name());
@@ -135,13 +146,11 @@ public final class Weights {
             if (!problems.isEmpty()) {
                 throw new IOException("the weights in " + file + " do not match the model:\n  " + String.join("\n  ", problems));
             }
-            Map<String, NDArray> found = new LinkedHashMap<>();
-            for (NDArray a : list) {
-                found.put(a.getName(), a);
+            for (NDArray a : all.values()) {
                 checkFinite(file, a);
             }
             for (Parameter p : net.parameters()) {
-                NDArray v = found.get(p.name()).toType(p.array().getDataType(), false);
+                NDArray v = all.get(p.name()).toType(p.array().getDataType(), false);
                 copyInto(p.array(), v);
             }
         }

@@ -7,13 +7,12 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Parameter;
+import dev.hesstrain.model.Weights;
 import dev.hesstrain.runs.AtomicFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -60,23 +59,9 @@ public final class CheckpointFile {
         if (!Files.isRegularFile(file)) {
             throw new IOException("no checkpoint at " + file);
         }
-        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu()); InputStream is = Files.newInputStream(file)) {
-            NDList list;
-            try {
-                list = NDList.decode(m, is);
-            } catch (RuntimeException e) {
-                throw new IOException(file + " is not a checkpoint: " + e.getMessage());
-            }
-            NDArray position = null;
-            NDArray sums = null;
-            for (NDArray a : list) {
-                if (POSITION.equals(a.getName())) {
-                    position = a;
-                } else if (SUMS.equals(a.getName())) {
-                    sums = a;
-                }
-            }
-            return position(file, position, sums);
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            Map<String, NDArray> byName = Weights.decode(file, m, "a checkpoint");
+            return position(file, byName.get(POSITION), byName.get(SUMS));
         }
     }
 
@@ -110,17 +95,8 @@ public final class CheckpointFile {
         if (!Files.isRegularFile(file)) {
             throw new IOException("no checkpoint at " + file);
         }
-        try (NDManager m = net.manager().newSubManager(); InputStream is = Files.newInputStream(file)) {
-            NDList list;
-            try {
-                list = NDList.decode(m, is);
-            } catch (RuntimeException e) {
-                throw new IOException(file + " is not a checkpoint: " + e.getMessage());
-            }
-            Map<String, NDArray> byName = new LinkedHashMap<>();
-            for (NDArray a : list) {
-                byName.put(a.getName(), a);
-            }
+        try (NDManager m = net.manager().newSubManager()) {
+            Map<String, NDArray> byName = Weights.decode(file, m, "a checkpoint");
             NDArray position = byName.remove(POSITION);
             Trainer.Position p = position(file, position, byName.remove(SUMS));
             long[] pos = position.toType(DataType.INT64, false).toLongArray();

@@ -104,4 +104,17 @@ class ResumeCommandTest {
         assertEquals(2, both.run("train", "--resume", run.toString(), "--overwrite"));
         assertTrue(both.err().contains("--resume and --overwrite contradict each other"), both.err());
     }
+
+    @Test
+    void aCheckpointWithAnImpossibleHeaderIsRefusedNamingIt(@TempDir Path tmp) throws IOException {
+        Path run = completedRun(tmp);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(1_000_000_000_000_000L).put("{}".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        Files.write(run.resolve("checkpoint.safetensors"), b.array());
+        CliRunner cli = new CliRunner();
+        assertEquals(2, cli.run("train", "--resume", run.toString(), "--set", "train.epochs=5"));
+        assertTrue(cli.err().contains("checkpoint.safetensors is not a checkpoint: its header length reads "
+                + "1000000000000000 bytes, but the file has 10"), cli.err());
+        assertTrue(!cli.err().contains("Exception"), cli.err());
+    }
 }
