@@ -10,9 +10,9 @@ import java.util.List;
 /**
  * The Hessian of a loss (or of a single output) with respect to all parameters, as an operator: a
  * batch of one matrix of dimension P. Each lane is one {@link ParamHessian} (its own gradient
- * graph over the same network and points), multiplying {@link ParamHessian#replicas()} vectors
- * per backward pass; a block of several passes is spread over the lanes in parallel. Vectors stay
- * on the engine.
+ * graph over the same network and points): row blocks are spread over the lanes in parallel,
+ * products run on the first, {@link ParamHessian#replicas()} vectors per backward pass. Vectors
+ * stay on the engine.
  */
 public final class ParamHessianOperator implements SymmetricOperator {
     private final List<ParamHessian> lanes;
@@ -47,10 +47,10 @@ public final class ParamHessianOperator implements SymmetricOperator {
         return lanes.get(0).dim();
     }
 
-    /** The replicas of one pass on every lane: a block of this size keeps every lane busy once. */
+    /** The replicas of one backward pass. */
     @Override
     public int blockSize() {
-        return lanes.get(0).replicas() * lanes.size();
+        return lanes.get(0).replicas();
     }
 
     @Override
@@ -72,7 +72,9 @@ public final class ParamHessianOperator implements SymmetricOperator {
         int passes = (k + per - 1) / per;
         NDArray flat = block.reshape(p, k);
         NDArray[] parts = new NDArray[passes];
-        Lanes.runUnchecked(lanes.size(), passes, (lane, i) -> {
+        // one lane: spreading the passes of a block over the lanes measured 1.6-2.4x slower for
+        // conv12's Hutchinson trace on 2 cores (700 probes: 2.9-3.0 s against 1.2-1.9 s)
+        Lanes.runUnchecked(1, passes, (lane, i) -> {
             int start = i * per;
             int count = Math.min(per, k - start);
             NDArray v = passes == 1 ? flat : flat.get(new NDIndex(":, " + start + ":" + (start + count)));

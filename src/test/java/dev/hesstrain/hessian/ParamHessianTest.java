@@ -406,7 +406,7 @@ class ParamHessianTest {
                 int p = a.dim();
                 ParamHessianOperator op = new ParamHessianOperator(List.of(a, b), m);
                 assertEquals(2, op.lanes());
-                assertEquals(6, op.blockSize());
+                assertEquals(3, op.blockSize(), "products: one pass of the replicas at a time");
                 // the dense matrix and its diagonal, from row blocks spread over both lanes
                 double[] dense = Curvature.full(op);
                 Curvature.Diagonal dn = Curvature.diagonalAndNorm(op);
@@ -419,7 +419,7 @@ class ParamHessianTest {
                     assertEquals(h[i][i], dn.values()[i], 1e-12);
                 }
                 assertEquals(Math.sqrt(squares), dn.frobenius()[0], 1e-10);
-                // a block of 11 vectors: passes of 3 on alternating lanes, H·V column by column
+                // a block of 11 vectors: passes of 3, H·V column by column
                 int k = 11;
                 double[] v = uniform(9, p * k);
                 double[] hv = Curvature.times(op, v, k);
