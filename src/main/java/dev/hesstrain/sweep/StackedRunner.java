@@ -12,7 +12,6 @@ import dev.hesstrain.runs.MetricsCsv;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.runs.RunSummary;
-import dev.hesstrain.spec.PenaltyMethod;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.Checkpoints;
@@ -85,7 +84,7 @@ public final class StackedRunner implements MemberRunner {
                     String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
                     provenance.add(Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), device.toString(),
                             spec.seed(), SpecLoader.hash(spec), dataSha));
-                    metrics.add(new MetricsCsv(columns(spec)));
+                    metrics.add(new MetricsCsv(TrainJob.metricsColumns(spec)));
                     MemberLog log = new MemberLog(run.file(RunDirectory.LOG));
                     logs.add(log);
                     Logger job = log.logger(TrainJob.class);
@@ -105,7 +104,7 @@ public final class StackedRunner implements MemberRunner {
                     result = trainer.run(new StackedTrainer.Listener() {
                         @Override
                         public void onEpoch(int member, EpochMetrics m) {
-                            metrics.get(member).add(row(specs.get(member), m));
+                            metrics.get(member).add(TrainJob.metricsRow(specs.get(member), m));
                             progress.epoch(members.get(member), m);
                             TrainJob.logEpoch(logs.get(member).logger(TrainJob.class), specs.get(member), m);
                         }
@@ -150,7 +149,8 @@ public final class StackedRunner implements MemberRunner {
                     metrics.get(i).save(run.file(RunDirectory.METRICS));
                     Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
-                    summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], provenance.get(i), nets.get(i), rss)
+                    TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], one.epochs().size(), null,
+                            provenance.get(i), nets.get(i), rss)
                             .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
                     TrainJob.plots(spec, run, one.epochs());
                     Logger job = logs.get(i).logger(TrainJob.class);
@@ -169,54 +169,5 @@ public final class StackedRunner implements MemberRunner {
                 logs.forEach(MemberLog::close);
             }
         }
-    }
-
-    // The run-directory pieces below follow TrainJob.runLogged, so a stacked member's directory
-    // has the same files, columns and summary keys as a plain run's.
-
-    static List<String> columns(Spec spec) {
-        List<String> columns = new ArrayList<>(List.of("epoch", "train_" + spec.loss(), "val_" + spec.loss(),
-                "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
-        if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
-            columns.add(columns.indexOf("penalty") + 1, "penalty_exact");
-        }
-        return columns;
-    }
-
-    static Map<String, Object> row(Spec spec, EpochMetrics m) {
-        boolean estimated = spec.penalty().method() == PenaltyMethod.HUTCHINSON;
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("epoch", m.epoch());
-        row.put("train_" + spec.loss(), m.trainLoss());
-        row.put("val_" + spec.loss(), m.valLoss());
-        row.put("penalty", m.penalty());
-        if (estimated) {
-            row.put("penalty_exact", orNull(m.penaltyExact()));
-        }
-        row.put("loss", m.loss());
-        row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
-        row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
-        row.put("seconds", m.seconds());
-        return row;
-    }
-
-    private static Double orNull(double v) {
-        return Double.isNaN(v) ? null : v;
-    }
-
-    /** The member's summary.json, as TrainJob writes a plain run's (figures from the member's final weights). */
-    private static RunSummary summary(Spec spec, Trainer trainer, Split split, Trainer.Result result,
-            int checkpointEpoch, Provenance provenance, Network net, Map<String, Double> memory) {
-        Trainer.Evaluation tr = trainer.evaluate(split.train());
-        Trainer.Evaluation va = trainer.evaluate(split.validation());
-        Map<String, Double> figures = new LinkedHashMap<>();
-        figures.put("train_" + spec.loss().id(), tr.data());
-        figures.put("val_" + spec.loss().id(), va.data());
-        boolean classes = spec.isClassification();
-        return new RunSummary(spec.name(), figures, tr.penalty(), tr.data() + tr.penalty(), tr.hessianFroMean(),
-                tr.hessianFroMax(), classes ? tr.accuracy() : null, classes ? va.accuracy() : null,
-                result.epochs().size(), result.steps(), result.medianStepMillis(), result.reason().id(),
-                result.detail(), checkpointEpoch, null,
-                net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
     }
 }

@@ -303,7 +303,7 @@ public final class TrainJob {
             }
             metrics.csv.save(run.file(RunDirectory.METRICS));
             // the summary before the plots: a scheduler's kill soon after a stop must not lose it
-            RunSummary summary = summary(trainer, split, result, checkpoints.lastGood(), metrics.rows.size(),
+            RunSummary summary = summary(spec, trainer, split, result, checkpoints.lastGood(), metrics.rows.size(),
                     resumedAfter, provenance, net, memory.readings());
             summary.write(run.file(RunDirectory.SUMMARY));
             plots(spec, run, metrics.rows);
@@ -367,24 +367,7 @@ public final class TrainJob {
 
         @Override
         public void onEpoch(Trainer.Loop loop, EpochMetrics m) {
-            String lossName = spec.loss().id();
-            boolean estimated = estimated();
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("epoch", m.epoch());
-            row.put("train_" + lossName, m.trainLoss());
-            row.put("val_" + lossName, m.valLoss());
-            if (spec.isClassification()) {
-                row.put("train_accuracy", m.trainAccuracy());
-                row.put("val_accuracy", m.valAccuracy());
-            }
-            row.put("penalty", m.penalty());
-            if (estimated) { // exact figures only on the epochs that computed them, else empty
-                row.put("penalty_exact", orNull(m.penaltyExact()));
-            }
-            row.put("loss", m.loss());
-            row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
-            row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
-            row.put("seconds", m.seconds());
+            Map<String, Object> row = metricsRow(spec, m);
             csv.add(row);
             rows.add(m);
             progress.epoch(m, spec.train().epochs());
@@ -399,26 +382,58 @@ public final class TrainJob {
                 lossName, m.valLoss(), m.penalty(), m.hessianFroMean());
     }
 
-    private boolean estimated() {
-        return spec.penalty().method() == PenaltyMethod.HUTCHINSON;
-    }
-
     /** The columns of metrics.csv for this spec. */
     List<String> columns() {
+        return metricsColumns(spec);
+    }
+
+    /** The columns of a run's metrics.csv for {@code spec} (a plain run's, and a stacked sweep member's). */
+    public static List<String> metricsColumns(Spec spec) {
         String lossName = spec.loss().id();
         List<String> columns = new ArrayList<>(List.of("epoch", "train_" + lossName, "val_" + lossName));
         if (spec.isClassification()) {
             columns.addAll(List.of("train_accuracy", "val_accuracy"));
         }
         columns.add("penalty");
-        if (estimated()) {
+        if (estimated(spec)) {
             columns.add("penalty_exact"); // beside the estimate
         }
         columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
         return columns;
     }
 
-    private RunSummary summary(Trainer trainer, Split split, Trainer.Result result, int checkpointEpoch,
+    /** An epoch's row of metrics.csv, in the order of {@link #metricsColumns}. */
+    public static Map<String, Object> metricsRow(Spec spec, EpochMetrics m) {
+        String lossName = spec.loss().id();
+        boolean estimated = estimated(spec);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("epoch", m.epoch());
+        row.put("train_" + lossName, m.trainLoss());
+        row.put("val_" + lossName, m.valLoss());
+        if (spec.isClassification()) {
+            row.put("train_accuracy", m.trainAccuracy());
+            row.put("val_accuracy", m.valAccuracy());
+        }
+        row.put("penalty", m.penalty());
+        if (estimated) { // exact figures only on the epochs that computed them, else empty
+            row.put("penalty_exact", orNull(m.penaltyExact()));
+        }
+        row.put("loss", m.loss());
+        row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
+        row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
+        row.put("seconds", m.seconds());
+        return row;
+    }
+
+    private static boolean estimated(Spec spec) {
+        return spec.penalty().method() == PenaltyMethod.HUTCHINSON;
+    }
+
+    /**
+     * A run's summary.json record: the final figures of {@code trainer}'s network on the split, and
+     * how the run went (also for each member of a stacked sweep).
+     */
+    public static RunSummary summary(Spec spec, Trainer trainer, Split split, Trainer.Result result, int checkpointEpoch,
             int epochsRun, Integer resumedAfter, Provenance provenance, Network net, Map<String, Double> memory) {
         Trainer.Evaluation tr = trainer.evaluate(split.train());
         Trainer.Evaluation va = trainer.evaluate(split.validation());
