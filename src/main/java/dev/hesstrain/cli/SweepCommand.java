@@ -29,6 +29,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -72,8 +73,8 @@ public final class SweepCommand implements Callable<Integer> {
             description = "Where new sweep directories go (default: ${DEFAULT-VALUE}).")
     Path sweepsRoot;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "1", description = "PyTorch's intra-op threads (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    ThreadsOption threadsOption;
 
     @Option(names = "--shard", paramLabel = "I/N",
             description = "Run only shard I of N (0 <= I < N; needs --out). Under Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; "
@@ -128,9 +129,7 @@ public final class SweepCommand implements Callable<Integer> {
         if (config == null) {
             throw usage("give --config FILE (or --report DIR)");
         }
-        if (threads < 1) {
-            throw usage("--threads must be at least 1, found " + threads);
-        }
+        int threads = threadsOption.orElse(1);
         if (!slurm && (submit || shards != 1 || !sbatchOptions.isEmpty() || launcher != null)) {
             throw usage("--shards, --submit, --sbatch and --launcher go with --slurm");
         }
@@ -209,7 +208,7 @@ public final class SweepCommand implements Callable<Integer> {
             args.add("--sequential");
         }
         args.add("--threads");
-        args.add(Integer.toString(threads));
+        args.add(Integer.toString(threadsOption.orElse(1)));
         Slurm.write(dir, plan.base().name(), shards, launcher(), args, Path.of("").toAbsolutePath(), sbatchOptions);
         stdout.printf("wrote %s and %s (%d array tasks over %d members)%n", dir.file(Slurm.SWEEP_SCRIPT),
                 dir.file(Slurm.REPORT_SCRIPT), shards, plan.members().size());
