@@ -77,13 +77,4 @@ final class Lanes {
             Torch.setThreads(threads);
         }
     }
-
-    /** As {@link #run}, for tasks without checked exceptions. */
-    static void runUnchecked(int lanes, int tasks, Task task) {
-        try {
-            run(lanes, tasks, task);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
 }
