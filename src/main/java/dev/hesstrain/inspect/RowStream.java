@@ -9,7 +9,6 @@ import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -82,7 +81,7 @@ final class RowStream implements AutoCloseable {
         this.cols = cols;
         this.sink = sink;
         this.tmp = AtomicFiles.tempSibling(target);
-        this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        this.channel = AtomicFiles.create(tmp);
         this.free = new ArrayBlockingQueue<>(buffers);
         this.queue = new ArrayBlockingQueue<>(buffers + 1);
         for (int i = 0; i < buffers; i++) {

@@ -33,6 +33,9 @@ public final class AtomicFiles {
     private static final SecureRandom RANDOM = new SecureRandom();
     /** Temporary files of writes in progress, for {@link #deleteInFlight}. */
     private static final Set<Path> IN_FLIGHT = ConcurrentHashMap.newKeySet();
+    /** Guards the creation of temporary files against {@link #deleteInFlight}. */
+    private static final Object CREATION = new Object();
+    private static boolean ending;
 
     private AtomicFiles() {}
 
@@ -54,7 +57,7 @@ public final class AtomicFiles {
     public static void write(Path target, IoConsumer<OutputStream> writer) throws IOException {
         Path tmp = tempSibling(target);
         try {
-            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (FileChannel channel = create(tmp)) {
                 OutputStream out = new NonClosingOutputStream(
                         new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
                 writer.accept(out);
@@ -70,11 +73,29 @@ public final class AtomicFiles {
 
     /**
      * Deletes the temporary files of the writes in progress in this process, for a process about
-     * to end at once (a second Ctrl-C): their targets keep their last complete version.
+     * to end at once (a second Ctrl-C): their targets keep their last complete version. From then on
+     * {@link #create} refuses, so that no writer thread creates a temporary file after the sweep.
      */
     public static void deleteInFlight() {
-        for (Path p : IN_FLIGHT) {
-            deleteQuietly(p);
+        synchronized (CREATION) {
+            ending = true;
+            for (Path p : IN_FLIGHT) {
+                deleteQuietly(p);
+            }
+        }
+    }
+
+    /**
+     * Creates the temporary file {@code tmp} (from {@link #tempSibling}) and opens it for writing;
+     * refused once the process is ending ({@link #deleteInFlight}).
+     */
+    public static FileChannel create(Path tmp) throws IOException {
+        synchronized (CREATION) {
+            if (ending) {
+                IN_FLIGHT.remove(tmp);
+                throw new IOException("the process is ending: " + tmp + " is not created");
+            }
+            return FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         }
     }
 

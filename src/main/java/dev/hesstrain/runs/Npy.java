@@ -104,7 +104,7 @@ public final class Npy {
             this.expected = product(shape);
             byte[] header = header(descr, shape);
             this.tmp = AtomicFiles.tempSibling(target);
-            this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            this.channel = AtomicFiles.create(tmp);
             try {
                 writeFully(ByteBuffer.wrap(header));
             } catch (IOException | RuntimeException e) {
