@@ -126,9 +126,12 @@ public final class StackedRunner implements MemberRunner {
                         public void onCheckpoint(int epoch, List<Integer> saved) {
                             try {
                                 for (int i : saved) {
+                                    // as TrainJob: metrics.csv first and the checkpoint last, so that the rows up
+                                    // to the checkpoint a resumed run continues from are always in metrics.csv
                                     Network net = nets.get(i);
-                                    AtomicFiles.write(dirs.get(i).file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
                                     metrics.get(i).save(dirs.get(i).file(RunDirectory.METRICS));
+                                    AtomicFiles.write(dirs.get(i).file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
+                                    trainer.writeCheckpoint(i, dirs.get(i).file(RunDirectory.CHECKPOINT));
                                     logs.get(i).logger(Checkpoints.class).info("checkpoint at epoch {}", epoch);
                                 }
                             } catch (IOException e) {

@@ -37,15 +37,24 @@ public final class CheckpointFile {
 
     /** Writes the network's weights, the optimizer's state and the loop's position to {@code file}, atomically. */
     public static void write(Path file, Network net, Optimizer optimizer, Trainer.Position p) throws IOException {
+        write(file, net, optimizer.state(), optimizer.updates(), p);
+    }
+
+    /**
+     * Writes a checkpoint from the optimizer's state given by name, as {@link Optimizer#state}
+     * names it (a stacked sweep member's rows of the stacked state), and its update count.
+     */
+    public static void write(Path file, Network net, Map<String, NDArray> optimizerState, long updates, Trainer.Position p)
+            throws IOException {
         try (NDManager m = net.manager().newSubManager()) {
             NDList list = new NDList();
             for (Parameter param : net.parameters()) {
                 list.add(named(param.array().duplicate(), param.name(), m));
             }
-            for (Map.Entry<String, NDArray> e : optimizer.state().entrySet()) {
+            for (Map.Entry<String, NDArray> e : optimizerState.entrySet()) {
                 list.add(named(e.getValue().duplicate(), e.getKey(), m));
             }
-            list.add(named(m.create(new long[] {p.epochs(), p.batches(), p.steps(), optimizer.updates()}), POSITION, m));
+            list.add(named(m.create(new long[] {p.epochs(), p.batches(), p.steps(), updates}), POSITION, m));
             list.add(named(m.create(p.sums()), SUMS, m));
             AtomicFiles.write(file, os -> list.encode(os, NDList.Encoding.SAFETENSORS));
         }

@@ -53,7 +53,8 @@ import org.apache.logging.log4j.Logger;
  * last good checkpoint and frozen (its updates are masked), it gets no more metrics rows, and the
  * others go on. Each member's {@link Network} (given by the caller, built from that member's seed)
  * holds the member's weights of its latest checkpoint: {@link Listener#onCheckpoint} is the moment
- * to write them, as the checkpoint listener ({@link Checkpoints}) is for one run.
+ * to write them, and the member's checkpoint.safetensors ({@link #writeCheckpoint}), as the
+ * checkpoint listener ({@link Checkpoints}) is for one run.
  *
  * <p>Members must agree on everything but λ, lr, momentum and seed ({@link #incompatibility}).
  * The penalty is the Taylor-pairs pass on the replica axis (or Hutchinson probes through it), so
@@ -128,6 +129,11 @@ public final class StackedTrainer implements AutoCloseable {
     private final HutchinsonNorm estimator;
     private final boolean[] active;
     private long t;
+    /**
+     * Where each member stands for the checkpoint being written ({@link #writeCheckpoint}), as a
+     * plain run's {@link Trainer#position()}: set before each {@link Listener#onCheckpoint}.
+     */
+    private Trainer.Position[] positions;
 
     /**
      * @param specs the members' resolved specs
@@ -284,6 +290,8 @@ public final class StackedTrainer implements AutoCloseable {
             NDArray yAll = targets(data, train);
             NDArray xFlat = xAll.reshape(r * (long) n, d);
             NDArray yFlat = yAll.reshape(new Shape(r * (long) n).addAll(yAll.getShape().slice(2)));
+            positions = new Trainer.Position[r];
+            Arrays.fill(positions, new Trainer.Position(0, 0, 0, new double[Trainer.Sums.SIZE]));
             listener.onCheckpoint(0, running());
             long lastCheckpoint = System.nanoTime();
             for (int epoch = 1; epoch <= epochs && anyActive(); epoch++) {
@@ -299,7 +307,9 @@ public final class StackedTrainer implements AutoCloseable {
                 long froCount = 0;
                 int seen = 0;
                 boolean[] divergedNow = new boolean[r];
-                for (int start = 0; start < n; start += batch) {
+                int batches = 0;
+                int start;
+                for (start = 0; start < n; start += batch) {
                     int end = Math.min(n, start + batch);
                     int b = end - start;
                     long t0 = System.nanoTime();
@@ -373,15 +383,18 @@ public final class StackedTrainer implements AutoCloseable {
                         froCount += b;
                     }
                     seen += b;
+                    batches++;
                     listener.onStep(steps);
                     if (!anyActive()) {
                         break;
                     }
                     if (stop.getAsBoolean()) {
                         interrupted = true;
+                        start += batch;
                         break;
                     }
                 }
+                boolean cut = start < n; // a stop within the epoch: its checkpoint continues the epoch
                 List<Integer> open = running();
                 if (open.isEmpty()) {
                     break;
@@ -431,11 +444,16 @@ public final class StackedTrainer implements AutoCloseable {
                 if (due || last) {
                     List<Integer> saved = new ArrayList<>();
                     boolean[] finite = finiteRows();
+                    double epochSeconds = (System.nanoTime() - epochStart) / 1e9;
                     for (int i : open) {
                         if (finite[i]) {
                             save(i);
                             lastGood[i] = epoch;
                             saved.add(i);
+                            positions[i] = cut
+                                    ? new Trainer.Position(epoch - 1, batches, steps,
+                                            cutSums(i, sums[i], maxFro[i], froCount, seen, epochSeconds))
+                                    : new Trainer.Position(epoch, 0, steps, new double[Trainer.Sums.SIZE]);
                         }
                     }
                     if (!saved.isEmpty()) {
@@ -454,6 +472,46 @@ public final class StackedTrainer implements AutoCloseable {
         }
         double[] ms = millis.stream().mapToDouble(Double::doubleValue).toArray();
         return new Result(rows, List.of(reasons), lastGood, steps, ms);
+    }
+
+    /**
+     * A cut epoch's running sums for member i in the layout of a plain run's ({@link Trainer.Sums}):
+     * a member without λ computes no penalty and no norms in its plain run, so its figures are 0.
+     */
+    private double[] cutSums(int i, double[] sum, double maxFro, long froCount, int seen, double seconds) {
+        Trainer.Sums s = new Trainer.Sums();
+        s.loss = sum[0];
+        s.data = sum[1];
+        boolean penalized = lambdas[i] > 0;
+        s.penalty = penalized ? sum[2] : 0;
+        s.fro = penalized && froCount > 0 ? sum[3] : 0;
+        s.maxFro = penalized && froCount > 0 ? maxFro : 0;
+        s.froCount = penalized ? froCount : 0;
+        s.seen = seen;
+        s.seconds = seconds;
+        return s.toArray();
+    }
+
+    /**
+     * Writes member {@code member}'s checkpoint.safetensors, the very file its plain run writes at
+     * this point ({@link CheckpointFile}): its network's weights, its rows of the stacked optimizer
+     * state under {@link Optimizer#state}'s names, the update count and its position. Call it from
+     * {@link Listener#onCheckpoint} for the members named there.
+     */
+    public void writeCheckpoint(int member, java.nio.file.Path file) throws java.io.IOException {
+        if (positions == null || positions[member] == null) {
+            throw new IllegalStateException("member " + member + " has no checkpoint to write");
+        }
+        try (NDManager step = manager.newSubManager()) {
+            Scopes.tempAttach(step, state1, state2);
+            java.util.Map<String, NDArray> state = new java.util.LinkedHashMap<>();
+            // SGD's buffer holds lr·b here, as in the engine's fused update that a plain run's Optimizer calls
+            state.put("optimizer.m.0", state1.get(member));
+            if (adam) {
+                state.put("optimizer.v.0", state2.get(member));
+            }
+            CheckpointFile.write(file, nets.get(member), state, t, positions[member]);
+        }
     }
 
     private boolean anyActive() {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.hesstrain.data.Dataset;
@@ -16,13 +17,17 @@ import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Each member of a stacked training gives, epoch by epoch, the metrics of a plain {@link Trainer}
@@ -44,18 +49,37 @@ class StackedTrainerTest {
     private record Member(Network net, Dataset train, Dataset validation) {}
 
     private static Member member(Spec spec, NDManager m) {
+        return member(spec, m, false);
+    }
+
+    /**
+     * A member's network and data; {@code poisoned}: the first row of the last minibatch of epoch 1
+     * gets the target 1e200, whose square overflows, so the member diverges at that step (after
+     * the epoch's earlier steps).
+     */
+    private static Member member(Spec spec, NDManager m, boolean poisoned) {
         Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
                 Seeds.split(spec.seed()));
         Network net = Network.build(spec.model(), split.train().d(), spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32,
                 m, Seeds.init(spec.seed()));
-        return new Member(net, split.train(), split.validation());
+        Dataset train = split.train();
+        if (poisoned) {
+            int batch = spec.train().batchSize();
+            int[] order = Split.permutation(train.n(),
+                    new java.util.SplittableRandom(Seeds.derive(Seeds.shuffle(spec.seed()), 1)));
+            double[] y = train.y().clone();
+            y[order[(train.n() - 1) / batch * batch] * train.o()] = 1e200;
+            train = new Dataset(train.x(), y, train.n(), train.d(), train.o(), train.inputNames(), train.targetNames(),
+                    train.source());
+        }
+        return new Member(net, train, split.validation());
     }
 
     private record Plain(List<EpochMetrics> rows, Trainer.Result result, int lastGoodEpoch,
             Map<String, double[]> weights) {}
 
-    private static Plain plain(Spec spec, NDManager m) {
-        Member a = member(spec, m);
+    private static Plain plain(Spec spec, NDManager m, boolean poisoned) {
+        Member a = member(spec, m, poisoned);
         List<EpochMetrics> rows = new ArrayList<>();
         Checkpoints checkpoints = new Checkpoints(a.net, spec.train().checkpointEvery(), 0, epoch -> {});
         Trainer.Result res = new Trainer(spec, a.net, a.train, a.validation).run(List.of(new TrainingListener() {
@@ -94,13 +118,18 @@ class StackedTrainerTest {
 
     /** Trains the members stacked and each alone, and compares every member's rows and final weights. */
     private static StackedTrainer.Result check(List<String> common, List<String> members, double tol) {
+        return check(common, members, tol, -1);
+    }
+
+    /** {@link #check}, with member {@code poisoned}'s data poisoned (see {@link #member(Spec, NDManager, boolean)}). */
+    private static StackedTrainer.Result check(List<String> common, List<String> members, double tol, int poisoned) {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
             List<Network> nets = new ArrayList<>();
             List<Dataset> tr = new ArrayList<>();
             List<Dataset> va = new ArrayList<>();
-            for (Spec s : specs) {
-                Member a = member(s, m);
+            for (int i = 0; i < specs.size(); i++) {
+                Member a = member(specs.get(i), m, i == poisoned);
                 nets.add(a.net);
                 tr.add(a.train);
                 va.add(a.validation);
@@ -120,13 +149,14 @@ class StackedTrainerTest {
                 }, () -> false);
             }
             for (int i = 0; i < specs.size(); i++) {
-                Plain p = plain(specs.get(i), m);
+                Plain p = plain(specs.get(i), m, i == poisoned);
                 String who = "member " + i + " (" + members.get(i) + ")";
                 assertSameRows(p.rows, rows.get(i), tol, who);
                 assertSameRows(p.rows, res.epochs().get(i), tol, who);
                 assertEquals(p.result.reason(), res.reasons().get(i), who);
                 assertEquals(p.lastGoodEpoch, res.lastGoodEpoch()[i], who);
-                if (p.result.reason() == StopReason.COMPLETED) {
+                if (p.result.reason() == StopReason.COMPLETED || p.result.reason() == StopReason.DIVERGED) {
+                    // a diverged member's network holds its last good checkpoint, as its plain run's does
                     Map<String, double[]> w = Weights.snapshot(nets.get(i));
                     for (Map.Entry<String, double[]> e : p.weights.entrySet()) {
                         double[] mine = w.get(e.getKey());
@@ -203,5 +233,136 @@ class StackedTrainerTest {
             assertThrows(IllegalArgumentException.class, () -> new StackedTrainer(List.of(a, b), List.of(x.net, y.net),
                     List.of(x.train, y.train), List.of(x.validation, y.validation)));
         }
+    }
+
+    /**
+     * The plain run of {@code spec}, writing its checkpoint.safetensors into {@code file} as
+     * TrainJob does, stopped (as by a signal) after {@code stopAfter} steps.
+     */
+    private static void plainCheckpoint(Spec spec, NDManager m, Path file, long stopAfter, boolean poisoned) {
+        Member a = member(spec, m, poisoned);
+        Trainer trainer = new Trainer(spec, a.net, a.train, a.validation);
+        Checkpoints checkpoints = new Checkpoints(a.net, spec.train().checkpointEvery(), 0,
+                epoch -> CheckpointFile.write(file, a.net, trainer.optimizer(), trainer.position()));
+        trainer.run(List.of(checkpoints, new Divergence(checkpoints::lastGood), new TrainingListener() {
+            @Override
+            public void onStepEnd(Trainer.Loop loop, StepFigures step) {
+                if (loop.steps() >= stopAfter) {
+                    loop.stop(StopReason.INTERRUPTED, "stopped by the test");
+                }
+            }
+        }));
+    }
+
+    /** A checkpoint's arrays by name, as float64 values. */
+    private static Map<String, double[]> read(Path file) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, double[]> out = new java.util.TreeMap<>();
+            for (Map.Entry<String, NDArray> e : Weights.decode(file, m, "a checkpoint").entrySet()) {
+                out.put(e.getKey(), e.getValue().toType(DataType.FLOAT64, false).toDoubleArray());
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Stacked members write, on a plain run's schedule, the checkpoint.safetensors of their plain run:
+     * the same tensors (weights, the optimizer's state of that member, position, running sums) to
+     * {@code tol}, but the sums' seconds.
+     */
+    private static void checkCheckpoints(List<String> common, List<String> members, long stopAfter, double tol, Path tmp)
+            throws IOException {
+        checkCheckpoints(common, members, stopAfter, tol, tmp, -1);
+    }
+
+    private static void checkCheckpoints(List<String> common, List<String> members, long stopAfter, double tol, Path tmp,
+            int poisoned) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
+            List<Network> nets = new ArrayList<>();
+            List<Dataset> tr = new ArrayList<>();
+            List<Dataset> va = new ArrayList<>();
+            for (int i = 0; i < specs.size(); i++) {
+                Member a = member(specs.get(i), m, i == poisoned);
+                nets.add(a.net);
+                tr.add(a.train);
+                va.add(a.validation);
+            }
+            int[] written = new int[specs.size()];
+            long[] polls = {0};
+            try (StackedTrainer st = new StackedTrainer(specs, nets, tr, va, 0)) {
+                st.run(new StackedTrainer.Listener() {
+                    @Override
+                    public void onEpoch(int member, EpochMetrics metrics) {}
+
+                    @Override
+                    public void onCheckpoint(int epoch, List<Integer> saved) {
+                        for (int i : saved) {
+                            try {
+                                st.writeCheckpoint(i, tmp.resolve("stacked-" + i + ".safetensors"));
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                            written[i]++;
+                        }
+                    }
+                }, () -> ++polls[0] >= stopAfter);
+            }
+            for (int i = 0; i < specs.size(); i++) {
+                String who = "member " + i + " (" + members.get(i) + ")";
+                assertTrue(written[i] >= (i == poisoned ? 1 : 2), who + " wrote " + written[i] + " checkpoints");
+                Path plain = tmp.resolve("plain-" + i + ".safetensors");
+                plainCheckpoint(specs.get(i), m, plain, stopAfter, i == poisoned);
+                Map<String, double[]> expected = read(plain);
+                Map<String, double[]> actual = read(tmp.resolve("stacked-" + i + ".safetensors"));
+                assertEquals(expected.keySet(), actual.keySet(), who);
+                for (Map.Entry<String, double[]> e : expected.entrySet()) {
+                    double[] a = actual.get(e.getKey());
+                    assertEquals(e.getValue().length, a.length, who + " " + e.getKey());
+                    int n = e.getKey().equals("checkpoint.sums") ? a.length - 1 : a.length; // the last is seconds
+                    for (int j = 0; j < n; j++) {
+                        assertClose(e.getValue()[j], a[j], tol, who + " " + e.getKey() + "[" + j + "]");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Fused Adam (one lr), per-member Adam (lr members), after whole epochs: the last epoch's checkpoint. */
+    @ParameterizedTest
+    @ValueSource(strings = {"penalty.lambda=0,penalty.lambda=1e-2 seed=3", "train.lr=0.01,train.lr=0.03 seed=2"})
+    void aStackedMembersCheckpointIsItsPlainRunsCheckpoint(String members, @TempDir Path tmp) throws IOException {
+        checkCheckpoints(List.of("penalty.lambda=1e-3"), List.of(members.split(",")), Long.MAX_VALUE, 1e-9, tmp);
+    }
+
+    /** SGD with momentum in minibatches, stopped within an epoch: the position and running sums of the cut epoch. */
+    @Test
+    void anInterruptedMinibatchMembersCheckpointContinuesItsEpoch(@TempDir Path tmp) throws IOException {
+        checkCheckpoints(List.of("train.optimizer=sgd", "train.batch_size=32", "penalty.lambda=1e-3"),
+                List.of("train.momentum=0.9 train.lr=0.05", "train.momentum=0.5 train.lr=0.02 seed=3 penalty.lambda=0"),
+                14, 1e-9, tmp);
+    }
+
+    /**
+     * The hand-over from the fused Adam update (one lr) to the per-member one when a member diverges
+     * (its data poisoned: its loss overflows at the last step of epoch 1, after fused steps): the
+     * others' rows, weights and checkpoints still equal their plain runs' in float64, and the
+     * diverged member stops as its plain run does, keeping the network and checkpoint.safetensors
+     * of its last good epoch (0).
+     */
+    @Test
+    void whenAFusedAdamMemberDivergesTheOthersStillEqualTheirPlainRuns(@TempDir Path tmp) throws IOException {
+        List<String> common = List.of("train.batch_size=24", "penalty.lambda=1e-3");
+        List<String> members = List.of("seed=0", "penalty.lambda=1e-2 seed=1", "penalty.lambda=0 seed=2");
+        StackedTrainer.Result res = check(common, members, 1e-9, 1);
+        assertEquals(List.of(StopReason.COMPLETED, StopReason.DIVERGED, StopReason.COMPLETED), res.reasons());
+        assertEquals(0, res.epochs().get(1).size(), "no row for the epoch it diverged in");
+        assertEquals(0, res.lastGoodEpoch()[1]);
+        assertEquals(6 * 4, res.steps(), "4 steps an epoch");
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertEquals(3, plain(spec(common, members.get(1)), m, true).result.steps(),
+                    "the poisoned member's 3 fused steps before the one it diverged in");
+        }
+        checkCheckpoints(common, members, Long.MAX_VALUE, 1e-9, tmp, 1);
     }
 }

@@ -1,0 +1,84 @@
+package dev.hesstrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.hesstrain.runs.Json;
+import dev.hesstrain.sweep.Member;
+import dev.hesstrain.sweep.MemberRunner;
+import dev.hesstrain.sweep.StackedRunner;
+import dev.hesstrain.sweep.SweepDirectory;
+import dev.hesstrain.sweep.SweepJob;
+import dev.hesstrain.sweep.SweepPlan;
+import dev.hesstrain.train.EpochMetrics;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A member of a stacked sweep that was interrupted keeps the checkpoint.safetensors a plain run
+ * keeps, so that {@code train --resume} continues it to the metrics of an uninterrupted plain run.
+ */
+class StackedResumeTest {
+    /** 48 training samples in batches of 24: two steps an epoch. */
+    static final List<String> SETS = List.of("data.samples=60", "train.epochs=6", "train.batch_size=24",
+            "train.checkpoint_every=1");
+
+    static final MemberRunner.Progress QUIET = new MemberRunner.Progress() {
+        @Override
+        public void memberStarted(Member m) {}
+
+        @Override
+        public void epoch(Member m, EpochMetrics e) {}
+
+        @Override
+        public void memberFinished(Member m, String stopped) {}
+    };
+
+    /** A stop asked for after {@code steps} stacked steps, as a signal would. */
+    static Supplier<String> stopAfter(long steps) {
+        long[] polls = {0};
+        return () -> polls[0] >= steps || ++polls[0] >= steps ? "SIGTERM" : null;
+    }
+
+    @Test
+    void anInterruptedStackedMemberResumesToItsPlainRun(@TempDir Path tmp) throws IOException {
+        SweepPlan plan = SweepPlan.resolve(Path.of(SweepCommandTest.CONFIG), SETS,
+                List.of("penalty.lambda=1e-3,1e-1", "train.lr=0.01,0.03"));
+        Path out = tmp.resolve("sweep");
+        SweepDirectory dir = SweepDirectory.openFor(out, plan);
+        SweepJob job = new SweepJob(plan, Path.of("").toAbsolutePath());
+        // 7 steps: the first batch of epoch 4, so the checkpoint is within an epoch
+        SweepJob.Result r = job.run(dir, plan.members(), new StackedRunner(), QUIET, stopAfter(7));
+        assertTrue(r.interrupted());
+        for (Member m : plan.members()) {
+            Path member = dir.memberPath(m);
+            JsonNode s = Json.readTree(member.resolve("summary.json"));
+            assertEquals("interrupted", s.get("stopped").asText(), m.id());
+            assertEquals(4, s.get("stacked_members").asInt(), m.id());
+            assertTrue(Files.isRegularFile(member.resolve("checkpoint.safetensors")), m.id());
+
+            CliRunner resume = new CliRunner();
+            assertEquals(0, resume.run("train", "--resume", member.toString()), resume.err());
+            assertTrue(Files.readString(member.resolve("train.log")).contains("resumed from the checkpoint of epoch 4 (step 7, "
+                    + "1 batches into the epoch)"), m.id());
+            JsonNode after = Json.readTree(member.resolve("summary.json"));
+            assertEquals("completed", after.get("stopped").asText(), m.id());
+            assertEquals(3, after.get("resumed_after_epoch").asInt(), m.id());
+            assertEquals(12, after.get("steps").asInt(), m.id());
+
+            Path plain = tmp.resolve("plain-" + m.index());
+            CliRunner train = new CliRunner();
+            assertEquals(0, train.run("train", "--config", member.resolve("spec.yaml").toString(), "--out",
+                    plain.toString()), train.err());
+            List<String> expected = SweepCommandTest.metricsWithoutSeconds(plain);
+            assertEquals(7, expected.size(), "a header and 6 epochs");
+            SweepCommandTest.assertClose(expected, SweepCommandTest.metricsWithoutSeconds(member), "member " + m.id());
+        }
+    }
+}
