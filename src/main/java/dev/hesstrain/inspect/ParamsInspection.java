@@ -29,6 +29,9 @@ import dev.hesstrain.runs.Npy;
 import dev.hesstrain.runs.PooledMatrix;
 import dev.hesstrain.runs.Plots;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -252,26 +255,37 @@ final class ParamsInspection {
         // one lane: a writer thread overlaps writing with computing; several: each writes its own rows
         try (RowStream out = new RowStream(file, f64 ? Npy.F8 : Npy.F4, rows, p, k, 2 * workers + 1,
                 (first, count, values) -> { }, workers == 1)) {
+            // the block's own memory (no copy for a contiguous array); several lanes write it to the
+            // file from there, one lane copies it into a buffer of the writer thread
+            boolean direct = out.writesInCaller() && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
             Curvature.rows(op, rows, (start, count, block) -> {
-                RowStream.Buffer buf = out.take();
                 Stats st = mine.get();
-                java.nio.ByteBuffer bytes = block.toByteBuffer(true).order(java.nio.ByteOrder.nativeOrder());
+                ByteBuffer bytes = block.toByteBuffer(true).order(ByteOrder.nativeOrder());
+                RowStream.Buffer buf = direct ? null : out.take();
                 if (f64) {
-                    java.nio.DoubleBuffer values = buf.doubles();
-                    values.put(0, bytes.asDoubleBuffer(), 0, count * p);
+                    DoubleBuffer values = bytes.asDoubleBuffer();
                     for (int c = 0; c < count; c++) {
                         st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
                         d[start + c] = values.get(c * p + start + c);
+                    }
+                    if (buf != null) {
+                        buf.doubles().put(0, values, 0, count * p);
                     }
                 } else {
-                    FloatBuffer values = buf.floats();
-                    values.put(0, bytes.asFloatBuffer(), 0, count * p);
+                    FloatBuffer values = bytes.asFloatBuffer();
                     for (int c = 0; c < count; c++) {
                         st.squares()[0] += st.pooled().add(start + c, values, c * p, p);
                         d[start + c] = values.get(c * p + start + c);
                     }
+                    if (buf != null) {
+                        buf.floats().put(0, values, 0, count * p);
+                    }
                 }
-                out.submit(buf, start, count);
+                if (buf != null) {
+                    out.submit(buf, start, count);
+                } else {
+                    out.write(bytes, start, count);
+                }
             });
             out.close();
             streamSeconds = out.seconds();

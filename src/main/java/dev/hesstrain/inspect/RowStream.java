@@ -126,8 +126,8 @@ final class RowStream implements AutoCloseable {
         }
     }
 
-    /** Queues rows firstRow.. firstRow+count-1, held in {@code buffer}, for writing. */
-    void submit(Buffer buffer, int firstRow, int count) throws IOException {
+    /** Marks rows firstRow.. as submitted; refuses rows out of range or written already. */
+    private void claim(int firstRow, int count) throws IOException {
         check();
         synchronized (this) {
             if (firstRow < 0 || count < 1 || firstRow + (long) count > rows
@@ -138,6 +138,11 @@ final class RowStream implements AutoCloseable {
             seen.set(firstRow, firstRow + count);
             submitted += count;
         }
+    }
+
+    /** Queues rows firstRow.. firstRow+count-1, held in {@code buffer}, for writing. */
+    void submit(Buffer buffer, int firstRow, int count) throws IOException {
+        claim(firstRow, count);
         if (writer == null) {
             try {
                 writeBatch(new Batch(buffer, firstRow, count));
@@ -150,6 +155,33 @@ final class RowStream implements AutoCloseable {
             return;
         }
         put(new Batch(buffer, firstRow, count));
+    }
+
+    /** Whether {@link #submit} writes in the caller's thread, so that {@link #write} may be used. */
+    boolean writesInCaller() {
+        return writer == null;
+    }
+
+    /**
+     * Writes rows firstRow.. firstRow+count-1 straight from {@code values} (little-endian, from its
+     * position 0; the memory of an engine array, say), without a buffer of the stream: only when
+     * {@link #writesInCaller()}, since nothing holds {@code values} after the call.
+     */
+    void write(ByteBuffer values, int firstRow, int count) throws IOException {
+        if (writer != null) {
+            throw new IllegalStateException("rows are written by the writer thread: take() a buffer and submit() it");
+        }
+        if (values.order() != ByteOrder.LITTLE_ENDIAN || values.capacity() < (long) count * cols * itemSize) {
+            throw new IllegalArgumentException("rows need " + (long) count * cols * itemSize
+                    + " little-endian bytes, found " + values.capacity() + " " + values.order());
+        }
+        claim(firstRow, count);
+        try {
+            writeBatch(new Batch(new Buffer(values, values.asFloatBuffer(), values.asDoubleBuffer()), firstRow, count));
+        } catch (IOException | RuntimeException e) {
+            failure = e;
+            check();
+        }
     }
 
     private void put(Batch b) throws IOException {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hesstrain.runs.Npy;
 import dev.hesstrain.runs.NpyFixtures;
@@ -54,6 +55,40 @@ class RowStreamTest {
         assertEquals(expected, sum[0], 1e-9);
         try (var files = Files.list(dir)) {
             assertEquals(2, files.count(), "no temporary file is left behind");
+        }
+    }
+
+    @Test
+    void rowsWrittenStraightFromTheirMemoryInAnyOrderGiveNpysBytes(@TempDir Path dir) throws IOException {
+        int rows = 5;
+        int cols = 3;
+        double[] all = new double[rows * cols];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = Math.cos(i) * i;
+        }
+        Path file = dir.resolve("h.npy");
+        try (RowStream out = new RowStream(file, Npy.F8, rows, cols, 2, 2, (first, count, values) -> { }, false)) {
+            assertTrue(out.writesInCaller());
+            for (int start : new int[] {3, 0, 2}) { // rows 3-4, 0-1, 2
+                int count = start == 2 ? 1 : 2;
+                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(count * cols * 8)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                bytes.asDoubleBuffer().put(all, start * cols, count * cols);
+                out.write(bytes, start, count);
+            }
+            java.nio.ByteBuffer again = java.nio.ByteBuffer.allocate(cols * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            assertThrows(IllegalStateException.class, () -> out.write(again, 4, 1), "row 4 was written already");
+        }
+        Path reference = dir.resolve("reference.npy");
+        Npy.write(reference, all, new long[] {rows, cols});
+        assertArrayEquals(Files.readAllBytes(reference), Files.readAllBytes(file));
+        try (RowStream threaded = new RowStream(dir.resolve("t.npy"), 1, 1, 1, 2, (first, count, values) -> { })) {
+            assertFalse(threaded.writesInCaller());
+            assertThrows(IllegalStateException.class, () -> threaded.write(
+                    java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN), 0, 1));
+            RowStream.Buffer b = threaded.take();
+            b.floats().put(0, 1f);
+            threaded.submit(b, 0, 1);
         }
     }
 
