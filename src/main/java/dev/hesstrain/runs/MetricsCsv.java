@@ -3,6 +3,8 @@ package dev.hesstrain.runs;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -12,7 +14,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An in-memory table of metric rows with a fixed column list, rendered as CSV.
+ * A table of metric rows with a fixed column list, written as CSV. Each row is formatted into its
+ * line when added, and only the lines not yet saved are held: {@link #save} appends them to what
+ * the file holds (a new file, atomically, at checkpoint cadence). A sweep of 16 members kept every
+ * row as a map of boxed values, about 900 bytes each, and its heap grew by 290 MB over 18,000 steps.
  *
  * <p>Formatting: doubles use {@link String#valueOf(double)} (shortest round-trip repr, e.g. {@code 0.1},
  * {@code 1.0E-5}), floats {@link String#valueOf(float)}, integral types as integers, NaN as {@code nan},
@@ -22,9 +27,10 @@ import java.util.Map;
 public final class MetricsCsv {
 
     private final List<String> columns;
-    private final List<Map<String, Object>> rows = new ArrayList<>();
-    /** The rendered lines of every row so far: each row is formatted once, when added. */
+    /** The lines of the rows added since the last save: each row is formatted once, when added. */
     private final StringBuilder body = new StringBuilder();
+    /** The file that holds the rows before {@link #body}, or null before the first save. */
+    private Path savedTo;
 
     /** @param columns the column names, in output order; must be distinct */
     public MetricsCsv(List<String> columns) {
@@ -46,7 +52,7 @@ public final class MetricsCsv {
 
     /**
      * Appends a row. Keys must be column names (unknown keys are rejected to catch typos); columns that are
-     * absent stay empty. The values are copied.
+     * absent stay empty. The values are formatted at once (the map may be reused).
      */
     public void add(Map<String, ?> row) {
         for (String key : row.keySet()) {
@@ -54,35 +60,36 @@ public final class MetricsCsv {
                 throw new IllegalArgumentException("unknown metrics column '" + key + "'; columns are " + columns);
             }
         }
-        LinkedHashMap<String, Object> copy = new LinkedHashMap<>();
-        for (String c : columns) {
-            if (row.containsKey(c)) {
-                copy.put(c, row.get(c));
-            }
-        }
-        rows.add(Collections.unmodifiableMap(copy));
         List<String> fields = new ArrayList<>(columns.size());
         for (String c : columns) {
-            fields.add(format(copy.get(c)));
+            fields.add(format(row.get(c)));
         }
         appendLine(body, fields);
     }
 
-    /** The rows added so far (read-only views, columns in order). */
-    public List<Map<String, Object>> rows() {
-        return Collections.unmodifiableList(rows);
-    }
-
-    /** Header line followed by one line per row. */
-    public String render() {
-        StringBuilder sb = new StringBuilder(body.length() + 256);
-        appendLine(sb, columns);
-        return sb.append(body).toString();
-    }
-
-    /** Writes {@link #render()} to {@code file} atomically. */
+    /**
+     * Writes the header and every row added so far to {@code file} atomically: the first save
+     * writes them all, a later one copies the file and appends the rows added since. Every save of
+     * one table goes to the same file.
+     */
     public void save(Path file) throws IOException {
-        AtomicFiles.writeString(file, render());
+        if (savedTo != null && !savedTo.equals(file)) {
+            throw new IllegalStateException("the rows of this table are in " + savedTo + ", not " + file);
+        }
+        boolean append = savedTo != null;
+        byte[] lines = body.toString().getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, out -> {
+            if (append) {
+                Files.copy(file, out);
+            } else {
+                StringBuilder header = new StringBuilder();
+                appendLine(header, columns);
+                out.write(header.toString().getBytes(StandardCharsets.UTF_8));
+            }
+            out.write(lines);
+        });
+        savedTo = file;
+        body.setLength(0);
     }
 
     /** A metrics file read back: its columns and its rows as the text of each field. */
@@ -142,7 +149,7 @@ public final class MetricsCsv {
         }
     }
 
-    /** Formats one value the way {@link #render()} does (before CSV quoting). */
+    /** Formats one value the way {@link #save} writes it (before CSV quoting). */
     public static String format(Object value) {
         if (value == null) {
             return "";

@@ -31,12 +31,18 @@ class MetricsCsvTest {
         return csv;
     }
 
+    private static String saved(MetricsCsv csv, Path dir) throws IOException {
+        Path f = dir.resolve("metrics.csv");
+        csv.save(f);
+        return Files.readString(f);
+    }
+
     @Test
-    void rendersGolden() {
+    void rendersGolden(@TempDir Path dir) throws IOException {
         String expected = "epoch,loss,penalty,accuracy,note\n"
                 + "1,0.1,nan,0.5,\"warm, up\"\n"
                 + "20000000000,1.0E-5,-inf,,\n";
-        assertEquals(expected, twoRows().render());
+        assertEquals(expected, saved(twoRows(), dir));
     }
 
     @Test
@@ -51,11 +57,15 @@ class MetricsCsvTest {
     }
 
     @Test
-    void rowsAreOrderedByColumns() {
-        MetricsCsv csv = twoRows();
-        assertEquals(2, csv.rows().size());
-        assertEquals(java.util.List.of("epoch", "loss", "penalty"), java.util.List.copyOf(csv.rows().get(1).keySet()));
-        assertThrows(UnsupportedOperationException.class, () -> csv.rows().get(0).put("loss", 2.0));
+    void aRowIsFormattedWhenAddedAndNotKept(@TempDir Path dir) throws IOException {
+        MetricsCsv csv = new MetricsCsv("epoch", "loss");
+        LinkedHashMap<String, Object> row = new LinkedHashMap<>();
+        row.put("loss", 0.25);
+        row.put("epoch", 1);
+        csv.add(row);
+        row.put("loss", 99.0); // the caller reuses its map: the row added before stays as it was
+        csv.add(row);
+        assertEquals("epoch,loss\n1,0.25\n1,99.0\n", saved(csv, dir));
     }
 
     @Test
@@ -66,10 +76,22 @@ class MetricsCsvTest {
     }
 
     @Test
-    void savesAtomically(@TempDir Path dir) throws IOException {
-        MetricsCsv csv = twoRows();
+    void laterSavesAppendTheNewRowsAndReadBack(@TempDir Path dir) throws IOException {
+        MetricsCsv csv = new MetricsCsv("epoch", "loss");
         Path f = dir.resolve("metrics.csv");
+        csv.add(Map.of("epoch", 1, "loss", 0.5));
         csv.save(f);
-        assertEquals(csv.render(), Files.readString(f));
+        csv.save(f); // nothing new: the file stays as it is
+        csv.add(Map.of("epoch", 2, "loss", 0.25));
+        csv.add(Map.of("epoch", 3, "loss", Double.NaN));
+        csv.save(f);
+        assertEquals("epoch,loss\n1,0.5\n2,0.25\n3,nan\n", Files.readString(f));
+        MetricsCsv.Table t = MetricsCsv.read(f);
+        assertEquals(java.util.List.of("epoch", "loss"), t.columns());
+        assertEquals(java.util.List.of("1", "2", "3"), t.rows().stream().map(r -> r.get("epoch")).toList());
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "no temporary file is left behind");
+        }
+        assertThrows(IllegalStateException.class, () -> csv.save(dir.resolve("other.csv")));
     }
 }
