@@ -39,9 +39,9 @@ import org.apache.logging.log4j.Logger;
  * on a leading axis, every op of a step serving all of them), and writes each member's standard run
  * directory as {@code TrainJob} does: spec.yaml, data.npz, metrics.csv and weights at every
  * checkpoint, then loss.png, hessian.png and summary.json from the member's final weights. Groups
- * the stacked trainer cannot take (one member, a model without a replicated Taylor pass, a
- * classification loss, specs that differ beyond λ, lr, momentum and seed) go through the
- * {@link SequentialRunner}.
+ * the stacked trainer cannot take (one member, λ > 0 with a model without a replicated Taylor
+ * pass, specs that differ beyond λ, lr, momentum and seed) go through the {@link SequentialRunner},
+ * with a log line saying why.
  */
 public final class StackedRunner implements MemberRunner {
     private static final Logger LOG = LogManager.getLogger(StackedRunner.class);
@@ -50,8 +50,12 @@ public final class StackedRunner implements MemberRunner {
     public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
             Supplier<String> stop) throws IOException {
         List<Spec> specs = members.stream().map(Member::spec).toList();
-        if (members.size() < 2 || StackedTrainer.incompatibility(specs) != null) {
+        if (members.size() < 2) {
             return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
+        }
+        String differ = StackedTrainer.incompatibility(specs);
+        if (differ != null) {
+            return sequential(members, dirs, baseDir, progress, stop, differ);
         }
         int r = members.size();
         List<Split> splits = new ArrayList<>();
@@ -63,12 +67,21 @@ public final class StackedRunner implements MemberRunner {
             List<Network> nets = new ArrayList<>();
             for (int i = 0; i < r; i++) {
                 Dataset tr = splits.get(i).train();
-                nets.add(Setup.buildNetwork(specs.get(i), members.get(i).id(), tr.d(), tr.o(), 0, manager));
+                nets.add(Setup.buildNetwork(specs.get(i), members.get(i).id(), tr.d(), tr.o(),
+                        Setup.classes(specs.get(i), splits.get(i)), manager));
             }
-            if (!nets.get(0).replicable() || specs.stream().anyMatch(s -> s.penalty().active()) && !nets.get(0).replicatedTaylor()
-                    || specs.get(0).isClassification()) {
+            String why = null;
+            if (!nets.get(0).replicable()) {
+                why = "the model has a layer without a replicated pass";
+            } else if (specs.stream().anyMatch(s -> s.penalty().active()) && !nets.get(0).replicatedTaylor()) {
+                why = "λ > 0 and the model has a layer without a replicated Taylor pass (only flat inputs, linear layers "
+                        + "and elementwise activations have one: not conv2d, flatten or log_softmax)";
+            } else if (nets.stream().anyMatch(n -> n.parameterCount() != nets.get(0).parameterCount())) {
+                why = "the members' networks differ in size (their splits hold different numbers of classes)";
+            }
+            if (why != null) {
                 nets.forEach(Network::close);
-                return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
+                return sequential(members, dirs, baseDir, progress, stop, why);
             }
             List<MetricsCsv> metrics = new ArrayList<>();
             List<Provenance> provenance = new ArrayList<>();
@@ -172,5 +185,13 @@ public final class StackedRunner implements MemberRunner {
                 logs.forEach(MemberLog::close);
             }
         }
+    }
+
+    /** A group the stacked trainer cannot take, one member after another, saying why. */
+    private static List<Outcome> sequential(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
+            Supplier<String> stop, String why) throws IOException {
+        LOG.info("the {} members {} ... {} train one after another, not as one stacked program: {}", members.size(),
+                members.get(0).id(), members.get(members.size() - 1).id(), why);
+        return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
     }
 }

@@ -134,6 +134,8 @@ public final class StackedTrainer implements AutoCloseable {
      * plain run's {@link Trainer#position()}: set before each {@link Listener#onCheckpoint}.
      */
     private Trainer.Position[] positions;
+    /** Each member's plain evaluation, for the norms of a model without the replicated Taylor pass (made when needed). */
+    private final Trainer[] evaluators;
 
     /**
      * @param specs the members' resolved specs
@@ -192,6 +194,7 @@ public final class StackedTrainer implements AutoCloseable {
         }
         this.manager = template.manager().newSubManager();
         this.active = new boolean[r];
+        this.evaluators = new Trainer[r];
         Arrays.fill(active, true);
         NDList rows = new NDList();
         for (Network n : nets) {
@@ -302,7 +305,7 @@ public final class StackedTrainer implements AutoCloseable {
                     orders[i] = Split.permutation(n, fullBatch ? null
                             : new SplittableRandom(Seeds.derive(Seeds.shuffle(specs.get(i).seed()), epoch)));
                 }
-                double[][] sums = new double[r][4]; // loss, data, penalty, fro
+                double[][] sums = new double[r][5]; // loss, data, penalty, fro, correct (classification)
                 double[] maxFro = new double[r];
                 long froCount = 0;
                 int seen = 0;
@@ -370,16 +373,20 @@ public final class StackedTrainer implements AutoCloseable {
                     }
                     millis.add((System.nanoTime() - t0) / 1e6);
                     steps++;
+                    boolean norms = s.length - (classification ? r : 0) > 3 * r;
                     for (int i = 0; i < r; i++) {
                         sums[i][0] += s[i] * b;
                         sums[i][1] += s[r + i] * b;
                         sums[i][2] += s[2 * r + i] * b;
-                        if (s.length > 3 * r) {
+                        if (norms) {
                             sums[i][3] += s[3 * r + i] * b;
                             maxFro[i] = Math.max(maxFro[i], s[4 * r + i]);
                         }
+                        if (classification) {
+                            sums[i][4] += s[s.length - r + i];
+                        }
                     }
-                    if (s.length > 3 * r) {
+                    if (norms) {
                         froCount += b;
                     }
                     seen += b;
@@ -422,19 +429,21 @@ public final class StackedTrainer implements AutoCloseable {
                             froMax[i] = maxFro[i];
                         } else {
                             // a member without a penalty: its norms over the training set, as Trainer does
-                            whole = whole == null ? evaluate(train, true) : whole;
+                            whole = whole == null ? (template.replicatedTaylor() ? evaluate(train, true) : normsOneByOne())
+                                    : whole;
                             froMean[i] = whole.froMean[i];
                             froMax[i] = whole.froMax[i];
                         }
                     }
                 }
-                double[] valLoss = evaluate(validation, false).data;
+                Evaluation val = evaluate(validation, false);
                 double seconds = (System.nanoTime() - epochStart) / 1e9;
                 for (int i : open) {
                     // a member's penalty is 0 when it has no λ, as in Trainer (which then does not compute it)
                     double pen = lambdas[i] > 0 ? sums[i][2] / seen : 0;
-                    EpochMetrics m = new EpochMetrics(epoch, sums[i][1] / seen, valLoss[i], pen, penaltyExact[i],
-                            sums[i][0] / seen, froMean[i], froMax[i], seconds);
+                    EpochMetrics m = new EpochMetrics(epoch, sums[i][1] / seen, val.data[i], pen, penaltyExact[i],
+                            sums[i][0] / seen, froMean[i], froMax[i], classification ? sums[i][4] / seen : Double.NaN,
+                            val.accuracy[i], seconds);
                     rows.get(i).add(m);
                     listener.onEpoch(i, m);
                 }
@@ -487,6 +496,7 @@ public final class StackedTrainer implements AutoCloseable {
         s.fro = penalized && froCount > 0 ? sum[3] : 0;
         s.maxFro = penalized && froCount > 0 ? maxFro : 0;
         s.froCount = penalized ? froCount : 0;
+        s.correct = sum[4];
         s.seen = seen;
         s.seconds = seconds;
         return s.toArray();
@@ -534,16 +544,25 @@ public final class StackedTrainer implements AutoCloseable {
     }
 
     /** One evaluation of all members: per-member [R] arrays. */
-    private record Values(NDArray total, NDArray data, NDArray penalty, NDArray froMean, NDArray froMax) {
-        /** [total..., data..., penalty..., froMean..., froMax...] in one copy to Java. */
+    private record Values(NDArray total, NDArray data, NDArray penalty, NDArray froMean, NDArray froMax,
+            NDArray correct) {
+        /** [total..., data..., penalty..., froMean..., froMax..., correct...] in one copy to Java. */
         double[] read() {
             NDList parts = new NDList(total, data, penalty);
             if (froMean != null) {
                 parts.add(froMean);
                 parts.add(froMax);
             }
+            if (correct != null) {
+                parts.add(correct);
+            }
             return NDArrays.concat(parts).toType(DataType.FLOAT64, false).toDoubleArray();
         }
+    }
+
+    /** For classification, how many of each member's rows its model gets right: [R] of the model's dtype. */
+    private NDArray correct(NDArray out, NDArray labels) {
+        return classification ? out.argMax(-1).eq(labels).sum(new int[] {1}).toType(dtype, false) : null;
     }
 
     /**
@@ -557,7 +576,7 @@ public final class StackedTrainer implements AutoCloseable {
             NDArray out = template.forward(x, views);
             NDArray dataLoss = Loss.perReplica(specs.get(0).loss(), out, y);
             NDArray zero = dataLoss.zerosLike();
-            return new Values(dataLoss, dataLoss, zero, null, null);
+            return new Values(dataLoss, dataLoss, zero, null, null, correct(out, y));
         }
         Pairs pairs = dirs == null ? hessian.pairs() : estimator.pairs();
         Taylor t = template.taylor(x, dirs == null ? eye : dirs, pairs, views);
@@ -575,7 +594,7 @@ public final class StackedTrainer implements AutoCloseable {
             perSample = estimator.estimate(flat).reshape(r, b);
         }
         NDArray pen = perSample.mean(new int[] {1}).mul(lambda.reshape(r));
-        return new Values(dataLoss.add(pen), dataLoss, pen, froMean, froMax);
+        return new Values(dataLoss.add(pen), dataLoss, pen, froMean, froMax, correct(t.value(), y));
     }
 
     /** A replicated Taylor pass seen as one of R·N samples, for the per-sample norms of one network. */
@@ -591,7 +610,7 @@ public final class StackedTrainer implements AutoCloseable {
     }
 
     /** Whole-dataset figures of every member, in chunks, without gradients. */
-    private record Evaluation(double[] data, double[] penalty, double[] froMean, double[] froMax) {}
+    private record Evaluation(double[] data, double[] penalty, double[] froMean, double[] froMax, double[] accuracy) {}
 
     private Evaluation evaluate(List<Dataset> sets, boolean exact) {
         int n = sets.get(0).n();
@@ -599,12 +618,14 @@ public final class StackedTrainer implements AutoCloseable {
         double[] pen = new double[r];
         double[] froSum = new double[r];
         double[] froMax = new double[r];
+        double[] accuracy = new double[r];
         if (n == 0) {
             Arrays.fill(data, Double.NaN);
             Arrays.fill(pen, Double.NaN);
             Arrays.fill(froSum, Double.NaN);
             Arrays.fill(froMax, Double.NaN);
-            return new Evaluation(data, pen, froSum, froMax);
+            Arrays.fill(accuracy, Double.NaN);
+            return new Evaluation(data, pen, froSum, froMax, accuracy);
         }
         int chunk = exact ? Math.max(1, hessian.rowsPerPass(EXACT_PASS_ELEMENTS, EVAL_CHUNK) / r) : EVAL_CHUNK;
         for (int start = 0; start < n; start += chunk) {
@@ -630,6 +651,9 @@ public final class StackedTrainer implements AutoCloseable {
                         froSum[i] += s[3 * r + i] * rows;
                         froMax[i] = Math.max(froMax[i], s[4 * r + i]);
                     }
+                    if (classification) {
+                        accuracy[i] += s[s.length - r + i];
+                    }
                 }
             }
         }
@@ -640,8 +664,40 @@ public final class StackedTrainer implements AutoCloseable {
             if (!exact) {
                 froMax[i] = Double.NaN;
             }
+            accuracy[i] = classification ? Math.round(accuracy[i]) / (double) n : Double.NaN;
         }
-        return new Evaluation(data, pen, froSum, froMax);
+        return new Evaluation(data, pen, froSum, froMax, accuracy);
+    }
+
+    /**
+     * The input-Hessian norms over the training set of each running member, one member at a time
+     * through its plain run's evaluation ({@link Trainer#evaluate}), for a model without the
+     * replicated Taylor pass (log_softmax; only when no member has λ > 0): the member's network,
+     * which holds its last checkpoint, gets its current weights for the evaluation and the
+     * checkpoint back after it.
+     */
+    private Evaluation normsOneByOne() {
+        double[] mean = new double[r];
+        double[] max = new double[r];
+        Arrays.fill(mean, Double.NaN);
+        Arrays.fill(max, Double.NaN);
+        for (int i : running()) {
+            if (evaluators[i] == null) {
+                evaluators[i] = new Trainer(specs.get(i), nets.get(i), train.get(i), validation.get(i));
+            }
+            NDArray flat = nets.get(i).flatParameters();
+            try (NDManager step = manager.newSubManager()) {
+                Scopes.tempAttach(step, theta);
+                NDArray kept = flat.duplicate();
+                kept.attach(step);
+                flat.set(new NDIndex(":"), theta.get(i));
+                Trainer.Evaluation e = evaluators[i].evaluate(train.get(i));
+                flat.set(new NDIndex(":"), kept);
+                mean[i] = e.hessianFroMean();
+                max[i] = e.hessianFroMax();
+            }
+        }
+        return new Evaluation(null, null, mean, max, null);
     }
 
     /** The members' inputs [R, N, d]. */

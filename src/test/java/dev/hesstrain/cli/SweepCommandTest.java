@@ -181,6 +181,31 @@ class SweepCommandTest {
                 "penalty.lambda=1e-3,1e-1", "train.lr=0.01,0.03", "seed=0..1");
     }
 
+    /**
+     * A classification sweep (digits.yaml: cross-entropy, 10 classes, the Hutchinson penalty) trains
+     * as one stacked program, and each member's metrics.csv, accuracies included, equals its plain run's.
+     */
+    @Test
+    void crossEntropyMembersStackAndEqualPlainRuns(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("sweep");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run("sweep", "--config", "configs/digits.yaml", "--out", out.toString(), "--set",
+                "data.samples=200", "--set", "train.epochs=3", "--set", "penalty.exact_every=2", "--grid",
+                "penalty.lambda=0,1e-2", "--grid", "seed=0..1"), cli.err());
+        JsonNode plan = Json.readTree(out.resolve("sweep.json"));
+        for (int i : new int[] {0, 3}) {
+            Path member = out.resolve(plan.get("members").get(i).get("dir").asText());
+            assertEquals(4, Json.readTree(member.resolve("summary.json")).get("stacked_members").asInt());
+            Path plain = tmp.resolve("plain-" + i);
+            CliRunner train = new CliRunner();
+            assertEquals(0, train.run("train", "--config", member.resolve("spec.yaml").toString(), "--out",
+                    plain.toString()), train.err());
+            List<String> expected = metricsWithoutSeconds(plain);
+            assertTrue(expected.get(0).contains("train_accuracy,val_accuracy"), expected.get(0));
+            assertClose(expected, metricsWithoutSeconds(member), "member " + i);
+        }
+    }
+
     @Test
     void writesTheReportAndResumesSkippingCompletedMembers(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("sweep");

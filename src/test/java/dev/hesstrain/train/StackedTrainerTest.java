@@ -15,6 +15,7 @@ import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
 import dev.hesstrain.model.Network;
 import dev.hesstrain.model.Weights;
+import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
@@ -39,11 +40,18 @@ class StackedTrainerTest {
     private static Spec spec(List<String> common, String member) {
         List<String> all = new ArrayList<>(List.of("data.samples=120", "dtype=float64", "train.epochs=6",
                 "train.checkpoint_every=1"));
-        all.addAll(common);
+        String config = "configs/sin2pi.yaml";
+        for (String c : common) {
+            if (c.startsWith("config=")) { // another shipped config than sin2pi
+                config = c.substring("config=".length());
+            } else {
+                all.add(c);
+            }
+        }
         if (!member.isEmpty()) {
             all.addAll(List.of(member.split(" ")));
         }
-        return SpecLoader.load(Path.of("configs/sin2pi.yaml"), all);
+        return SpecLoader.load(Path.of(config), all);
     }
 
     private record Member(Network net, Dataset train, Dataset validation) {}
@@ -58,8 +66,8 @@ class StackedTrainerTest {
      * the epoch's earlier steps).
      */
     private static Member member(Spec spec, NDManager m, boolean poisoned) {
-        Split split = Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(),
-                Seeds.split(spec.seed()));
+        Split split = spec.data().file() != null ? Setup.loadData(spec, "test", Path.of(""))
+                : Split.split(Generator.generate(spec.data(), spec.seed()), spec.data().validation(), Seeds.split(spec.seed()));
         Network net = Network.build(spec.model(), split.train().d(), spec.isFloat64() ? DataType.FLOAT64 : DataType.FLOAT32,
                 m, Seeds.init(spec.seed()));
         Dataset train = split.train();
@@ -113,6 +121,8 @@ class StackedTrainerTest {
             assertClose(a.loss(), b.loss(), tol, at + "loss");
             assertClose(a.hessianFroMean(), b.hessianFroMean(), tol, at + "hessian_fro_mean");
             assertClose(a.hessianFroMax(), b.hessianFroMax(), tol, at + "hessian_fro_max");
+            assertClose(a.trainAccuracy(), b.trainAccuracy(), tol, at + "train accuracy");
+            assertClose(a.valAccuracy(), b.valAccuracy(), tol, at + "validation accuracy");
         }
     }
 
@@ -364,5 +374,26 @@ class StackedTrainerTest {
                     "the poisoned member's 3 fused steps before the one it diverged in");
         }
         checkCheckpoints(common, members, Long.MAX_VALUE, 1e-9, tmp, 1);
+    }
+
+    /**
+     * Classification stacks: digits-like cross-entropy members (64 pixels, 10 classes, the
+     * Hutchinson penalty of digits.yaml with its exact penalty every 2 epochs) with the fused Adam
+     * update and with their own lr, each equal to its plain run, accuracies included.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"penalty.lambda=0,penalty.lambda=1e-2 seed=1", "train.lr=0.003,train.lr=0.01 seed=2"})
+    void crossEntropyMembersEqualTheirPlainRuns(String members) {
+        StackedTrainer.Result res = check(List.of("config=configs/digits.yaml", "data.samples=200", "train.epochs=4",
+                "train.batch_size=64", "penalty.exact_every=2"), List.of(members.split(",")), 1e-9);
+        double acc = res.epochs().get(1).get(3).trainAccuracy();
+        assertTrue(acc > 0.1 && acc <= 1, "a train accuracy: " + acc);
+    }
+
+    /** nll of a log_softmax output (λ = 0: no Taylor pass, which log_softmax has not on the replica axis). */
+    @Test
+    void nllMembersWithLogSoftmaxEqualTheirPlainRuns() {
+        check(List.of("config=configs/mlp-nll.yaml", "data.samples=60"),
+                List.of("train.lr=0.01", "train.lr=0.03 seed=1", "train.lr=0.01 seed=2"), 1e-9);
     }
 }
