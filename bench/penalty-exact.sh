@@ -29,7 +29,7 @@ have_peer=0
 if [[ -f "$peer" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_peer=1; fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-java_opts="-XX:+UseSerialGC${EXACT:+ -Dhesstrain.exact=$EXACT}"
+java_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmn16m${EXACT:+ -Dhesstrain.exact=$EXACT}"  # the launcher's default flags
 
 cat >"$out/wide.yaml" <<'EOF'
 name: wide
