@@ -275,7 +275,11 @@ public final class Trainer {
                             x = xAll;
                             y = yAll;
                         } else {
-                            NDArray idx = step.create(Arrays.copyOfRange(order, start, end));
+                            long[] rowsOf = new long[end - start]; // int64, the index type: no conversion per gather
+                            for (int i = start; i < end; i++) {
+                                rowsOf[i - start] = order[i];
+                            }
+                            NDArray idx = step.create(rowsOf);
                             Scopes.tempAttach(step, xAll, yAll);
                             x = xAll.get(idx);
                             y = yAll.get(idx);
