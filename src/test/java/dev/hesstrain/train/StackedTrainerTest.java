@@ -396,4 +396,11 @@ class StackedTrainerTest {
         check(List.of("config=configs/mlp-nll.yaml", "data.samples=60"),
                 List.of("train.lr=0.01", "train.lr=0.03 seed=1", "train.lr=0.01 seed=2"), 1e-9);
     }
+
+    /** A cross-entropy member stopped within an epoch: its checkpoint's running sums hold its correct count. */
+    @Test
+    void anInterruptedClassificationMembersCheckpointHoldsItsCorrectCount(@TempDir Path tmp) throws IOException {
+        checkCheckpoints(List.of("config=configs/digits.yaml", "data.samples=200", "train.epochs=3", "train.batch_size=64",
+                "penalty.exact_every=2"), List.of("penalty.lambda=0", "penalty.lambda=1e-2 seed=1"), 5, 1e-9, tmp);
+    }
 }
