@@ -6,7 +6,9 @@
 # Prints ms per member-step for each (hesstrain: the stacked step's median / M, from the members'
 # summary.json), the ratios against the goals (<= 0.25x the faster peer recipe, <= 0.3x the
 # separate runs), and both whole-sweep wall times with JVM start-up. Then MEMSTEPS steps of the
-# first size for memory (resident MB of the stacked program at step 2,000 and at the end).
+# first size for memory (resident MB of the stacked program at step 2,000 and at the end), with
+# the default checkpoint cadence (train.checkpoint_every 10, at most one a second) as a real run
+# has: each checkpoint also saves the metrics.csv rows held since the last one.
 #   bench/sweep-speed.sh [MEMBERS...]      env: STEPS (500), MEMSTEPS (20000; 0 skips), MEMMEMBERS (the
 #   first size), SEPARATE (how many of the M separate train runs to time, evenly spread; default all:
 #   their whole wall time is then scaled to M and marked so), COMPARE (1; 0 runs only the memory part), PEER_DIR
@@ -77,7 +79,7 @@ done
 
 if (( memsteps > 0 )); then
   m="${MEMMEMBERS:-${sizes[0]}}"
-  ./hesstrain sweep --config configs/sin2pi.yaml --set train.epochs="$memsteps" --set train.checkpoint_every="$memsteps" \
+  ./hesstrain sweep --config configs/sin2pi.yaml --set train.epochs="$memsteps" \
     --set data.validation=0 --grid "penalty.lambda=logspace(1e-5,1e-1,$m)" --out "$out/mem" >/dev/null 2>"$out/err" \
     || { cat "$out/err" >&2; exit 1; }
   python3 - "$out/mem" "$m" <<'PY'
