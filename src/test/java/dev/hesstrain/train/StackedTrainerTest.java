@@ -56,6 +56,21 @@ class StackedTrainerTest {
 
     private record Member(Network net, Dataset train, Dataset validation) {}
 
+    /** The members' networks and data, as the stacked trainer takes them. */
+    private record Stack(List<Network> nets, List<Dataset> train, List<Dataset> validation) {}
+
+    /** Every spec's {@link Member}, member {@code poisoned}'s data poisoned (-1: none). */
+    private static Stack stack(List<Spec> specs, NDManager m, int poisoned) {
+        Stack stack = new Stack(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        for (int i = 0; i < specs.size(); i++) {
+            Member a = member(specs.get(i), m, i == poisoned);
+            stack.nets().add(a.net);
+            stack.train().add(a.train);
+            stack.validation().add(a.validation);
+        }
+        return stack;
+    }
+
     private static Member member(Spec spec, NDManager m) {
         return member(spec, m, false);
     }
@@ -135,15 +150,10 @@ class StackedTrainerTest {
     private static StackedTrainer.Result check(List<String> common, List<String> members, double tol, int poisoned) {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
-            List<Network> nets = new ArrayList<>();
-            List<Dataset> tr = new ArrayList<>();
-            List<Dataset> va = new ArrayList<>();
-            for (int i = 0; i < specs.size(); i++) {
-                Member a = member(specs.get(i), m, i == poisoned);
-                nets.add(a.net);
-                tr.add(a.train);
-                va.add(a.validation);
-            }
+            Stack stack = stack(specs, m, poisoned);
+            List<Network> nets = stack.nets();
+            List<Dataset> tr = stack.train();
+            List<Dataset> va = stack.validation();
             List<List<EpochMetrics>> rows = new ArrayList<>();
             specs.forEach(s -> rows.add(new ArrayList<>()));
             StackedTrainer.Result res;
@@ -289,15 +299,10 @@ class StackedTrainerTest {
             int poisoned) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
-            List<Network> nets = new ArrayList<>();
-            List<Dataset> tr = new ArrayList<>();
-            List<Dataset> va = new ArrayList<>();
-            for (int i = 0; i < specs.size(); i++) {
-                Member a = member(specs.get(i), m, i == poisoned);
-                nets.add(a.net);
-                tr.add(a.train);
-                va.add(a.validation);
-            }
+            Stack stack = stack(specs, m, poisoned);
+            List<Network> nets = stack.nets();
+            List<Dataset> tr = stack.train();
+            List<Dataset> va = stack.validation();
             int[] written = new int[specs.size()];
             long[] polls = {0};
             try (StackedTrainer st = new StackedTrainer(specs, nets, tr, va, 0)) {
