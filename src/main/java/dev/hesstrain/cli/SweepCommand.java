@@ -17,6 +17,7 @@ import dev.hesstrain.train.EpochMetrics;
 import dev.hesstrain.train.TrainJob;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -224,13 +225,21 @@ public final class SweepCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** This JVM and jar, with the launcher script's settings; or --launcher split at spaces. */
+    /**
+     * This JVM with its own options (the launcher script's collector, compiler and heap flags, or
+     * whatever HESSTRAIN_JAVA_OPTS gave it) and jar; or --launcher split at spaces.
+     */
     private List<String> launcher() {
         if (launcher != null) {
             return List.of(launcher.strip().split("\\s+"));
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-Dai.djl.offline=true"));
+        List<String> cmd = new ArrayList<>(List.of(java));
+        List<String> own = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        cmd.addAll(own);
+        if (own.stream().noneMatch(a -> a.startsWith("-Dai.djl.offline="))) {
+            cmd.add("-Dai.djl.offline=true");
+        }
         try {
             Path self = Path.of(SweepCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             if (Files.isRegularFile(self) && self.toString().endsWith(".jar")) {

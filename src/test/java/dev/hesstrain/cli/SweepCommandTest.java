@@ -333,8 +333,18 @@ class SweepCommandTest {
         assertTrue(s.contains(" sweep --config configs/sin2pi.yaml --set data.samples=60"), s);
         assertTrue(s.contains(" --grid 'penalty.lambda=0,logspace(1e-4,1e-2,3)' --grid seed=0..1"), s);
         assertTrue(s.endsWith(" --out " + out.toAbsolutePath() + " --shard \"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\"\n"), s);
+        // the nodes run as this process: its JVM options and the launcher's glibc settings
+        String exec = s.substring(s.indexOf("\nexec "));
+        for (String option : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            assertTrue(exec.contains(option), option + " in " + exec);
+        }
+        assertTrue(exec.contains(" -Dai.djl.offline=true"), exec);
+        assertTrue(s.contains("\nexport MALLOC_MMAP_THRESHOLD_=\"${MALLOC_MMAP_THRESHOLD_:-33554432}\"\n"), s);
+        assertTrue(s.contains("\nexport MALLOC_TRIM_THRESHOLD_=\"${MALLOC_TRIM_THRESHOLD_:-17179869184}\"\n"), s);
+        assertTrue(s.indexOf("export MALLOC_MMAP_THRESHOLD_") < s.indexOf("\nexec "), s);
         String r = Files.readString(out.resolve("report.sbatch"));
         assertTrue(r.contains(" sweep --report " + out.toAbsolutePath() + "\n"), r);
+        assertTrue(r.contains("\nexport MALLOC_MMAP_THRESHOLD_="), r);
         assertTrue(cli.out().contains("sbatch --dependency=afterany:$id"), cli.out());
         assertFalse(Files.exists(out.resolve("members").resolve("000-lambda=0-seed=0")), "nothing trained");
     }
