@@ -17,7 +17,8 @@ import java.util.Map;
  * A table of metric rows with a fixed column list, written as CSV. Each row is formatted into its
  * line when added, and only the lines not yet saved are held: {@link #save} appends them to what
  * the file holds (a new file, atomically, at checkpoint cadence). A sweep of 16 members kept every
- * row as a map of boxed values, about 900 bytes each, and its heap grew by 290 MB over 18,000 steps.
+ * row as a map of boxed values, about 900 bytes each: its resident memory grew from 451 to 774 MB
+ * over steps 2,000 to 20,000.
  *
  * <p>Formatting: doubles use {@link String#valueOf(double)} (shortest round-trip repr, e.g. {@code 0.1},
  * {@code 1.0E-5}), floats {@link String#valueOf(float)}, integral types as integers, NaN as {@code nan},
