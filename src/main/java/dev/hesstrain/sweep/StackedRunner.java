@@ -159,20 +159,21 @@ public final class StackedRunner implements MemberRunner {
                     Spec spec = specs.get(i);
                     RunDirectory run = dirs.get(i);
                     StopReason reason = result.reasons().get(i);
-                    Trainer.Result one = new Trainer.Result(result.epochs().get(i), reason,
+                    // the member's rows are in its metrics.csv, not kept (the summary needs only the count)
+                    Trainer.Result one = new Trainer.Result(List.of(), reason,
                             reason == StopReason.INTERRUPTED ? reason.description() + " (" + stop.get() + ")" : reason.description(),
                             result.steps(), result.stepMillis());
                     metrics.get(i).save(run.file(RunDirectory.METRICS));
                     Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
-                    TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], one.epochs().size(), null,
+                    TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], result.epochsRun()[i], null,
                             provenance.get(i), nets.get(i), rss)
                             .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
-                    TrainJob.plots(spec, run, one.epochs());
+                    TrainJob.plots(spec, run);
                     Logger job = logs.get(i).logger(TrainJob.class);
                     if (reason == StopReason.INTERRUPTED) {
                         job.warn("{} after epoch {}; the weights of epoch {} are saved", one.detail(),
-                                one.epochs().isEmpty() ? 0 : one.epochs().get(one.epochs().size() - 1).epoch(),
+                                result.epochsRun()[i],
                                 result.lastGoodEpoch()[i]);
                     }
                     job.info("run stopped: {} ({})", reason.id(), one.detail());

@@ -88,9 +88,13 @@ public final class StackedTrainer implements AutoCloseable {
         default void onStep(long step) {}
     }
 
-    /** The outcome: per member its epochs' metrics, stop reason and last checkpointed epoch. */
-    public record Result(List<List<EpochMetrics>> epochs, List<StopReason> reasons, int[] lastGoodEpoch, long steps,
-            double[] stepMillis) {
+    /**
+     * The outcome: per member how many epochs got a metrics row, its last row (null when none), its
+     * stop reason and last checkpointed epoch. The rows themselves go to {@link Listener#onEpoch}
+     * and are not kept: a sweep of many members and epochs stays flat.
+     */
+    public record Result(int[] epochsRun, List<EpochMetrics> lastRows, List<StopReason> reasons, int[] lastGoodEpoch,
+            long steps, double[] stepMillis) {
 
         /** Median milliseconds of the steady-state stacked steps (the first tenth, at least 5, skipped). */
         public double medianStepMillis() {
@@ -278,10 +282,8 @@ public final class StackedTrainer implements AutoCloseable {
         int d = template.inputs();
         int batch = trainSpec.batchSize() == null ? n : Math.min(trainSpec.batchSize(), n);
         boolean fullBatch = batch >= n;
-        List<List<EpochMetrics>> rows = new ArrayList<>();
-        for (int i = 0; i < r; i++) {
-            rows.add(new ArrayList<>());
-        }
+        int[] epochsRun = new int[r];
+        EpochMetrics[] lastRows = new EpochMetrics[r];
         StopReason[] reasons = new StopReason[r];
         Arrays.fill(reasons, StopReason.COMPLETED);
         int[] lastGood = new int[r];
@@ -444,7 +446,8 @@ public final class StackedTrainer implements AutoCloseable {
                     EpochMetrics m = new EpochMetrics(epoch, sums[i][1] / seen, val.data[i], pen, penaltyExact[i],
                             sums[i][0] / seen, froMean[i], froMax[i], classification ? sums[i][4] / seen : Double.NaN,
                             val.accuracy[i], seconds);
-                    rows.get(i).add(m);
+                    epochsRun[i]++;
+                    lastRows[i] = m;
                     listener.onEpoch(i, m);
                 }
                 boolean last = epoch == epochs || interrupted;
@@ -480,7 +483,7 @@ public final class StackedTrainer implements AutoCloseable {
             }
         }
         double[] ms = millis.stream().mapToDouble(Double::doubleValue).toArray();
-        return new Result(rows, List.of(reasons), lastGood, steps, ms);
+        return new Result(epochsRun, Arrays.asList(lastRows), List.of(reasons), lastGood, steps, ms);
     }
 
     /**

@@ -298,15 +298,15 @@ public final class TrainJob {
             progress.finish();
             if (result.reason() == StopReason.INTERRUPTED) {
                 LOG.warn("{} after epoch {}; the weights of epoch {} are saved", result.detail(),
-                        metrics.rows.isEmpty() ? 0 : metrics.rows.get(metrics.rows.size() - 1).epoch(),
+                        metrics.rows,
                         checkpoints.lastGood());
             }
             metrics.csv.save(run.file(RunDirectory.METRICS));
             // the summary before the plots: a scheduler's kill soon after a stop must not lose it
-            RunSummary summary = summary(spec, trainer, split, result, checkpoints.lastGood(), metrics.rows.size(),
+            RunSummary summary = summary(spec, trainer, split, result, checkpoints.lastGood(), metrics.rows,
                     resumedAfter, provenance, net, memory.readings());
             summary.write(run.file(RunDirectory.SUMMARY));
-            plots(spec, run, metrics.rows);
+            plots(spec, run);
             LOG.info("run stopped: {} ({})", result.reason().id(), result.detail());
             net.close();
             return new Outcome(run, summary, result.reason());
@@ -316,7 +316,8 @@ public final class TrainJob {
     /** Turns each epoch's figures into a metrics.csv row, a progress line and a log line. */
     private final class MetricsRows implements TrainingListener {
         final MetricsCsv csv = new MetricsCsv(columns());
-        final List<EpochMetrics> rows = new ArrayList<>();
+        /** The epochs with a row, 1 to rows (the rows themselves are in metrics.csv, not kept). */
+        int rows;
         private final Progress progress;
 
         MetricsRows(Progress progress) {
@@ -332,44 +333,20 @@ public final class TrainJob {
             if (!t.columns().equals(columns())) {
                 throw new IOException(file + " has the columns " + t.columns() + ", the spec's are " + columns());
             }
-            String lossName = spec.loss().id();
-            for (Map<String, String> r : t.rows()) {
-                int epoch;
-                try {
-                    epoch = Integer.parseInt(r.get("epoch"));
-                } catch (NumberFormatException e) {
-                    throw new IOException(file + ": the epoch '" + r.get("epoch") + "' is not a number");
-                }
-                if (epoch > epochs) {
-                    break;
-                }
-                if (epoch != rows.size() + 1) {
-                    throw new IOException(file + ": epoch " + epoch + " follows epoch " + rows.size());
-                }
-                Map<String, Object> row = new LinkedHashMap<>();
-                for (Map.Entry<String, String> e : r.entrySet()) {
-                    row.put(e.getKey(), e.getKey().equals("epoch") ? (Object) epoch : MetricsCsv.parseValue(e.getValue()));
-                }
+            for (Map<String, Object> row : epochRows(file, t, epochs)) {
                 csv.add(row);
-                rows.add(new EpochMetrics(epoch, value(row, "train_" + lossName), value(row, "val_" + lossName),
-                        value(row, "penalty"), value(row, "penalty_exact"), value(row, "loss"),
-                        value(row, "hessian_fro_mean"), value(row, "hessian_fro_max"), value(row, "train_accuracy"),
-                        value(row, "val_accuracy"), value(row, "seconds")));
+                rows++;
             }
-            if (rows.size() < epochs) {
-                throw new IOException(file + " has " + rows.size() + " epoch rows, the checkpoint is after epoch " + epochs);
+            if (rows < epochs) {
+                throw new IOException(file + " has " + rows + " epoch rows, the checkpoint is after epoch " + epochs);
             }
-        }
-
-        private static double value(Map<String, Object> row, String column) {
-            return row.get(column) instanceof Double d ? d : Double.NaN;
         }
 
         @Override
         public void onEpoch(Trainer.Loop loop, EpochMetrics m) {
             Map<String, Object> row = metricsRow(spec, m);
             csv.add(row);
-            rows.add(m);
+            rows++;
             progress.epoch(m, spec.train().epochs());
             logEpoch(LOG, spec, m);
         }
@@ -451,22 +428,62 @@ public final class TrainJob {
         return Double.isNaN(v) ? null : v;
     }
 
-    /** A run directory's loss.png and hessian.png from its epoch rows (the train job's and a stacked member's). */
-    public static void plots(Spec spec, RunDirectory run, List<EpochMetrics> rows) throws IOException {
-        double[] x = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
+    /**
+     * The rows of epochs 1 to {@code upTo} of a metrics.csv read back, in order, with the values as
+     * written (numbers as Double, empty fields null, the epoch as an Integer).
+     */
+    private static List<Map<String, Object>> epochRows(Path file, MetricsCsv.Table t, int upTo) throws IOException {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map<String, String> r : t.rows()) {
+            int epoch;
+            try {
+                epoch = Integer.parseInt(r.get("epoch"));
+            } catch (NumberFormatException e) {
+                throw new IOException(file + ": the epoch '" + r.get("epoch") + "' is not a number");
+            }
+            if (epoch > upTo) {
+                break;
+            }
+            if (epoch != out.size() + 1) {
+                throw new IOException(file + ": epoch " + epoch + " follows epoch " + out.size());
+            }
+            Map<String, Object> row = new LinkedHashMap<>();
+            for (Map.Entry<String, String> e : r.entrySet()) {
+                row.put(e.getKey(), e.getKey().equals("epoch") ? (Object) epoch : MetricsCsv.parseValue(e.getValue()));
+            }
+            out.add(row);
+        }
+        return out;
+    }
+
+    /**
+     * A run directory's loss.png and hessian.png from its metrics.csv, read back once the run has
+     * saved it for the last time (the train job's and a stacked member's): a run keeps no epoch
+     * rows in memory, so that a long run, or a sweep of many members, stays flat.
+     */
+    public static void plots(Spec spec, RunDirectory run) throws IOException {
+        Path file = run.file(RunDirectory.METRICS);
+        List<Map<String, Object>> rows = epochRows(file, MetricsCsv.read(file), Integer.MAX_VALUE);
+        String lossName = spec.loss().id();
+        double[] x = column(rows, "epoch");
         LinkedHashMap<String, double[]> loss = new LinkedHashMap<>();
-        loss.put("train " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::trainLoss).toArray());
-        loss.put("validation " + spec.loss(), rows.stream().mapToDouble(EpochMetrics::valLoss).toArray());
-        loss.put("penalty", rows.stream().mapToDouble(EpochMetrics::penalty).toArray());
+        loss.put("train " + spec.loss(), column(rows, "train_" + lossName));
+        loss.put("validation " + spec.loss(), column(rows, "val_" + lossName));
+        loss.put("penalty", column(rows, "penalty"));
         if (spec.penalty().method() == PenaltyMethod.HUTCHINSON) {
-            loss.put("penalty (exact)", rows.stream().mapToDouble(EpochMetrics::penaltyExact).toArray());
+            loss.put("penalty (exact)", column(rows, "penalty_exact"));
         }
         Plots.lineChart(run.file(RunDirectory.LOSS_PLOT), spec.name() + ": loss per epoch", "epoch", "loss", true, x, loss);
         LinkedHashMap<String, double[]> hess = new LinkedHashMap<>();
-        hess.put("mean ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMean).toArray());
-        hess.put("max ||H||_F", rows.stream().mapToDouble(EpochMetrics::hessianFroMax).toArray());
+        hess.put("mean ||H||_F", column(rows, "hessian_fro_mean"));
+        hess.put("max ||H||_F", column(rows, "hessian_fro_max"));
         Plots.lineChart(run.file(RunDirectory.HESSIAN_PLOT), spec.name() + ": input-Hessian Frobenius norm per epoch",
                 "epoch", "||H||_F over training samples", true, x, hess);
+    }
+
+    /** One column of rows read back, as doubles (NaN where empty). */
+    private static double[] column(List<Map<String, Object>> rows, String name) {
+        return rows.stream().mapToDouble(r -> r.get(name) instanceof Number v ? v.doubleValue() : Double.NaN).toArray();
     }
 
     /** A run directory's data.npz: the exact inputs and targets of both splits (the train job's and a stacked member's). */
