@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.hesstrain.model.Torch;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.spec.SpecLoader;
@@ -319,6 +320,23 @@ class SweepCommandTest {
         assertEquals(ExitCodes.USAGE, bad.run("sweep", "--config", CONFIG, "--grid", "seed=0,1", "--shard", "2/2",
                 "--out", tmp.resolve("x").toString()));
         assertEquals("error: --shard takes I/N with 0 <= I < N, such as 0/4, found '2/2'", bad.err().strip());
+    }
+
+    /** A stacked program computes on every core unless --threads says otherwise (train's default is 1). */
+    @Test
+    void aSweepComputesOnEveryCoreUnlessToldOtherwise(@TempDir Path tmp) {
+        int before = Torch.threads();
+        try {
+            CliRunner cli = new CliRunner();
+            Torch.setThreads(1);
+            assertEquals(0, cli.run(args(tmp.resolve("a"), List.of(), "penalty.lambda=0,1e-3")), cli.err());
+            assertEquals(Runtime.getRuntime().availableProcessors(), Torch.threads());
+            CliRunner one = new CliRunner();
+            assertEquals(0, one.run(args(tmp.resolve("b"), List.of("--threads", "1"), "penalty.lambda=0,1e-3")), one.err());
+            assertEquals(1, Torch.threads());
+        } finally {
+            Torch.setThreads(before);
+        }
     }
 
     @Test
