@@ -56,12 +56,17 @@ class StackedTrainerTest {
 
     private record Member(Network net, Dataset train, Dataset validation) {}
 
-    /** The members' networks and data, as the stacked trainer takes them. */
-    private record Stack(List<Network> nets, List<Dataset> train, List<Dataset> validation) {}
+    /** The members' specs, networks and data, as the stacked trainer takes them. */
+    private record Stack(List<Spec> specs, List<Network> nets, List<Dataset> train, List<Dataset> validation) {
+        /** A stacked trainer of these members that checkpoints whenever one is due. */
+        StackedTrainer trainer() {
+            return new StackedTrainer(specs, nets, train, validation, 0);
+        }
+    }
 
     /** Every spec's {@link Member}, member {@code poisoned}'s data poisoned (-1: none). */
     private static Stack stack(List<Spec> specs, NDManager m, int poisoned) {
-        Stack stack = new Stack(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        Stack stack = new Stack(specs, new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int i = 0; i < specs.size(); i++) {
             Member a = member(specs.get(i), m, i == poisoned);
             stack.nets().add(a.net);
@@ -151,13 +156,10 @@ class StackedTrainerTest {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
             Stack stack = stack(specs, m, poisoned);
-            List<Network> nets = stack.nets();
-            List<Dataset> tr = stack.train();
-            List<Dataset> va = stack.validation();
             List<List<EpochMetrics>> rows = new ArrayList<>();
             specs.forEach(s -> rows.add(new ArrayList<>()));
             StackedTrainer.Result res;
-            try (StackedTrainer st = new StackedTrainer(specs, nets, tr, va, 0)) {
+            try (StackedTrainer st = stack.trainer()) {
                 res = st.run(new StackedTrainer.Listener() {
                     @Override
                     public void onEpoch(int member, EpochMetrics metrics) {
@@ -179,7 +181,7 @@ class StackedTrainerTest {
                 assertEquals(p.lastGoodEpoch, res.lastGoodEpoch()[i], who);
                 if (p.result.reason() == StopReason.COMPLETED || p.result.reason() == StopReason.DIVERGED) {
                     // a diverged member's network holds its last good checkpoint, as its plain run's does
-                    Map<String, double[]> w = Weights.snapshot(nets.get(i));
+                    Map<String, double[]> w = Weights.snapshot(stack.nets().get(i));
                     for (Map.Entry<String, double[]> e : p.weights.entrySet()) {
                         double[] mine = w.get(e.getKey());
                         for (int j = 0; j < mine.length; j++) {
@@ -302,12 +304,9 @@ class StackedTrainerTest {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
             Stack stack = stack(specs, m, poisoned);
-            List<Network> nets = stack.nets();
-            List<Dataset> tr = stack.train();
-            List<Dataset> va = stack.validation();
             int[] written = new int[specs.size()];
             long[] polls = {0};
-            try (StackedTrainer st = new StackedTrainer(specs, nets, tr, va, 0)) {
+            try (StackedTrainer st = stack.trainer()) {
                 st.run(new StackedTrainer.Listener() {
                     @Override
                     public void onEpoch(int member, EpochMetrics metrics) {}
