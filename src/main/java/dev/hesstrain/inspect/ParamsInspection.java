@@ -252,12 +252,12 @@ final class ParamsInspection {
         double[] streamSeconds;
         // the file in the model's dtype: float64 rows for a float64 model
         boolean f64 = r.net.dtype() == ai.djl.ndarray.types.DataType.FLOAT64;
-        // one lane: a writer thread overlaps writing with computing; several: each writes its own rows
-        try (RowStream out = new RowStream(file, f64 ? Npy.F8 : Npy.F4, rows, p, k, 2 * workers + 1,
+        // one lane: a writer thread overlaps writing with computing; several: each writes its own rows,
+        // straight from the block's own memory (no copy for a contiguous array), so the stream's
+        // buffers go unused and one is enough; one lane copies each block into a buffer of the writer
+        boolean direct = workers > 1 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+        try (RowStream out = new RowStream(file, f64 ? Npy.F8 : Npy.F4, rows, p, k, direct ? 1 : 2 * workers + 1,
                 (first, count, values) -> { }, workers == 1)) {
-            // the block's own memory (no copy for a contiguous array); several lanes write it to the
-            // file from there, one lane copies it into a buffer of the writer thread
-            boolean direct = out.writesInCaller() && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
             Curvature.rows(op, rows, (start, count, block) -> {
                 Stats st = mine.get();
                 ByteBuffer bytes = block.toByteBuffer(true).order(ByteOrder.nativeOrder());

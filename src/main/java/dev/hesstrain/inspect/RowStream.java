@@ -59,7 +59,8 @@ final class RowStream implements AutoCloseable {
      * @param rows the rows the file will hold
      * @param cols floats per row
      * @param batchRows rows per buffer
-     * @param buffers how many buffers circulate (at least 2, so that writing overlaps computing)
+     * @param buffers how many buffers circulate (2 or more, so that writing overlaps computing; 1
+     *     when rows are written by {@link #write} and the buffers go unused)
      * @param writerThread whether a background thread writes; without it, {@link #submit} writes in
      *     the caller's thread (several callers write in parallel, at their rows' places)
      */
