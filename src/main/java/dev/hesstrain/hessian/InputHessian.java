@@ -167,6 +167,16 @@ public final class InputHessian implements AutoCloseable {
     }
 
     /**
+     * The closed-form pass of R replicas of the network with parameters {@code params} (each [R,
+     * shape...]) at x [R, N, d], as the norms of R·N samples, replica-major (see {@link
+     * Network#curvature(NDArray, NDArray, NDArray, java.util.List)}).
+     */
+    public ClosedForm.Norms closedForm(NDArray x, java.util.List<NDArray> params) {
+        attach(x.getManager());
+        return new ClosedForm.Norms(network.curvature(x, eye, outputEye, params), frobenius);
+    }
+
+    /**
      * The closed-form pass at x [N, d] with the unit directions and the adjoints seeded by
      * {@code seed} [O', 1 or N, outputs]: the Hessians of the O' combinations Σ_q seed[o', n, q] f_q.
      */

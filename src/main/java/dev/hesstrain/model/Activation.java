@@ -87,6 +87,17 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
      */
     @Override
     public Sandwich.Step curvature(NDArray z, NDArray jac) {
+        return curvature(z, jac, 2);
+    }
+
+    /** On a replica axis σ'(z) [R, N, ...] broadcasts over the Jacobian [K, R or 1, N or 1, ...] as it is. */
+    @Override
+    public Sandwich.Step curvature(NDArray z, NDArray jac, java.util.List<NDArray> params) {
+        return curvature(z, jac, 3);
+    }
+
+    /** The step with {@code lead} axes before a sample's features in the Jacobian (2: K, N; 3: K, R, N). */
+    private Sandwich.Step curvature(NDArray z, NDArray jac, int lead) {
         if (fn == Elementwise.IDENTITY) {
             return Sandwich.Step.affine(z, jac, a -> a);
         }
@@ -115,7 +126,7 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
 
             @Override
             public Sandwich.Term term(NDArray adjoint) {
-                return s[2] == null ? null : new Sandwich.Term(Sandwich.flat(jac), Sandwich.flat(adjoint.mul(s[2])));
+                return s[2] == null ? null : new Sandwich.Term(Sandwich.flat(jac, lead), Sandwich.flat(adjoint.mul(s[2]), lead));
             }
         };
     }

@@ -101,22 +101,66 @@ public final class Conv2d implements Layer, Sandwich.Layer {
      */
     public NDArray transposed(NDArray c, Shape in) {
         Shape cs = c.getShape();
-        long m = cs.get(0) * cs.get(1);
-        long f = cs.get(2);
-        long ho = cs.get(3);
-        long wo = cs.get(4);
+        NDArray g = c.reshape(new Shape(cs.get(0) * cs.get(1)).addAll(cs.slice(2)));
+        NDArray out = transposed(g, weight.flip(2, 3).transpose(1, 0, 2, 3), 1, in);
+        return out.reshape(new Shape(cs.get(0), cs.get(1)).addAll(in));
+    }
+
+    /**
+     * On a replica axis: value [R or 1, N, C, H, W] by the grouped convolution of {@link
+     * #forward(NDArray, List)}; the Jacobian [K, R or 1, N or 1, C, H, W] as K·N' images per replica
+     * through the same convolution without bias; the adjoint [O, R or 1, N or 1, F, H', W'] by the
+     * transposed convolution grouped per replica (the replicas' channels side by side, their
+     * flipped kernels [R·C, F, k, k]).
+     */
+    @Override
+    public Sandwich.Step curvature(NDArray value, NDArray jac, List<NDArray> params) {
+        Shape in = value.getShape().slice(2);
+        NDArray w = params.get(0); // [R, F, C, k, k]
+        long r = w.getShape().get(0);
+        NDArray jy = null;
+        if (jac != null) {
+            Shape js = jac.getShape(); // [K, R', N', C, H, W]
+            NDArray images = jac.swapAxes(0, 1).reshape(new Shape(js.get(1), js.get(0) * js.get(2)).addAll(in));
+            NDArray y = forward(images, List.of(w)); // [R, K·N', F, H', W']
+            Shape ys = y.getShape();
+            jy = y.reshape(new Shape(r, js.get(0), js.get(2)).addAll(ys.slice(2))).swapAxes(0, 1);
+        }
+        NDArray flipped = w.flip(3, 4).transpose(0, 2, 1, 3, 4);
+        Shape fs = flipped.getShape(); // [R, C, F, k, k]
+        NDArray kernels = flipped.reshape(new Shape(fs.get(0) * fs.get(1)).addAll(fs.slice(2)));
+        return Sandwich.Step.affine(forward(value, params), jy, c -> {
+            Shape cs = c.getShape(); // [O, R', N', F, H', W']
+            NDArray full = cs.get(1) == r ? c : c.broadcast(new Shape(cs.get(0), r).addAll(cs.slice(2)));
+            // [O, N', R, F, H', W'] -> [O·N', R·F, H', W']: one group per replica
+            NDArray g = full.swapAxes(1, 2).reshape(new Shape(cs.get(0) * cs.get(2), r * cs.get(3)).addAll(cs.slice(4)));
+            NDArray out = transposed(g, kernels, (int) r, in); // [O·N', R·C, H, W]
+            return out.reshape(new Shape(cs.get(0), cs.get(2), r).addAll(in)).swapAxes(1, 2);
+        });
+    }
+
+    /**
+     * The transposed convolution of g [M, groups·F, H', W'] with {@code flipped} kernels [groups·C,
+     * F, k, k] in {@code groups} groups, to [M, groups·C, H, W] for inputs shaped {@code in} [C, H,
+     * W]: g dilated by the stride, convolved with padding k − 1 − p, and zeros appended at the bottom
+     * and right for the rows and columns the stride skipped.
+     */
+    private NDArray transposed(NDArray g, NDArray flipped, int groups, Shape in) {
+        Shape gs = g.getShape();
+        long m = gs.get(0);
+        long f = gs.get(1);
+        long ho = gs.get(2);
+        long wo = gs.get(3);
         int k = (int) weight.getShape().get(2);
-        NDArray g = c.reshape(m, f, ho, wo);
         if (stride > 1) {
             NDArray cell = g.reshape(m, f, ho, 1, wo, 1);
-            cell = cell.concat(cell.getManager().zeros(new Shape(m, f, ho, stride - 1, wo, 1), c.getDataType()), 3);
-            cell = cell.concat(cell.getManager().zeros(new Shape(m, f, ho, stride, wo, stride - 1), c.getDataType()), 5);
+            cell = cell.concat(cell.getManager().zeros(new Shape(m, f, ho, stride - 1, wo, 1), g.getDataType()), 3);
+            cell = cell.concat(cell.getManager().zeros(new Shape(m, f, ho, stride, wo, stride - 1), g.getDataType()), 5);
             g = cell.reshape(m, f, ho * stride, wo * stride)
                     .get(":, :, :" + ((ho - 1) * stride + 1) + ", :" + ((wo - 1) * stride + 1));
         }
-        NDArray flipped = weight.flip(2, 3).transpose(1, 0, 2, 3);
         int q = k - 1 - padding;
-        NDArray out = conv(g, flipped, null, 1, Math.max(0, q), 1);
+        NDArray out = conv(g, flipped, null, 1, Math.max(0, q), groups);
         if (q < 0) {
             long h = out.getShape().get(2);
             long w = out.getShape().get(3);
@@ -126,12 +170,12 @@ public final class Conv2d implements Layer, Sandwich.Layer {
         long rw = in.get(2) - out.getShape().get(3);
         long ci = out.getShape().get(1);
         if (rh > 0) {
-            out = out.concat(out.getManager().zeros(new Shape(m, ci, rh, out.getShape().get(3)), c.getDataType()), 2);
+            out = out.concat(out.getManager().zeros(new Shape(m, ci, rh, out.getShape().get(3)), g.getDataType()), 2);
         }
         if (rw > 0) {
-            out = out.concat(out.getManager().zeros(new Shape(m, ci, in.get(1), rw), c.getDataType()), 3);
+            out = out.concat(out.getManager().zeros(new Shape(m, ci, in.get(1), rw), g.getDataType()), 3);
         }
-        return out.reshape(new Shape(cs.get(0), cs.get(1)).addAll(in));
+        return out;
     }
 
     @Override

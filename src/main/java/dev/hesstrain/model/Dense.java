@@ -59,6 +59,17 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer {
                 this::transposed);
     }
 
+    /**
+     * On a replica axis: W [R, out, in]; the Jacobian [K, R or 1, N or 1, in] times W_rᵀ and the
+     * adjoint [O, R or 1, N or 1, out] times W_r, each one batched product broadcast over K or O.
+     */
+    @Override
+    public Sandwich.Step curvature(NDArray value, NDArray jac, List<NDArray> params) {
+        NDArray w = params.get(0);
+        NDArray wt = w.transpose(0, 2, 1);
+        return Sandwich.Step.affine(forward(value, params), jac == null ? null : jac.matMul(wt), c -> c.matMul(w));
+    }
+
     /** The adjoint of the input from that of the output, c W for c [O, N or 1, out]. */
     public NDArray transposed(NDArray c) {
         return c.matMul(weight);

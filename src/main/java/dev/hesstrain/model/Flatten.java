@@ -29,6 +29,14 @@ public final class Flatten implements Layer, Sandwich.Layer {
                 c -> c.reshape(new Shape(c.getShape().get(0), c.getShape().get(1)).addAll(sample)));
     }
 
+    /** On a replica axis: value [R, N, ...], Jacobian [K, R or 1, N or 1, ...], adjoint [O, R or 1, N or 1, features]. */
+    @Override
+    public Sandwich.Step curvature(NDArray value, NDArray jac, java.util.List<NDArray> params) {
+        Shape sample = value.getShape().slice(2);
+        return Sandwich.Step.affine(forward(value, params), jac == null ? null : Sandwich.flat(jac, 3),
+                c -> c.reshape(c.getShape().slice(0, 3).addAll(sample)));
+    }
+
     /** [K, N, ...] to [K, N, features]. */
     private static NDArray flat2(NDArray d) {
         return d.reshape(d.getShape().get(0), d.getShape().get(1), -1);

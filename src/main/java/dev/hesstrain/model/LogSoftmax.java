@@ -67,12 +67,22 @@ public final class LogSoftmax implements Layer, Sandwich.Layer {
             public Sandwich.Term term(NDArray c) {
                 NDArray s = c.sum(new int[] {-1}, true); // [O, N or 1, 1]
                 NDArray sp = s.mul(p); // [O, N, M]
-                Shape js = pj.getShape();
-                NDArray rows = jac.broadcast(new Shape(js.get(0), js.get(1), jac.getShape().get(2))).concat(pj, 2);
-                NDArray weights = sp.neg().concat(s.broadcast(new Shape(sp.getShape().get(0), sp.getShape().get(1), 1)), 2);
+                Shape js = pj.getShape(); // [K, N, 1]
+                int last = js.dimension() - 1;
+                NDArray rows = jac.broadcast(js.slice(0, last).add(jac.getShape().get(last))).concat(pj, last);
+                NDArray weights = sp.neg().concat(s.broadcast(sp.getShape().slice(0, last).add(1)), last);
                 return new Sandwich.Term(rows, weights);
             }
         };
+    }
+
+    /**
+     * On a replica axis (u [R, N, M], Jacobian [K, R or 1, N or 1, M], adjoints [O, R or 1, N or 1,
+     * M]): the same ops, which act on the last axis and broadcast over the others.
+     */
+    @Override
+    public Sandwich.Step curvature(NDArray u, NDArray jac, java.util.List<NDArray> params) {
+        return curvature(u, jac);
     }
 
     @Override

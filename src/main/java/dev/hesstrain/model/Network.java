@@ -293,9 +293,30 @@ public final class Network implements AutoCloseable {
      * a curvature term get no Jacobian (null) and give none.
      */
     public Sandwich curvature(NDArray x, NDArray directions, NDArray seed) {
+        return pass(shaped(x, 1), shaped(directions, 2), seed, null);
+    }
+
+    /**
+     * The closed-form curvature pass of R replicas of this network, each with its own parameters,
+     * as one pass ({@link Sandwich}'s replica layout), returned as the pass of the R·N samples x
+     * [R, N, inputs] (replica-major: sample r·N + n is replica r's sample n; see {@link
+     * Sandwich#ofReplicas}), with the shared {@code directions} [K, 1, inputs] and {@code seed}
+     * [O', 1, outputs]. Slice r equals {@link #curvature(NDArray, NDArray, NDArray)} of a network
+     * holding replica r's parameters at x[r].
+     *
+     * @param params one array per {@link #parameters()} entry, in that order, each [R, its shape...]
+     */
+    public Sandwich curvature(NDArray x, NDArray directions, NDArray seed, List<NDArray> params) {
+        if (params.size() != parameters.size()) {
+            throw new IllegalArgumentException("the network has " + parameters.size() + " parameters, found "
+                    + params.size() + " replicated arrays");
+        }
+        return Sandwich.ofReplicas(pass(shaped(x, 2), shaped(directions.expandDims(1), 3), seed.expandDims(1), params));
+    }
+
+    /** The pass on the plain layout ({@code params} null) or the replica layout ({@code params} given). */
+    private Sandwich pass(NDArray value, NDArray jac, NDArray seed, List<NDArray> params) {
         List<Sandwich.Step> steps = new ArrayList<>(layers.size());
-        NDArray value = shaped(x, 1);
-        NDArray jac = shaped(directions, 2);
         // Jacobians are needed up to the input of the highest layer with a curvature term, adjoints
         // down to the lowest one
         int lowest = -1;
@@ -307,13 +328,17 @@ public final class Network implements AutoCloseable {
                 highest = i;
             }
         }
+        int next = 0;
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             if (!(l instanceof Sandwich.Layer cl)) {
                 throw new IllegalStateException("layer " + i + " (" + l.getClass().getSimpleName()
                         + ") has no closed-form curvature");
             }
-            Sandwich.Step step = cl.curvature(value, i <= highest ? jac : null);
+            NDArray j = i <= highest ? jac : null;
+            int count = l.parameters().size();
+            Sandwich.Step step = params == null ? cl.curvature(value, j) : cl.curvature(value, j, params.subList(next, next + count));
+            next += count;
             steps.add(step);
             value = step.value();
             jac = i < highest ? step.jac() : null; // the output Jacobian of the highest term is never used

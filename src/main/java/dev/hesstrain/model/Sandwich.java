@@ -1,6 +1,8 @@
 package dev.hesstrain.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
@@ -24,6 +26,13 @@ import java.util.function.UnaryOperator;
  * R_t; every norm of H follows from them by batched products (see hessian/ClosedForm). All of it
  * is ordinary tensor ops, differentiable in the parameters by one plain backward pass.
  *
+ * <p>On a replica axis (R networks of the same structure, each with its own parameters; see
+ * {@link Network#curvature(NDArray, NDArray, NDArray, List)}) every array gains an axis R (or 1
+ * where all replicas share it) just before the sample axis: values [R, N, ...], Jacobians [K, R or
+ * 1, N or 1, ...], adjoints [O, R or 1, N or 1, ...], rows [K, R or 1, N or 1, r] and weights [O,
+ * R, N, r]. Elementwise steps and those acting on the last axis then broadcast as they are; {@link
+ * #ofReplicas} turns the result into the pass of R·N samples that {@code hessian/ClosedForm} reads.
+ *
  * @param value the model output [N, O]
  * @param terms the curvature terms, from the output down
  */
@@ -45,6 +54,13 @@ public record Sandwich(NDArray value, List<Term> terms) {
          * gives a null Jacobian.
          */
         Step curvature(NDArray value, NDArray jac);
+
+        /**
+         * The same step on a replica axis (layout above): {@code value} [R or 1, N, ...], {@code jac}
+         * [K, R or 1, N or 1, ...], with this layer's parameters each [R, its shape...] in {@link
+         * dev.hesstrain.model.Layer#parameters()} order.
+         */
+        Step curvature(NDArray value, NDArray jac, List<NDArray> params);
     }
 
     /** What one layer's forward step keeps for the backward sweep. */
@@ -84,8 +100,39 @@ public record Sandwich(NDArray value, List<Term> terms) {
         }
     }
 
-    /** [K, N or 1, ...] to [K, N or 1, features]: the flat rows of a term. */
-    static NDArray flat(NDArray a) {
-        return a.getShape().dimension() == 3 ? a : a.reshape(a.getShape().get(0), a.getShape().get(1), -1);
+    /**
+     * [K, N or 1, ...] to [K, N or 1, features] ({@code lead} 2), or [K, R or 1, N or 1, ...] to [K,
+     * R or 1, N or 1, features] ({@code lead} 3): the flat rows of a term.
+     */
+    static NDArray flat(NDArray a, int lead) {
+        Shape s = a.getShape();
+        return s.dimension() == lead + 1 ? a : a.reshape(s.slice(0, lead).add(-1));
+    }
+
+    /**
+     * A pass on a replica axis (value [R, N, O], rows [K, R or 1, N or 1, r], weights [O, R or 1, N
+     * or 1, r]) as the pass of R·N samples, replica-major (sample r·N + n is replica r's sample n):
+     * value [R·N, O], rows [K, R·N, r] (kept [K, 1, r] when every replica and sample shares them),
+     * weights [O, R·N, r].
+     */
+    public static Sandwich ofReplicas(Sandwich replicated) {
+        Shape v = replicated.value().getShape();
+        long r = v.get(0);
+        long n = v.get(1);
+        List<Term> terms = new ArrayList<>(replicated.terms().size());
+        for (Term t : replicated.terms()) {
+            terms.add(new Term(samples(t.rows(), r, n), samples(t.weights(), r, n)));
+        }
+        return new Sandwich(replicated.value().reshape(r * n, v.get(2)), terms);
+    }
+
+    /** [A, R or 1, N or 1, w] to [A, R·N, w], or to [A, 1, w] when both axes are 1. */
+    private static NDArray samples(NDArray a, long r, long n) {
+        Shape s = a.getShape();
+        if (s.get(1) == 1 && s.get(2) == 1) {
+            return a.reshape(s.get(0), 1, s.get(3));
+        }
+        NDArray full = s.get(1) == r && s.get(2) == n ? a : a.broadcast(new Shape(s.get(0), r, n, s.get(3)));
+        return full.reshape(s.get(0), r * n, s.get(3));
     }
 }

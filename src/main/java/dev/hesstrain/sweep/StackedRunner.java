@@ -39,8 +39,9 @@ import org.apache.logging.log4j.Logger;
  * on a leading axis, every op of a step serving all of them), and writes each member's standard run
  * directory as {@code TrainJob} does: spec.yaml, data.npz, metrics.csv and weights at every
  * checkpoint, then loss.png, hessian.png and summary.json from the member's final weights. Groups
- * the stacked trainer cannot take (one member, λ > 0 with a model without a replicated Taylor
- * pass, specs that differ beyond λ, lr, momentum and seed) go through the {@link SequentialRunner},
+ * the stacked trainer cannot take (one member, a penalty whose pass has no replicated form for the
+ * model: {@link StackedTrainer#penaltyRefused}, specs that differ beyond λ, lr, momentum and seed)
+ * go through the {@link SequentialRunner},
  * with a log line saying why.
  */
 public final class StackedRunner implements MemberRunner {
@@ -73,9 +74,9 @@ public final class StackedRunner implements MemberRunner {
             String why = null;
             if (!nets.get(0).replicable()) {
                 why = "the model has a layer without a replicated pass";
-            } else if (specs.stream().anyMatch(s -> s.penalty().active()) && !nets.get(0).replicatedTaylor()) {
-                why = "λ > 0 and the model has a layer without a replicated Taylor pass (only flat inputs, linear layers "
-                        + "and elementwise activations have one: not conv2d, flatten or log_softmax)";
+            } else if (specs.stream().anyMatch(s -> s.penalty().active())
+                    && StackedTrainer.penaltyRefused(nets.get(0), specs.get(0).penalty().method()) != null) {
+                why = StackedTrainer.penaltyRefused(nets.get(0), specs.get(0).penalty().method());
             } else if (nets.stream().anyMatch(n -> n.parameterCount() != nets.get(0).parameterCount())) {
                 why = "the members' networks differ in size (their splits hold different numbers of classes)";
             }

@@ -12,6 +12,7 @@ import ai.djl.training.GradientCollector;
 import dev.hesstrain.data.Dataset;
 import dev.hesstrain.data.Seeds;
 import dev.hesstrain.data.Split;
+import dev.hesstrain.hessian.ClosedForm;
 import dev.hesstrain.hessian.HutchinsonNorm;
 import dev.hesstrain.hessian.InputHessian;
 import dev.hesstrain.model.Loss;
@@ -57,10 +58,11 @@ import org.apache.logging.log4j.Logger;
  * checkpoint listener ({@link Checkpoints}) is for one run.
  *
  * <p>Members must agree on everything but λ, lr, momentum and seed ({@link #incompatibility}).
- * The penalty is the Taylor-pairs pass on the replica axis (or Hutchinson probes through it), so
- * the model must have flat inputs, dense layers and elementwise activations ({@link
- * Network#replicatedTaylor()}) when any member has λ > 0; without a penalty any replicable model
- * will do.
+ * The exact penalty is the pass a plain run takes ({@link InputHessian}) on the replica axis: the
+ * closed form ({@link Network#curvature(NDArray, NDArray, NDArray, List)}, every layer type) or,
+ * up to d = 2, the Taylor pairs; Hutchinson's probes run through the replicated Taylor pass. Those
+ * two need flat inputs, dense layers and elementwise activations ({@link #penaltyRefused}); without
+ * a penalty any replicable model will do.
  */
 public final class StackedTrainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(StackedTrainer.class);
@@ -138,7 +140,7 @@ public final class StackedTrainer implements AutoCloseable {
      * plain run's {@link Trainer#position()}: set before each {@link Listener#onCheckpoint}.
      */
     private Trainer.Position[] positions;
-    /** Each member's plain evaluation, for the norms of a model without the replicated Taylor pass (made when needed). */
+    /** Each member's plain evaluation, for the norms of a model whose exact pass has no replica axis (made when needed). */
     private final Trainer[] evaluators;
 
     /**
@@ -193,8 +195,9 @@ public final class StackedTrainer implements AutoCloseable {
         }
         this.lambdas = specs.stream().mapToDouble(s -> s.penalty().lambda()).toArray();
         this.curvature = Arrays.stream(lambdas).anyMatch(l -> l > 0);
-        if (curvature && !template.replicatedTaylor()) {
-            throw new IllegalArgumentException("a stacked penalty needs flat inputs, dense layers and activations");
+        String refused = curvature ? penaltyRefused(template, penalty.method()) : null;
+        if (refused != null) {
+            throw new IllegalArgumentException(refused);
         }
         this.manager = template.manager().newSubManager();
         this.active = new boolean[r];
@@ -228,6 +231,30 @@ public final class StackedTrainer implements AutoCloseable {
         this.estimator = penalty.method() == PenaltyMethod.HUTCHINSON
                 ? new HutchinsonNorm(template, norm, penalty.probes(), penalty.distribution())
                 : null;
+    }
+
+    /**
+     * Why a stacked penalty of {@code method} cannot run on {@code net}'s replica axis, or null when
+     * it can. The exact penalty takes the pass a plain run takes ({@link InputHessian}): the closed
+     * form, which every layer type has on the replica axis, or, up to d = 2 inputs and for layers
+     * without it, the Taylor pairs, which need flat inputs, dense layers and activations
+     * ({@link Network#replicatedTaylor()}); Hutchinson's probes run through the Taylor pass.
+     */
+    public static String penaltyRefused(Network net, PenaltyMethod method) {
+        if (net.replicatedTaylor()) {
+            return null;
+        }
+        if (method == PenaltyMethod.EXACT) {
+            try (InputHessian h = new InputHessian(net)) {
+                if (h.method() == InputHessian.Method.CLOSED_FORM) {
+                    return null;
+                }
+            }
+            return "λ > 0 and the model's exact penalty takes the Taylor pairs pass (up to 2 inputs), whose replicated "
+                    + "form needs flat inputs, linear layers and elementwise activations (not conv2d, flatten or log_softmax)";
+        }
+        return "λ > 0 with the Hutchinson penalty, whose probes run through the replicated Taylor pass: it needs flat "
+                + "inputs, linear layers and elementwise activations (not conv2d, flatten or log_softmax)";
     }
 
     /** [R] values as an [R, 1] array of the model's dtype, in this trainer's manager. */
@@ -350,7 +377,7 @@ public final class StackedTrainer implements AutoCloseable {
                         }
                         Values v;
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            v = evaluate(x, y, curvature, dirs);
+                            v = evaluate(x, y, curvature, curvature && hessian.frobeniusIsCheap(norm), dirs);
                             gc.backward(v.total().sum());
                         }
                         s = v.read();
@@ -431,7 +458,7 @@ public final class StackedTrainer implements AutoCloseable {
                             froMax[i] = maxFro[i];
                         } else {
                             // a member without a penalty: its norms over the training set, as Trainer does
-                            whole = whole == null ? (template.replicatedTaylor() ? evaluate(train, true) : normsOneByOne())
+                            whole = whole == null ? (exactStacks() ? evaluate(train, true) : normsOneByOne())
                                     : whole;
                             froMean[i] = whole.froMean[i];
                             froMax[i] = whole.froMax[i];
@@ -571,9 +598,10 @@ public final class StackedTrainer implements AutoCloseable {
     /**
      * The members' objectives on x [R, B, d] and y [R, B, ...]: with {@code withCurvature} the
      * penalty λ_r · mean norm (exact, or estimated along {@code dirs} [R, K, B, d] when given) and,
-     * when exact, the Frobenius norms' per-member mean and max.
+     * when exact and {@code withFrobenius}, the Frobenius norms' per-member mean and max. The exact
+     * norms come from the pass a plain run takes (closed form or Taylor pairs), on the replica axis.
      */
-    private Values evaluate(NDArray x, NDArray y, boolean withCurvature, NDArray dirs) {
+    private Values evaluate(NDArray x, NDArray y, boolean withCurvature, boolean withFrobenius, NDArray dirs) {
         long b = x.getShape().get(1);
         if (!withCurvature) {
             NDArray out = template.forward(x, views);
@@ -581,23 +609,45 @@ public final class StackedTrainer implements AutoCloseable {
             NDArray zero = dataLoss.zerosLike();
             return new Values(dataLoss, dataLoss, zero, null, null, correct(out, y));
         }
-        Pairs pairs = dirs == null ? hessian.pairs() : estimator.pairs();
-        Taylor t = template.taylor(x, dirs == null ? eye : dirs, pairs, views);
-        NDArray dataLoss = Loss.perReplica(specs.get(0).loss(), t.value(), y);
-        Taylor flat = flatReplicas(t);
+        NDArray out;
+        NDArray perSample;
+        NDArray froSquared = null;
+        if (dirs == null && hessian.method() == InputHessian.Method.CLOSED_FORM) {
+            ClosedForm.Norms norms = hessian.closedForm(x, views);
+            out = norms.value().reshape(new Shape(r, b).addAll(norms.value().getShape().slice(1)));
+            perSample = norms.get(norm).reshape(r, b);
+            if (withFrobenius) {
+                froSquared = norm == Norm.FROBENIUS ? perSample : norms.get(Norm.FROBENIUS).reshape(r, b);
+            }
+        } else {
+            Pairs pairs = dirs == null ? hessian.pairs() : estimator.pairs();
+            Taylor t = template.taylor(x, dirs == null ? eye : dirs, pairs, views);
+            out = t.value();
+            Taylor flat = flatReplicas(t);
+            if (dirs == null) {
+                perSample = hessian.norm(flat, norm).reshape(r, b);
+                if (withFrobenius) {
+                    froSquared = norm == Norm.FROBENIUS ? perSample : hessian.norm(flat, Norm.FROBENIUS).reshape(r, b);
+                }
+            } else {
+                perSample = estimator.estimate(flat).reshape(r, b);
+            }
+        }
+        NDArray dataLoss = Loss.perReplica(specs.get(0).loss(), out, y);
         NDArray froMean = null;
         NDArray froMax = null;
-        NDArray perSample;
-        if (dirs == null) {
-            perSample = hessian.norm(flat, norm).reshape(r, b);
-            NDArray fro = (norm == Norm.FROBENIUS ? perSample : hessian.norm(flat, Norm.FROBENIUS).reshape(r, b)).sqrt();
+        if (froSquared != null) {
+            NDArray fro = froSquared.sqrt();
             froMean = fro.mean(new int[] {1});
             froMax = fro.max(new int[] {1});
-        } else {
-            perSample = estimator.estimate(flat).reshape(r, b);
         }
         NDArray pen = perSample.mean(new int[] {1}).mul(lambda.reshape(r));
-        return new Values(dataLoss.add(pen), dataLoss, pen, froMean, froMax, correct(t.value(), y));
+        return new Values(dataLoss.add(pen), dataLoss, pen, froMean, froMax, correct(out, y));
+    }
+
+    /** Whether the exact norms of every member run on the replica axis (else one member at a time). */
+    private boolean exactStacks() {
+        return hessian.method() == InputHessian.Method.CLOSED_FORM || template.replicatedTaylor();
     }
 
     /** A replicated Taylor pass seen as one of R·N samples, for the per-sample norms of one network. */
@@ -645,7 +695,7 @@ public final class StackedTrainer implements AutoCloseable {
                 NDArray x = inputs(step, parts);
                 NDArray y = targets(step, parts);
                 attach(step);
-                double[] s = evaluate(x, y, exact, null).read();
+                double[] s = evaluate(x, y, exact, exact, null).read();
                 int rows = end - start;
                 for (int i = 0; i < r; i++) {
                     data[i] += s[r + i] * rows;
@@ -674,8 +724,9 @@ public final class StackedTrainer implements AutoCloseable {
 
     /**
      * The input-Hessian norms over the training set of each running member, one member at a time
-     * through its plain run's evaluation ({@link Trainer#evaluate}), for a model without the
-     * replicated Taylor pass (log_softmax; only when no member has λ > 0): the member's network,
+     * through its plain run's evaluation ({@link Trainer#evaluate}), for a model whose exact pass has
+     * no replica axis (the Taylor pairs, up to 2 inputs, of a model with conv2d, flatten or
+     * log_softmax; only when no member has λ > 0): the member's network,
      * which holds its last checkpoint, gets its current weights for the evaluation and the
      * checkpoint back after it.
      */

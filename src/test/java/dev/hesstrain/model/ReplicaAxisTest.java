@@ -133,6 +133,70 @@ class ReplicaAxisTest {
         }
     }
 
+    /**
+     * The closed-form curvature pass on the replica axis: its R·N samples' Hessians (formed from the
+     * terms), values and traces equal those of each replica's own pass, for dense networks with two
+     * curved activations, conv2d with padding and with stride 2 (the transposed convolution per
+     * replica), flatten and log_softmax, with inputs of their own or shared; and the Hessians are
+     * those of float64 central differences of each replica's own outputs.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"dense", "dense-shared", "conv", "conv-shared"})
+    void theReplicatedClosedFormEqualsSeparateNetworks(String kind) {
+        boolean shared = kind.endsWith("-shared");
+        ModelSpec spec = spec(kind.replace("-shared", ""));
+        int d = spec.inputShape() == null ? 3 : 50;
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<Network> nets = replicas(spec, d, m);
+            int o = nets.get(0).outputs();
+            SplittableRandom rng = new SplittableRandom(10);
+            NDArray x = random(m, rng, new Shape(shared ? 1 : R, N, d));
+            NDArray eye = m.eye(d).toType(DataType.FLOAT64, false).expandDims(1);
+            NDArray seed = m.eye(o).toType(DataType.FLOAT64, false).expandDims(1);
+            NDArray xs = shared ? x.broadcast(new Shape(R, N, d)) : x;
+            Sandwich all = nets.get(0).curvature(x, eye, seed, stacked(nets)); // a shared x [1, N, d] broadcasts
+            dev.hesstrain.hessian.ClosedForm.Norms norms = new dev.hesstrain.hessian.ClosedForm.Norms(all,
+                    dev.hesstrain.hessian.ClosedForm.Frobenius.FORMED);
+            assertEquals(new Shape(R * N, o), all.value().getShape());
+            NDArray full = norms.full(); // [R·N, O, d, d]
+            for (int r = 0; r < R; r++) {
+                NDArray xr = xs.get(r);
+                Sandwich one = nets.get(r).curvature(xr, eye, seed);
+                dev.hesstrain.hessian.ClosedForm.Norms own = new dev.hesstrain.hessian.ClosedForm.Norms(one,
+                        dev.hesstrain.hessian.ClosedForm.Frobenius.FORMED);
+                NDArray mine = full.get(r * N + ":" + (r + 1) * N);
+                assertArrayEquals(one.value().toDoubleArray(), all.value().get(r * N + ":" + (r + 1) * N).toDoubleArray(), 1e-13);
+                assertArrayEquals(own.full().toDoubleArray(), mine.toDoubleArray(), 1e-12, "replica " + r);
+                assertArrayEquals(own.traces().toDoubleArray(),
+                        norms.traces().get(":, " + r * N + ":" + (r + 1) * N).toDoubleArray(), 1e-12);
+                // and both are the Hessians of replica r's outputs, by central differences
+                double[] h = mine.toDoubleArray();
+                double[] x0 = xr.get(0).toDoubleArray();
+                double eps = 1e-4;
+                for (int j = 0; j < d; j += d > 5 ? 7 : 1) {
+                    for (int k = 0; k < d; k += d > 5 ? 11 : 1) {
+                        double[] f = new double[o];
+                        for (int sj = -1; sj <= 1; sj += 2) {
+                            for (int sk = -1; sk <= 1; sk += 2) {
+                                double[] p = x0.clone();
+                                p[j] += sj * eps;
+                                p[k] += sk * eps;
+                                double[] y = nets.get(r).forward(m.create(p, new Shape(1, d))).toDoubleArray();
+                                for (int q = 0; q < o; q++) {
+                                    f[q] += sj * sk * y[q] / (4 * eps * eps);
+                                }
+                            }
+                        }
+                        for (int q = 0; q < o; q++) {
+                            assertEquals(f[q], h[(q * d + j) * d + k], 1e-6, "replica " + r + " output " + q + " (" + j + ", " + k + ")");
+                        }
+                    }
+                }
+            }
+            assertFalse(Arrays.equals(full.get(0).toDoubleArray(), full.get(N).toDoubleArray()));
+        }
+    }
+
     @Test
     void theLossOfEachReplicaIsTheLossOfItsOutputs() {
         try (NDManager m = NDManager.newBaseManager()) {

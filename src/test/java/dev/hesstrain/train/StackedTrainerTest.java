@@ -405,6 +405,35 @@ class StackedTrainerTest {
                 List.of("train.lr=0.01", "train.lr=0.03 seed=1", "train.lr=0.01 seed=2"), 1e-9);
     }
 
+    /**
+     * The exact penalty where a plain run takes the closed form (d > 2): on digits (64 pixels, two
+     * tanh layers, 10 classes) for the Frobenius norm, whose step gives the Hessian norms, and for
+     * the trace, whose norms come from an evaluation after the epoch, as in a plain run.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"frobenius", "trace"})
+    void closedFormExactPenaltyMembersEqualTheirPlainRuns(String norm) {
+        StackedTrainer.Result res = check(List.of("config=configs/digits.yaml", "data.samples=150", "train.epochs=3",
+                "train.batch_size=64", "penalty={lambda: 0.01, norm: " + norm + ", method: exact}"),
+                List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1", "train.lr=0.01 seed=2"), 1e-9);
+        assertTrue(res.lastRows().get(1).penalty() > 0, "a penalty: " + res.lastRows().get(1).penalty());
+    }
+
+    /**
+     * Every layer type stacks with the exact penalty through the replicated closed form: conv2d
+     * with stride 2 and padding, a curved activation on its feature maps, flatten, and log_softmax
+     * under nll (conv12's images, labels 0..4).
+     */
+    @Test
+    void convolutionAndLogSoftmaxMembersWithAPenaltyEqualTheirPlainRuns() {
+        StackedTrainer.Result res = check(List.of("config=configs/conv12.yaml", "data.samples=8", "train.epochs=3", "loss=nll",
+                "model.layers=[{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}, {type: tanh}, "
+                        + "{type: flatten}, {type: linear, units: 5}, {type: log_softmax}]",
+                "penalty={lambda: 0.01, norm: frobenius, method: exact}"),
+                List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1"), 1e-9);
+        assertTrue(res.lastRows().get(0).penalty() > 0, "a penalty: " + res.lastRows().get(0).penalty());
+    }
+
     /** A cross-entropy member stopped within an epoch: its checkpoint's running sums hold its correct count. */
     @Test
     void anInterruptedClassificationMembersCheckpointHoldsItsCorrectCount(@TempDir Path tmp) throws IOException {
