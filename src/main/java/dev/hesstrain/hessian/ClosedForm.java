@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.model.Sandwich;
 import dev.hesstrain.model.Ops;
+import dev.hesstrain.model.Pairs;
 import dev.hesstrain.spec.Norm;
 import java.util.List;
 
@@ -182,6 +183,21 @@ public final class ClosedForm {
          */
         public NDArray[] rowsAndWeights() {
             return concatenated();
+        }
+
+        /**
+         * The second derivatives u_aᵀ H_o u_b along the pass's K directions for every pair (a, b):
+         * [P, N, O], Σ_t Σ_i w_{t,o,i} R_t[a, i] R_t[b, i], in the layout of a Taylor pass's {@code
+         * hess} (for Hutchinson's estimates, without the second-order channel), or null when every
+         * Hessian is zero.
+         */
+        public NDArray directional(Pairs pairs) {
+            if (c.terms().isEmpty()) {
+                return null;
+            }
+            NDArray[] rw = concatenated();
+            NDArray prod = pairs.outer(rw[0]).transpose(1, 0, 2); // [N, P, r]
+            return prod.matMul(rw[1].transpose(1, 2, 0)).transpose(1, 0, 2); // [N, P, O] -> [P, N, O]
         }
 
         /** The Hessians [N, O, K, K] formed by batched products Rᵀ diag(w_o) R. */

@@ -172,8 +172,16 @@ public final class InputHessian implements AutoCloseable {
      * Network#curvature(NDArray, NDArray, NDArray, java.util.List)}).
      */
     public ClosedForm.Norms closedForm(NDArray x, java.util.List<NDArray> params) {
+        return closedForm(x, eye, params);
+    }
+
+    /**
+     * As {@link #closedForm(NDArray, java.util.List)} along {@code directions} [K, 1, d] shared, or
+     * [R, K, N, d] of each replica and sample (Hutchinson's probes: {@link ClosedForm.Norms#directional}).
+     */
+    public ClosedForm.Norms closedForm(NDArray x, NDArray directions, java.util.List<NDArray> params) {
         attach(x.getManager());
-        return new ClosedForm.Norms(network.curvature(x, eye, outputEye, params), frobenius);
+        return new ClosedForm.Norms(network.curvature(x, directions, outputEye, params), frobenius);
     }
 
     /**

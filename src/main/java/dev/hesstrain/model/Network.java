@@ -300,9 +300,10 @@ public final class Network implements AutoCloseable {
      * The closed-form curvature pass of R replicas of this network, each with its own parameters,
      * as one pass ({@link Sandwich}'s replica layout), returned as the pass of the R·N samples x
      * [R, N, inputs] (replica-major: sample r·N + n is replica r's sample n; see {@link
-     * Sandwich#ofReplicas}), with the shared {@code directions} [K, 1, inputs] and {@code seed}
-     * [O', 1, outputs]. Slice r equals {@link #curvature(NDArray, NDArray, NDArray)} of a network
-     * holding replica r's parameters at x[r].
+     * Sandwich#ofReplicas}), along {@code directions} [K, 1, inputs] shared by every replica and
+     * sample, or [R, K, N, inputs] of their own, with the adjoints seeded by {@code seed} [O', 1,
+     * outputs]. Slice r equals {@link #curvature(NDArray, NDArray, NDArray)} of a network holding
+     * replica r's parameters at x[r] along directions[r].
      *
      * @param params one array per {@link #parameters()} entry, in that order, each [R, its shape...]
      */
@@ -311,7 +312,8 @@ public final class Network implements AutoCloseable {
             throw new IllegalArgumentException("the network has " + parameters.size() + " parameters, found "
                     + params.size() + " replicated arrays");
         }
-        return Sandwich.ofReplicas(pass(shaped(x, 2), shaped(directions.expandDims(1), 3), seed.expandDims(1), params));
+        NDArray dirs = directions.getShape().dimension() == 4 ? directions.swapAxes(0, 1) : directions.expandDims(1);
+        return Sandwich.ofReplicas(pass(shaped(x, 2), shaped(dirs, 3), seed.expandDims(1), params));
     }
 
     /** The pass on the plain layout ({@code params} null) or the replica layout ({@code params} given). */

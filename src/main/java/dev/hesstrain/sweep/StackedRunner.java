@@ -74,9 +74,8 @@ public final class StackedRunner implements MemberRunner {
             String why = null;
             if (!nets.get(0).replicable()) {
                 why = "the model has a layer without a replicated pass";
-            } else if (specs.stream().anyMatch(s -> s.penalty().active())
-                    && StackedTrainer.penaltyRefused(nets.get(0), specs.get(0).penalty().method()) != null) {
-                why = StackedTrainer.penaltyRefused(nets.get(0), specs.get(0).penalty().method());
+            } else if (specs.stream().anyMatch(s -> s.penalty().active()) && StackedTrainer.penaltyRefused(nets.get(0)) != null) {
+                why = StackedTrainer.penaltyRefused(nets.get(0));
             } else if (nets.stream().anyMatch(n -> n.parameterCount() != nets.get(0).parameterCount())) {
                 why = "the members' networks differ in size (their splits hold different numbers of classes)";
             }

@@ -59,10 +59,11 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>Members must agree on everything but λ, lr, momentum and seed ({@link #incompatibility}).
  * The exact penalty is the pass a plain run takes ({@link InputHessian}) on the replica axis: the
- * closed form ({@link Network#curvature(NDArray, NDArray, NDArray, List)}, every layer type) or,
- * up to d = 2, the Taylor pairs; Hutchinson's probes run through the replicated Taylor pass. Those
- * two need flat inputs, dense layers and elementwise activations ({@link #penaltyRefused}); without
- * a penalty any replicable model will do.
+ * closed form ({@link Network#curvature(NDArray, NDArray, NDArray, List)}) or, up to d = 2, the
+ * Taylor pairs ({@link Network#taylor(NDArray, NDArray, Pairs, List)}); Hutchinson's probes run
+ * through the replicated Taylor pass. A model without that pass (conv2d, flatten, log_softmax)
+ * takes the replicated closed form for both (along the probes for Hutchinson: the same
+ * directional second derivatives), so every layer type stacks ({@link #penaltyRefused}).
  */
 public final class StackedTrainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(StackedTrainer.class);
@@ -140,8 +141,12 @@ public final class StackedTrainer implements AutoCloseable {
      * plain run's {@link Trainer#position()}: set before each {@link Listener#onCheckpoint}.
      */
     private Trainer.Position[] positions;
-    /** Each member's plain evaluation, for the norms of a model whose exact pass has no replica axis (made when needed). */
-    private final Trainer[] evaluators;
+    /**
+     * Whether the exact norms come from the replicated closed form: where a plain run takes it (d >
+     * 2), and where the model has no replicated Taylor pass (conv2d, flatten, log_softmax; the
+     * same Hessians as the Taylor pairs a plain run takes up to d = 2).
+     */
+    private final boolean closedForm;
 
     /**
      * @param specs the members' resolved specs
@@ -195,13 +200,12 @@ public final class StackedTrainer implements AutoCloseable {
         }
         this.lambdas = specs.stream().mapToDouble(s -> s.penalty().lambda()).toArray();
         this.curvature = Arrays.stream(lambdas).anyMatch(l -> l > 0);
-        String refused = curvature ? penaltyRefused(template, penalty.method()) : null;
+        String refused = curvature ? penaltyRefused(template) : null;
         if (refused != null) {
             throw new IllegalArgumentException(refused);
         }
         this.manager = template.manager().newSubManager();
         this.active = new boolean[r];
-        this.evaluators = new Trainer[r];
         Arrays.fill(active, true);
         NDList rows = new NDList();
         for (Network n : nets) {
@@ -227,6 +231,7 @@ public final class StackedTrainer implements AutoCloseable {
         this.momentum = column(specs.stream()
                 .mapToDouble(s -> s.train().momentum() == null ? 0 : (float) (double) s.train().momentum()).toArray());
         this.hessian = new InputHessian(template);
+        this.closedForm = hessian.method() == InputHessian.Method.CLOSED_FORM || !template.replicatedTaylor();
         this.eye = manager.eye(template.inputs()).toType(dtype, false).expandDims(1);
         this.estimator = penalty.method() == PenaltyMethod.HUTCHINSON
                 ? new HutchinsonNorm(template, norm, penalty.probes(), penalty.distribution())
@@ -234,27 +239,18 @@ public final class StackedTrainer implements AutoCloseable {
     }
 
     /**
-     * Why a stacked penalty of {@code method} cannot run on {@code net}'s replica axis, or null when
-     * it can. The exact penalty takes the pass a plain run takes ({@link InputHessian}): the closed
-     * form, which every layer type has on the replica axis, or, up to d = 2 inputs and for layers
-     * without it, the Taylor pairs, which need flat inputs, dense layers and activations
-     * ({@link Network#replicatedTaylor()}); Hutchinson's probes run through the Taylor pass.
+     * Why a stacked penalty cannot run on {@code net}'s replica axis, or null when it can: the
+     * replicated Taylor pass needs flat inputs, dense layers and elementwise activations ({@link
+     * Network#replicatedTaylor()}), the replicated closed form ({@link Network#curvature(NDArray,
+     * NDArray, NDArray, List)}) layers with the sandwich structure, which every layer type has.
      */
-    public static String penaltyRefused(Network net, PenaltyMethod method) {
-        if (net.replicatedTaylor()) {
+    public static String penaltyRefused(Network net) {
+        if (net.replicatedTaylor() || net.firstWithoutCurvature() < 0) {
             return null;
         }
-        if (method == PenaltyMethod.EXACT) {
-            try (InputHessian h = new InputHessian(net)) {
-                if (h.method() == InputHessian.Method.CLOSED_FORM) {
-                    return null;
-                }
-            }
-            return "λ > 0 and the model's exact penalty takes the Taylor pairs pass (up to 2 inputs), whose replicated "
-                    + "form needs flat inputs, linear layers and elementwise activations (not conv2d, flatten or log_softmax)";
-        }
-        return "λ > 0 with the Hutchinson penalty, whose probes run through the replicated Taylor pass: it needs flat "
-                + "inputs, linear layers and elementwise activations (not conv2d, flatten or log_softmax)";
+        int i = net.firstWithoutCurvature();
+        return "λ > 0 and layer " + i + " (" + net.layers().get(i).getClass().getSimpleName()
+                + ") has neither a replicated Taylor pass nor a closed form";
     }
 
     /** [R] values as an [R, 1] array of the model's dtype, in this trainer's manager. */
@@ -458,8 +454,7 @@ public final class StackedTrainer implements AutoCloseable {
                             froMax[i] = maxFro[i];
                         } else {
                             // a member without a penalty: its norms over the training set, as Trainer does
-                            whole = whole == null ? (exactStacks() ? evaluate(train, true) : normsOneByOne())
-                                    : whole;
+                            whole = whole == null ? evaluate(train, true) : whole;
                             froMean[i] = whole.froMean[i];
                             froMax[i] = whole.froMax[i];
                         }
@@ -612,13 +607,18 @@ public final class StackedTrainer implements AutoCloseable {
         NDArray out;
         NDArray perSample;
         NDArray froSquared = null;
-        if (dirs == null && hessian.method() == InputHessian.Method.CLOSED_FORM) {
+        if (dirs == null && closedForm) {
             ClosedForm.Norms norms = hessian.closedForm(x, views);
             out = norms.value().reshape(new Shape(r, b).addAll(norms.value().getShape().slice(1)));
             perSample = norms.get(norm).reshape(r, b);
             if (withFrobenius) {
                 froSquared = norm == Norm.FROBENIUS ? perSample : norms.get(Norm.FROBENIUS).reshape(r, b);
             }
+        } else if (dirs != null && !template.replicatedTaylor()) {
+            // probes through the closed form: u_aᵀ H v_b from the Jacobian rows along the probes
+            ClosedForm.Norms norms = hessian.closedForm(x, dirs, views);
+            out = norms.value().reshape(new Shape(r, b).addAll(norms.value().getShape().slice(1)));
+            perSample = estimator.estimate(new Taylor(norms.value(), null, norms.directional(estimator.pairs()))).reshape(r, b);
         } else {
             Pairs pairs = dirs == null ? hessian.pairs() : estimator.pairs();
             Taylor t = template.taylor(x, dirs == null ? eye : dirs, pairs, views);
@@ -643,11 +643,6 @@ public final class StackedTrainer implements AutoCloseable {
         }
         NDArray pen = perSample.mean(new int[] {1}).mul(lambda.reshape(r));
         return new Values(dataLoss.add(pen), dataLoss, pen, froMean, froMax, correct(out, y));
-    }
-
-    /** Whether the exact norms of every member run on the replica axis (else one member at a time). */
-    private boolean exactStacks() {
-        return hessian.method() == InputHessian.Method.CLOSED_FORM || template.replicatedTaylor();
     }
 
     /** A replicated Taylor pass seen as one of R·N samples, for the per-sample norms of one network. */
@@ -720,38 +715,6 @@ public final class StackedTrainer implements AutoCloseable {
             accuracy[i] = classification ? Math.round(accuracy[i]) / (double) n : Double.NaN;
         }
         return new Evaluation(data, pen, froSum, froMax, accuracy);
-    }
-
-    /**
-     * The input-Hessian norms over the training set of each running member, one member at a time
-     * through its plain run's evaluation ({@link Trainer#evaluate}), for a model whose exact pass has
-     * no replica axis (the Taylor pairs, up to 2 inputs, of a model with conv2d, flatten or
-     * log_softmax; only when no member has λ > 0): the member's network,
-     * which holds its last checkpoint, gets its current weights for the evaluation and the
-     * checkpoint back after it.
-     */
-    private Evaluation normsOneByOne() {
-        double[] mean = new double[r];
-        double[] max = new double[r];
-        Arrays.fill(mean, Double.NaN);
-        Arrays.fill(max, Double.NaN);
-        for (int i : running()) {
-            if (evaluators[i] == null) {
-                evaluators[i] = new Trainer(specs.get(i), nets.get(i), train.get(i), validation.get(i));
-            }
-            NDArray flat = nets.get(i).flatParameters();
-            try (NDManager step = manager.newSubManager()) {
-                Scopes.tempAttach(step, theta);
-                NDArray kept = flat.duplicate();
-                kept.attach(step);
-                flat.set(new NDIndex(":"), theta.get(i));
-                Trainer.Evaluation e = evaluators[i].evaluate(train.get(i));
-                flat.set(new NDIndex(":"), kept);
-                mean[i] = e.hessianFroMean();
-                max[i] = e.hessianFroMax();
-            }
-        }
-        return new Evaluation(null, null, mean, max, null);
     }
 
     /** The members' inputs [R, N, d]. */

@@ -398,7 +398,7 @@ class StackedTrainerTest {
         assertTrue(acc > 0.1 && acc <= 1, "a train accuracy: " + acc);
     }
 
-    /** nll of a log_softmax output (λ = 0: no Taylor pass, which log_softmax has not on the replica axis). */
+    /** nll of a log_softmax output (λ = 0; its Hessian norms from the replicated closed form). */
     @Test
     void nllMembersWithLogSoftmaxEqualTheirPlainRuns() {
         check(List.of("config=configs/mlp-nll.yaml", "data.samples=60"),
@@ -431,6 +431,38 @@ class StackedTrainerTest {
                         + "{type: flatten}, {type: linear, units: 5}, {type: log_softmax}]",
                 "penalty={lambda: 0.01, norm: frobenius, method: exact}"),
                 List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1"), 1e-9);
+        assertTrue(res.lastRows().get(0).penalty() > 0, "a penalty: " + res.lastRows().get(0).penalty());
+    }
+
+    /**
+     * Hutchinson's probes through the replicated closed form, for models without a replicated
+     * Taylor pass: the conv2d → log_softmax members above with each norm's estimator, and mlp-nll's
+     * log_softmax output with the trace; each equals its plain run, whose probes run through the
+     * Taylor pass (the same directional second derivatives, the same probes).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"conv frobenius", "conv offdiagonal", "conv diagonal", "nll trace"})
+    void hutchinsonMembersWithoutAReplicatedTaylorPassEqualTheirPlainRuns(String kind) {
+        String norm = kind.split(" ")[1];
+        String pen = "penalty={lambda: 0.01, norm: " + norm + ", method: hutchinson, probes: 2, exact_every: 2}";
+        List<String> common = kind.startsWith("conv")
+                ? List.of("config=configs/conv12.yaml", "data.samples=8", "train.epochs=3", "loss=nll",
+                        "model.layers=[{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}, {type: tanh}, "
+                                + "{type: flatten}, {type: linear, units: 5}, {type: log_softmax}]", pen)
+                : List.of("config=configs/mlp-nll.yaml", "data.samples=60", "train.epochs=3", pen);
+        StackedTrainer.Result res = check(common, List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1"), 1e-9);
+        assertTrue(res.lastRows().get(1).penalty() != 0, "a penalty: " + res.lastRows().get(1).penalty());
+    }
+
+    /**
+     * d = 2 with a log_softmax inside: a plain run takes the Taylor pairs, the stack (which has no
+     * replicated Taylor pass for log_softmax) the replicated closed form; the same Hessians.
+     */
+    @Test
+    void twoInputsWithALogSoftmaxLayerStackThroughTheClosedForm() {
+        StackedTrainer.Result res = check(List.of("model.layers=[{type: linear, units: 6}, {type: tanh}, "
+                + "{type: linear, units: 3}, {type: log_softmax}, {type: linear, units: 1}]",
+                "penalty={lambda: 0.01, norm: frobenius, method: exact}"), List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1"), 1e-9);
         assertTrue(res.lastRows().get(0).penalty() > 0, "a penalty: " + res.lastRows().get(0).penalty());
     }
 
