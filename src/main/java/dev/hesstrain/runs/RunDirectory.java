@@ -174,6 +174,16 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
+    /** Deletes everything the claimed directory holds but its lock (what {@link Mode#OVERWRITE} does at the claim). */
+    public void clear() throws IOException {
+        if (lock == null) {
+            throw new IllegalStateException(path + " is not claimed");
+        }
+        for (Path p : contents(path)) {
+            deleteTree(p);
+        }
+    }
+
     /**
      * An output directory without a claim: {@code out} if given, else {@code runsRoot/<name>-<timestamp>}
      * (with a numeric suffix if that exists). Fails with a message when the directory cannot be

@@ -27,13 +27,18 @@ final class MemberLog implements AutoCloseable {
     private final FileAppender appender;
 
     MemberLog(Path file) {
+        this(file, false);
+    }
+
+    /** A log that continues {@code file} when {@code append} (a resumed member's). */
+    MemberLog(Path file, boolean append) {
         this.prefix = "hesstrain.member." + NEXT.incrementAndGet();
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         Configuration config = ctx.getConfiguration();
         this.appender = FileAppender.newBuilder()
                 .setName(prefix)
                 .withFileName(file.toString())
-                .withAppend(false)
+                .withAppend(append)
                 .setLayout(PatternLayout.newBuilder().withPattern(Logging.RUN_LOG_PATTERN).withConfiguration(config).build())
                 .setConfiguration(config)
                 .build();

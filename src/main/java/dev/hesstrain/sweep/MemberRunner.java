@@ -29,8 +29,10 @@ public interface MemberRunner {
     /**
      * Trains {@code members} (one structure group, in grid order) into {@code dirs}; polls
      * {@code stop} after every step. A member that diverges or fails stops alone; when {@code stop}
-     * turns true every member still training stops, checkpointed, as interrupted.
+     * turns true every member still training stops, checkpointed, as interrupted. With {@code
+     * resume}, every member continues the run in its directory from its checkpoint, as {@code
+     * train --resume} does (all of them stand at one position: see {@code SweepJob}).
      */
-    List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
+    List<Outcome> run(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir, Progress progress,
             Supplier<String> stop) throws IOException;
 }

@@ -17,8 +17,8 @@ public final class SequentialRunner implements MemberRunner {
     private static final Logger LOG = LogManager.getLogger(SequentialRunner.class);
 
     @Override
-    public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
-            Supplier<String> stop) throws IOException {
+    public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir,
+            Progress progress, Supplier<String> stop) throws IOException {
         List<Outcome> out = new ArrayList<>();
         for (int i = 0; i < members.size(); i++) {
             Member m = members.get(i);
@@ -27,7 +27,7 @@ public final class SequentialRunner implements MemberRunner {
                 continue;
             }
             progress.memberStarted(m);
-            TrainJob job = new TrainJob(m.spec(), m.source(), baseDir);
+            TrainJob job = resume ? TrainJob.resuming(m.spec(), dirs.get(i).path()) : new TrainJob(m.spec(), m.source(), baseDir);
             String stopped;
             String message = null;
             try {

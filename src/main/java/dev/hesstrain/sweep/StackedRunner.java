@@ -25,6 +25,7 @@ import dev.hesstrain.train.TrainJob;
 import dev.hesstrain.train.Trainer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -48,20 +49,25 @@ public final class StackedRunner implements MemberRunner {
     private static final Logger LOG = LogManager.getLogger(StackedRunner.class);
 
     @Override
-    public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
-            Supplier<String> stop) throws IOException {
+    public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir,
+            Progress progress, Supplier<String> stop) throws IOException {
         List<Spec> specs = members.stream().map(Member::spec).toList();
         if (members.size() < 2) {
-            return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
+            return new SequentialRunner().run(members, dirs, resume, baseDir, progress, stop);
         }
         String differ = StackedTrainer.incompatibility(specs);
         if (differ != null) {
-            return sequential(members, dirs, baseDir, progress, stop, differ);
+            return sequential(members, dirs, resume, baseDir, progress, stop, differ);
         }
         int r = members.size();
+        // a resumed member trains on its run's own data.npz and continues from its checkpoint; all of
+        // a resumed group stand at one position (SweepJob groups them so)
+        Trainer.Position at = resume ? TrainJob.checkpointPosition(dirs.get(0).path()) : null;
         List<Split> splits = new ArrayList<>();
-        for (Member m : members) {
-            splits.add(new TrainJob(m.spec(), m.source(), baseDir).loadData());
+        for (int i = 0; i < r; i++) {
+            Member m = members.get(i);
+            splits.add((resume ? TrainJob.resuming(m.spec(), dirs.get(i).path()) : new TrainJob(m.spec(), m.source(), baseDir))
+                    .loadData());
         }
         Device device = Setup.device(specs.get(0), members.get(0).source());
         try (NDManager manager = NDManager.newBaseManager(device)) {
@@ -81,7 +87,7 @@ public final class StackedRunner implements MemberRunner {
             }
             if (why != null) {
                 nets.forEach(Network::close);
-                return sequential(members, dirs, baseDir, progress, stop, why);
+                return sequential(members, dirs, resume, baseDir, progress, stop, why);
             }
             List<MetricsCsv> metrics = new ArrayList<>();
             List<Provenance> provenance = new ArrayList<>();
@@ -90,15 +96,23 @@ public final class StackedRunner implements MemberRunner {
                 for (int i = 0; i < r; i++) {
                     Spec spec = specs.get(i);
                     RunDirectory run = dirs.get(i);
-                    AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
                     Dataset tr = splits.get(i).train();
                     Dataset va = splits.get(i).validation();
-                    TrainJob.writeData(run, splits.get(i), manager);
+                    MetricsCsv csv = new MetricsCsv(TrainJob.metricsColumns(spec));
+                    if (resume) {
+                        // the rows up to the checkpoint stay; no summary of the run before, which would
+                        // read as this one's until this one writes its own
+                        TrainJob.restoreMetrics(csv, run.file(RunDirectory.METRICS), at.epochs());
+                        Files.deleteIfExists(run.file(RunDirectory.SUMMARY));
+                    } else {
+                        AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
+                        TrainJob.writeData(run, splits.get(i), manager);
+                    }
                     String dataSha = Dataset.sha256(new long[] {tr.n(), va.n(), tr.d(), tr.o()}, tr.x(), tr.y(), va.x(), va.y());
                     provenance.add(Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), device.toString(),
                             spec.seed(), SpecLoader.hash(spec), dataSha));
-                    metrics.add(new MetricsCsv(TrainJob.metricsColumns(spec)));
-                    MemberLog log = new MemberLog(run.file(RunDirectory.LOG));
+                    metrics.add(csv);
+                    MemberLog log = new MemberLog(run.file(RunDirectory.LOG), resume);
                     logs.add(log);
                     Logger job = log.logger(TrainJob.class);
                     for (String w : new TrainJob(spec, members.get(i).source(), baseDir).warnings()) {
@@ -107,6 +121,12 @@ public final class StackedRunner implements MemberRunner {
                     job.info("run {}: member {} of a stacked group of {} ({} ... {}): {} training and {} validation samples, "
                             + "{} parameters, on {}", run.path(), i, r, members.get(0).id(), members.get(r - 1).id(), tr.n(),
                             va.n(), nets.get(i).parameterCount(), device);
+                    if (resume) {
+                        job.info("resumed from the checkpoint of epoch {} (step {}{}): {} more epochs to run",
+                                at.batches() > 0 ? at.epochs() + 1 : at.epochs(), at.steps(),
+                                at.batches() > 0 ? ", " + at.batches() + " batches into the epoch" : "",
+                                spec.train().epochs() - at.epochs());
+                    }
                     progress.memberStarted(members.get(i));
                 }
                 LOG.info("training {} members as one stacked program ({} parameters each)", r, nets.get(0).parameterCount());
@@ -114,6 +134,9 @@ public final class StackedRunner implements MemberRunner {
                 StackedTrainer.Result result;
                 try (StackedTrainer trainer = new StackedTrainer(specs, nets, splits.stream().map(Split::train).toList(),
                         splits.stream().map(Split::validation).toList())) {
+                    if (resume) {
+                        trainer.resume(dirs.stream().map(d -> d.file(RunDirectory.CHECKPOINT)).toList());
+                    }
                     result = trainer.run(new StackedTrainer.Listener() {
                         @Override
                         public void onEpoch(int member, EpochMetrics m) {
@@ -166,7 +189,8 @@ public final class StackedRunner implements MemberRunner {
                     metrics.get(i).save(run.file(RunDirectory.METRICS));
                     Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
-                    TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], result.epochsRun()[i], null,
+                    TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], result.epochsRun()[i],
+                            resume ? at.epochs() : null,
                             provenance.get(i), nets.get(i), rss)
                             .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
                     TrainJob.plots(spec, run);
@@ -189,10 +213,10 @@ public final class StackedRunner implements MemberRunner {
     }
 
     /** A group the stacked trainer cannot take, one member after another, saying why. */
-    private static List<Outcome> sequential(List<Member> members, List<RunDirectory> dirs, Path baseDir, Progress progress,
-            Supplier<String> stop, String why) throws IOException {
+    private static List<Outcome> sequential(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir,
+            Progress progress, Supplier<String> stop, String why) throws IOException {
         LOG.info("the {} members {} ... {} train one after another, not as one stacked program: {}", members.size(),
                 members.get(0).id(), members.get(members.size() - 1).id(), why);
-        return new SequentialRunner().run(members, dirs, baseDir, progress, stop);
+        return new SequentialRunner().run(members, dirs, resume, baseDir, progress, stop);
     }
 }

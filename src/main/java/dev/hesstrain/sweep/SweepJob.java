@@ -1,8 +1,12 @@
 package dev.hesstrain.sweep;
 
 import dev.hesstrain.runs.RunDirectory;
+import dev.hesstrain.train.Resume;
+import dev.hesstrain.train.ResumeException;
 import dev.hesstrain.train.TrainJob;
+import dev.hesstrain.train.Trainer;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,8 +18,9 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * Runs a sweep (or one shard of it) into its directory: skips members that completed before,
- * trains the others group by group through a {@link MemberRunner}, then rebuilds the report from
- * every member directory there is (so the last shard to finish reports them all).
+ * continues those that stopped with a checkpoint (interrupted) from it, trains the others afresh,
+ * group by group through a {@link MemberRunner}, then rebuilds the report from every member
+ * directory there is (so the last shard to finish reports them all).
  */
 public final class SweepJob {
     private static final Logger LOG = LogManager.getLogger(SweepJob.class);
@@ -56,6 +61,27 @@ public final class SweepJob {
         return members.stream().filter(m -> !dir.completed(m)).toList();
     }
 
+    /**
+     * Where member m's earlier run in {@code memberDir} continues, or null when it starts afresh:
+     * one with a checkpoint that holds the optimizer's state and epochs left to run, as {@code train
+     * --resume} would continue it. A diverged member starts afresh (from its checkpoint it would
+     * take the same steps again), as does one without a checkpoint or with an unreadable one (said
+     * in the log).
+     */
+    static Trainer.Position resumePoint(Member m, Path memberDir) {
+        if (!Files.isRegularFile(memberDir.resolve(RunDirectory.CHECKPOINT))
+                || !Files.isRegularFile(memberDir.resolve(RunDirectory.SPEC))) {
+            return null;
+        }
+        try {
+            Resume.Plan p = Resume.plan(memberDir, m.spec());
+            return p.nothingToDo() ? null : p.at();
+        } catch (ResumeException | IOException e) {
+            LOG.info("member {} starts afresh: {}", m.id(), e.getMessage());
+            return null;
+        }
+    }
+
     public Result run(SweepDirectory dir, List<Member> members, MemberRunner runner, MemberRunner.Progress progress,
             Supplier<String> stop) throws IOException {
         List<Member> todo = pending(dir, members);
@@ -67,21 +93,39 @@ public final class SweepJob {
         // lock held while the sweep lives): a second sweep into the same directory fails at once,
         // while shards, whose members are disjoint, share it.
         Map<Member, RunDirectory> claimed = new LinkedHashMap<>();
+        Map<Member, Trainer.Position> resumed = new LinkedHashMap<>();
         List<MemberRunner.Outcome> outcomes = new ArrayList<>();
         try {
             for (Member m : todo) {
                 try {
-                    claimed.put(m, RunDirectory.claim(dir.memberPath(m), RunDirectory.Mode.OVERWRITE));
+                    // the lock first: nothing of a directory that another sweep holds is read
+                    Path path = dir.memberPath(m);
+                    RunDirectory run = RunDirectory.claim(path,
+                            Files.isDirectory(path) ? RunDirectory.Mode.RESUME : RunDirectory.Mode.OVERWRITE);
+                    claimed.put(m, run);
+                    Trainer.Position at = resumePoint(m, run.path());
+                    if (at == null) {
+                        run.clear();
+                    } else {
+                        resumed.put(m, at);
+                    }
                 } catch (IOException e) {
                     throw new SweepException(true, "member " + m.id() + ": " + e.getMessage(), e);
                 }
             }
+            if (!resumed.isEmpty()) {
+                LOG.info("{} of {} members continue from their checkpoints", resumed.size(), todo.size());
+            }
+            // members continue together where they stand together: a structure group splits by position
             Map<String, List<Member>> groups = new LinkedHashMap<>();
             for (Member m : todo) {
-                groups.computeIfAbsent(m.group(), g -> new ArrayList<>()).add(m);
+                Trainer.Position at = resumed.get(m);
+                String key = m.group() + (at == null ? "" : "@" + at.epochs() + "/" + at.batches() + "/" + at.steps());
+                groups.computeIfAbsent(key, g -> new ArrayList<>()).add(m);
             }
             for (List<Member> g : groups.values()) {
-                outcomes.addAll(runner.run(g, g.stream().map(claimed::get).toList(), baseDir, progress, stop));
+                outcomes.addAll(runner.run(g, g.stream().map(claimed::get).toList(), resumed.containsKey(g.get(0)), baseDir,
+                        progress, stop));
             }
         } finally {
             for (RunDirectory d : claimed.values()) {

@@ -31,6 +31,7 @@ import dev.hesstrain.spec.TrainSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
@@ -141,6 +142,10 @@ public final class StackedTrainer implements AutoCloseable {
      * plain run's {@link Trainer#position()}: set before each {@link Listener#onCheckpoint}.
      */
     private Trainer.Position[] positions;
+    /** Where every member continues ({@link #resume}), or null for a fresh start. */
+    private Trainer.Position resumed;
+    /** Each member's running sums of the cut epoch it continues ({@link #resume}). */
+    private final double[][] resumedSums;
     /**
      * Whether the exact norms come from the replicated closed form: where a plain run takes it (d >
      * 2), and where the model has no replicated Taylor pass (conv2d, flatten, log_softmax; the
@@ -206,6 +211,7 @@ public final class StackedTrainer implements AutoCloseable {
         }
         this.manager = template.manager().newSubManager();
         this.active = new boolean[r];
+        this.resumedSums = new double[r][];
         Arrays.fill(active, true);
         NDList rows = new NDList();
         for (Network n : nets) {
@@ -298,6 +304,56 @@ public final class StackedTrainer implements AutoCloseable {
         return new PenaltySpec(lambda, p.norm(), p.method(), p.probes(), p.distribution(), p.exactEvery());
     }
 
+    /**
+     * Continues every member from its checkpoint.safetensors, as {@code train --resume} continues
+     * one run ({@link CheckpointFile#restore}): weights, optimizer state, update count and position,
+     * so that the rows that follow are those of an uninterrupted run. The checkpoints must stand at
+     * one position (a stacked program checkpoints its members together). Call before {@link #run}.
+     *
+     * @param files member i's checkpoint, in member order
+     * @return where the members continue
+     * @throws IOException naming a checkpoint that cannot be read, does not match its member's spec,
+     *     or stands elsewhere than member 0's
+     */
+    public Trainer.Position resume(List<java.nio.file.Path> files) throws java.io.IOException {
+        if (files.size() != r) {
+            throw new IllegalArgumentException(files.size() + " checkpoints for " + r + " members");
+        }
+        Trainer.Position at = null;
+        long updates = 0;
+        for (int i = 0; i < r; i++) {
+            Network net = nets.get(i);
+            TrainSpec ts = specs.get(i).train();
+            Optimizer opt = new Optimizer(ts.optimizer(), ts.lr(), ts.momentum() == null ? 0 : ts.momentum(),
+                    net.parameters(), net.flatParameters());
+            CheckpointFile.Saved saved = CheckpointFile.restore(files.get(i), net, opt);
+            Trainer.Position p = saved.position();
+            if (at == null) {
+                at = p;
+                updates = saved.updates();
+            } else if (p.epochs() != at.epochs() || p.batches() != at.batches() || p.steps() != at.steps()
+                    || saved.updates() != updates) {
+                throw new java.io.IOException(files.get(i) + " stands at epoch " + p.epochs() + ", batch " + p.batches()
+                        + ", step " + p.steps() + ", but " + files.get(0) + " at epoch " + at.epochs() + ", batch "
+                        + at.batches() + ", step " + at.steps());
+            }
+            try (NDManager step = manager.newSubManager()) {
+                Scopes.tempAttach(step, theta, state1, state2);
+                NDIndex row = new NDIndex(String.valueOf(i));
+                theta.set(row, net.flatParameters());
+                Map<String, NDArray> state = opt.state();
+                state1.set(row, state.get("optimizer.m.0"));
+                if (adam) {
+                    state2.set(row, state.get("optimizer.v.0"));
+                }
+            }
+            resumedSums[i] = p.sums();
+        }
+        t = updates;
+        resumed = at;
+        return at;
+    }
+
     /** Runs every member's epochs; {@code stop} is polled after every stacked step. */
     public Result run(Listener listener, BooleanSupplier stop) {
         int epochs = trainSpec.epochs();
@@ -311,7 +367,14 @@ public final class StackedTrainer implements AutoCloseable {
         Arrays.fill(reasons, StopReason.COMPLETED);
         int[] lastGood = new int[r];
         List<Double> millis = new ArrayList<>();
-        long steps = 0;
+        long steps = resumed == null ? 0 : resumed.steps();
+        // a resumed run continues after its checkpoint: whole epochs done, then batches of the next
+        int epochsDone = resumed == null ? 0 : resumed.epochs();
+        int batchesDone = resumed == null ? 0 : resumed.batches();
+        if (resumed != null) {
+            Arrays.fill(lastGood, batchesDone > 0 ? epochsDone + 1 : epochsDone);
+            Arrays.fill(epochsRun, epochsDone); // the rows before the checkpoint, as a resumed plain run counts them
+        }
         boolean interrupted = false;
         try (NDManager data = manager.newSubManager()) {
             NDArray xAll = inputs(data, train);
@@ -319,11 +382,16 @@ public final class StackedTrainer implements AutoCloseable {
             NDArray xFlat = xAll.reshape(r * (long) n, d);
             NDArray yFlat = yAll.reshape(new Shape(r * (long) n).addAll(yAll.getShape().slice(2)));
             positions = new Trainer.Position[r];
-            Arrays.fill(positions, new Trainer.Position(0, 0, 0, new double[Trainer.Sums.SIZE]));
-            listener.onCheckpoint(0, running());
+            if (resumed == null) {
+                Arrays.fill(positions, new Trainer.Position(0, 0, 0, new double[Trainer.Sums.SIZE]));
+                listener.onCheckpoint(0, running());
+            } else {
+                Arrays.fill(positions, resumed);
+            }
             long lastCheckpoint = System.nanoTime();
-            for (int epoch = 1; epoch <= epochs && anyActive(); epoch++) {
-                long epochStart = System.nanoTime();
+            for (int epoch = epochsDone + 1; epoch <= epochs && anyActive(); epoch++) {
+                boolean continued = epoch == epochsDone + 1 && batchesDone > 0;
+                long epochStart = System.nanoTime() - (continued ? (long) (Trainer.Sums.of(resumedSums[0]).seconds * 1e9) : 0);
                 int[][] orders = new int[r][];
                 for (int i = 0; i < r; i++) {
                     // the streams of Trainer: an epoch's order from (seed, epoch), a step's probes from (seed, step)
@@ -334,10 +402,20 @@ public final class StackedTrainer implements AutoCloseable {
                 double[] maxFro = new double[r];
                 long froCount = 0;
                 int seen = 0;
-                boolean[] divergedNow = new boolean[r];
                 int batches = 0;
+                if (continued) { // the cut epoch's sums, from each member's checkpoint (see cutSums)
+                    for (int i = 0; i < r; i++) {
+                        Trainer.Sums c = Trainer.Sums.of(resumedSums[i]);
+                        sums[i] = new double[] {c.loss, c.data, c.penalty, c.fro, c.correct};
+                        maxFro[i] = c.maxFro;
+                        froCount = Math.max(froCount, c.froCount); // 0 for a member without λ
+                        seen = c.seen;
+                    }
+                    batches = batchesDone;
+                }
+                boolean[] divergedNow = new boolean[r];
                 int start;
-                for (start = 0; start < n; start += batch) {
+                for (start = continued ? batchesDone * batch : 0; start < n; start += batch) {
                     int end = Math.min(n, start + batch);
                     int b = end - start;
                     long t0 = System.nanoTime();

@@ -313,6 +313,28 @@ public final class TrainJob {
         }
     }
 
+    /**
+     * Adds the rows of epochs 1 to {@code epochs} of a run's metrics.csv to {@code csv}, with the
+     * values as written (a resumed run: rows after its checkpoint are dropped), and returns how many.
+     *
+     * @throws IOException when the file's columns are not {@code csv}'s or it has fewer rows
+     */
+    public static int restoreMetrics(MetricsCsv csv, Path file, int epochs) throws IOException {
+        MetricsCsv.Table t = MetricsCsv.read(file);
+        if (!t.columns().equals(csv.columns())) {
+            throw new IOException(file + " has the columns " + t.columns() + ", the spec's are " + csv.columns());
+        }
+        int rows = 0;
+        for (Map<String, Object> row : epochRows(file, t, epochs)) {
+            csv.add(row);
+            rows++;
+        }
+        if (rows < epochs) {
+            throw new IOException(file + " has " + rows + " epoch rows, the checkpoint is after epoch " + epochs);
+        }
+        return rows;
+    }
+
     /** Turns each epoch's figures into a metrics.csv row, a progress line and a log line. */
     private final class MetricsRows implements TrainingListener {
         final MetricsCsv csv = new MetricsCsv(columns());
@@ -329,17 +351,7 @@ public final class TrainJob {
          * after its checkpoint are dropped), with the values as written.
          */
         void restore(Path file, int epochs) throws IOException {
-            MetricsCsv.Table t = MetricsCsv.read(file);
-            if (!t.columns().equals(columns())) {
-                throw new IOException(file + " has the columns " + t.columns() + ", the spec's are " + columns());
-            }
-            for (Map<String, Object> row : epochRows(file, t, epochs)) {
-                csv.add(row);
-                rows++;
-            }
-            if (rows < epochs) {
-                throw new IOException(file + " has " + rows + " epoch rows, the checkpoint is after epoch " + epochs);
-            }
+            rows += restoreMetrics(csv, file, epochs);
         }
 
         @Override

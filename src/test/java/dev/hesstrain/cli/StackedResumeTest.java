@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A member of a stacked sweep that was interrupted keeps the checkpoint.safetensors a plain run
@@ -44,6 +46,56 @@ class StackedResumeTest {
     static Supplier<String> stopAfter(long steps) {
         long[] polls = {0};
         return () -> polls[0] >= steps || ++polls[0] >= steps ? "SIGTERM" : null;
+    }
+
+    /**
+     * Running the interrupted sweep again into its directory continues its members from their
+     * checkpoints, as one stacked program again, to the metrics of uninterrupted plain runs; a
+     * member that completed is skipped, one without a checkpoint trains afresh.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"penalty.lambda=1e-3,1e-1,1 train.lr=0.01,0.03", "penalty.lambda=1e-3,1e-2,1e-1,1"})
+    void rerunningAnInterruptedSweepContinuesItsMembersStacked(String grid, @TempDir Path tmp) throws IOException {
+        // with their own lr, and (λ only) with the fused Adam update
+        SweepPlan plan = SweepPlan.resolve(Path.of(SweepCommandTest.CONFIG), SETS, List.of(grid.split(" ")));
+        int n = plan.members().size();
+        Path out = tmp.resolve("sweep");
+        SweepDirectory dir = SweepDirectory.openFor(out, plan);
+        SweepJob job = new SweepJob(plan, Path.of("").toAbsolutePath());
+        assertTrue(job.run(dir, plan.members(), new StackedRunner(), QUIET, stopAfter(7)).interrupted());
+        Member fresh = plan.members().get(n - 1); // as if its directory never got a checkpoint
+        Files.delete(dir.memberPath(fresh).resolve("checkpoint.safetensors"));
+
+        SweepJob.Result again = job.run(dir, plan.members(), new StackedRunner(), QUIET, () -> null);
+        assertTrue(!again.interrupted() && !again.anyFailed(), again.outcomes().toString());
+        assertEquals(n, again.outcomes().size());
+        for (Member m : plan.members()) {
+            Path member = dir.memberPath(m);
+            JsonNode after = Json.readTree(member.resolve("summary.json"));
+            assertEquals("completed", after.get("stopped").asText(), m.id());
+            assertEquals(12, after.get("steps").asInt(), m.id());
+            String log = Files.readString(member.resolve("train.log"));
+            if (m.equals(fresh)) {
+                assertTrue(after.path("resumed_after_epoch").isMissingNode() || after.get("resumed_after_epoch").isNull(), m.id());
+                assertTrue(!log.contains("resumed from"), m.id());
+            } else {
+                assertEquals(3, after.get("resumed_after_epoch").asInt(), m.id());
+                assertEquals(n - 1, after.get("stacked_members").asInt(), m.id());
+                assertTrue(log.contains("resumed from the checkpoint of epoch 4 (step 7, 1 batches into the epoch)"), m.id());
+                assertTrue(log.contains("interrupted"), m.id() + ": the log of the run before goes on");
+            }
+            Path plain = tmp.resolve("plain-" + m.index());
+            CliRunner train = new CliRunner();
+            assertEquals(0, train.run("train", "--config", member.resolve("spec.yaml").toString(), "--out",
+                    plain.toString()), train.err());
+            List<String> expected = SweepCommandTest.metricsWithoutSeconds(plain);
+            assertEquals(7, expected.size(), "a header and 6 epochs");
+            SweepCommandTest.assertClose(expected, SweepCommandTest.metricsWithoutSeconds(member), "member " + m.id());
+        }
+        // and a third run has nothing left to do
+        SweepJob.Result third = job.run(dir, plan.members(), new StackedRunner(), QUIET, () -> null);
+        assertEquals(n, third.skipped().size());
+        assertTrue(third.outcomes().isEmpty());
     }
 
     @Test
