@@ -130,10 +130,9 @@ public final class SweepCommand implements Callable<Integer> {
         if (config == null) {
             throw usage("give --config FILE (or --report DIR)");
         }
-        // every core by default: a stacked program's arrays are R times one model's, and two threads
-        // took a 64-member sin2pi step from 0.69 to 0.51 ms per member-step (16 members: 0.80 to
-        // 0.59-0.70) on the 2-core machine, where one thread is best for a single small model
-        int threads = threadsOption.orElse(Runtime.getRuntime().availableProcessors());
+        int cores = Runtime.getRuntime().availableProcessors();
+        int busy = threadsOption.value() == null ? busyCores() : 0;
+        int threads = threadsOption.orElse(idleCores(cores, busy));
         if (!slurm && (submit || shards != 1 || !sbatchOptions.isEmpty() || launcher != null)) {
             throw usage("--shards, --submit, --sbatch and --launcher go with --slurm");
         }
@@ -171,9 +170,13 @@ public final class SweepCommand implements Callable<Integer> {
             return writeSlurm(stdout, dir, plan);
         }
         List<Member> todo = SweepJob.pending(dir, mine);
-        err.printf(Locale.ROOT, "hesstrain sweep %s: %d members in %d structure group(s)%s; %d to train, %d completed before%n",
-                plan.base().name(), plan.members().size(), groups,
-                part.count() > 1 ? ", shard " + part + " holds " + mine.size() : "", todo.size(), mine.size() - todo.size());
+        err.printf(Locale.ROOT, "hesstrain sweep %s: %d members in %d structure group(s)%s; %d to train, %d completed before; "
+                + "%d thread%s%s%n", plan.base().name(), plan.members().size(), groups,
+                part.count() > 1 ? ", shard " + part + " holds " + mine.size() : "", todo.size(), mine.size() - todo.size(),
+                threads, threads == 1 ? "" : "s", threadsOption.value() == null && threads < cores
+                        ? String.format(Locale.ROOT, " (%d of %d cores are busy with other work; --threads N chooses)",
+                                cores - threads, cores)
+                        : "");
         err.printf("sweep directory: %s%n", dir.path());
         err.flush();
         java.util.concurrent.atomic.AtomicReference<String> stop = Interrupts.install();
@@ -196,6 +199,51 @@ public final class SweepCommand implements Callable<Integer> {
             return ExitCodes.FAILED;
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * The sweep's default thread count: the cores that other work leaves idle, {@code cores} less
+     * {@code busy} (at least 1; every core when {@code busy} is unknown, below 0). A stacked
+     * program's arrays are R times one model's, and on an idle 2-core machine two threads took a
+     * 64-member sin2pi step from 0.69 to 0.51 ms per member-step (16 members: 0.80 to 0.59-0.70).
+     * But PyTorch's OpenMP threads wait for each other by spinning, and when another process holds
+     * a core each of a step's small ops waits for a descheduled thread: 16 members took 2.98 ms per
+     * member-step on two threads against 0.76 on one with other work on the machine (idle:
+     * 0.55-0.83 against 0.78-0.97), and 4 digits members 12-42 against 1.2-1.9 ms beside one busy
+     * loop. OMP_WAIT_POLICY=PASSIVE avoids that but doubles the idle machine's step (1.27-1.63 ms),
+     * so the threads follow what is free when the sweep starts.
+     */
+    static int idleCores(int cores, int busy) {
+        if (busy < 0) {
+            return cores;
+        }
+        return Math.max(1, Math.min(cores, cores - busy));
+    }
+
+    /**
+     * How many cores other work keeps busy now: the fewest runnable tasks but this thread in five
+     * readings of /proc/loadavg 20 ms apart (a task that stays runnable shows in all of them, one
+     * that ran for a moment not; the load averages would count this sweep's own last minute), or -1
+     * where there is no /proc/loadavg.
+     */
+    static int busyCores() {
+        int fewest = Integer.MAX_VALUE;
+        try {
+            for (int i = 0; i < 5; i++) {
+                if (i > 0) {
+                    Thread.sleep(20);
+                }
+                String[] f = java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+                int running = Integer.parseInt(f[3].substring(0, f[3].indexOf('/')));
+                fewest = Math.min(fewest, running - 1);
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+        return Math.max(0, fewest);
     }
 
     private int writeSlurm(PrintWriter stdout, SweepDirectory dir, SweepPlan plan) throws IOException, InterruptedException {

@@ -6,8 +6,8 @@ import picocli.CommandLine.Option;
 public final class ThreadsOption {
     @Option(names = "--threads", paramLabel = "N",
             description = "Threads: for train, PyTorch's intra-op threads (default 1: the small models hesstrain trains "
-                    + "run fastest on one); for sweep, the same (default: the cores, as a stacked program's arrays are "
-                    + "the members' together; 1 in a Slurm task); for inspect-hessian, the workers that compute the rows "
+                    + "run fastest on one); for sweep, the same (default: the cores that other work leaves idle at the "
+                    + "start, as a stacked program's arrays are the members' together; 1 in a Slurm task); for inspect-hessian, the workers that compute the rows "
                     + "of full and diag, each op on one thread (default: the cores).")
     Integer threads;
 

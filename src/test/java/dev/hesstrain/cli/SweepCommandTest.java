@@ -322,15 +322,47 @@ class SweepCommandTest {
         assertEquals("error: --shard takes I/N with 0 <= I < N, such as 0/4, found '2/2'", bad.err().strip());
     }
 
-    /** A stacked program computes on every core unless --threads says otherwise (train's default is 1). */
+    /** The default threads: the cores that other work leaves idle, at least 1. */
     @Test
-    void aSweepComputesOnEveryCoreUnlessToldOtherwise(@TempDir Path tmp) {
+    void theDefaultThreadsAreTheIdleCores() {
+        assertEquals(2, SweepCommand.idleCores(2, 0));
+        assertEquals(1, SweepCommand.idleCores(2, 1));
+        assertEquals(1, SweepCommand.idleCores(2, 5));
+        assertEquals(14, SweepCommand.idleCores(16, 2));
+        assertEquals(16, SweepCommand.idleCores(16, -1)); // no /proc/loadavg on this system
+    }
+
+    /** A process that keeps a core busy is seen as one. */
+    @Test
+    void aBusyLoopElsewhereKeepsACoreBusy() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/loadavg")));
+        int before = SweepCommand.busyCores();
+        Process loop = new ProcessBuilder("sh", "-c", "while :; do :; done").start();
+        try {
+            Thread.sleep(200);
+            int during = SweepCommand.busyCores();
+            assertTrue(during >= 1, "busy cores with a busy loop running: " + during + " (before: " + before + ")");
+        } finally {
+            loop.destroyForcibly().waitFor();
+        }
+    }
+
+    /**
+     * A stacked program computes on the idle cores unless --threads says otherwise (train's default
+     * is 1), and the sweep's first line says how many.
+     */
+    @Test
+    void aSweepComputesOnTheIdleCoresUnlessToldOtherwise(@TempDir Path tmp) {
         int before = Torch.threads();
         try {
             CliRunner cli = new CliRunner();
             Torch.setThreads(1);
             assertEquals(0, cli.run(args(tmp.resolve("a"), List.of(), "penalty.lambda=0,1e-3")), cli.err());
-            assertEquals(Runtime.getRuntime().availableProcessors(), Torch.threads());
+            java.util.regex.Matcher said = java.util.regex.Pattern.compile("completed before; (\\d+) threads?").matcher(cli.err());
+            assertTrue(said.find(), cli.err());
+            int threads = Integer.parseInt(said.group(1));
+            assertTrue(threads >= 1 && threads <= Runtime.getRuntime().availableProcessors(), cli.err());
+            assertEquals(threads, Torch.threads());
             CliRunner one = new CliRunner();
             assertEquals(0, one.run(args(tmp.resolve("b"), List.of("--threads", "1"), "penalty.lambda=0,1e-3")), one.err());
             assertEquals(1, Torch.threads());
