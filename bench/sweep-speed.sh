@@ -58,7 +58,8 @@ PY
   scaled=""; (( k < m )) && scaled=" (scaled from $k runs)"
   s=$(py "print(sum([$(IFS=,; echo "${sep[*]}")]) / ${#sep[@]})")
   printf '%d members, %d steps\n' "$m" "$steps"
-  printf '  hesstrain sweep (stacked)   %8.4f ms per member-step   whole sweep %7.1f s with JVM start-up\n' "$h" "$sweep_wall"
+  printf '  hesstrain sweep (stacked)   %8.4f ms per member-step   whole sweep %7.1f s with JVM start-up   (%s)\n' "$h" "$sweep_wall" \
+    "$(grep -o 'completed before; .*' "$out/sweep-$m.err" | sed 's/completed before; //')"
   printf '  %d x hesstrain train       %8.4f ms per member-step   all runs    %7.1f s with JVM start-ups%s   ratio %.3f (goal <= 0.3)\n' \
     "$m" "$s" "$sep_wall" "$scaled" "$(py "print($h/$s)")"
   if (( have_peer )); then
