@@ -42,6 +42,17 @@ class StackedResumeTest {
         public void memberFinished(Member m, String stopped) {}
     };
 
+    /** The member's metrics.csv equals that of a plain train run of its spec.yaml, all 6 epochs uninterrupted. */
+    static void assertMetricsOfAnUninterruptedPlainRun(Member m, Path member, Path tmp) throws IOException {
+        Path plain = tmp.resolve("plain-" + m.index());
+        CliRunner train = new CliRunner();
+        assertEquals(0, train.run("train", "--config", member.resolve("spec.yaml").toString(), "--out",
+                plain.toString()), train.err());
+        List<String> expected = SweepCommandTest.metricsWithoutSeconds(plain);
+        assertEquals(7, expected.size(), "a header and 6 epochs");
+        SweepCommandTest.assertClose(expected, SweepCommandTest.metricsWithoutSeconds(member), "member " + m.id());
+    }
+
     /** A stop asked for after {@code steps} stacked steps, as a signal would. */
     static Supplier<String> stopAfter(long steps) {
         long[] polls = {0};
@@ -84,13 +95,7 @@ class StackedResumeTest {
                 assertTrue(log.contains("resumed from the checkpoint of epoch 4 (step 7, 1 batches into the epoch)"), m.id());
                 assertTrue(log.contains("interrupted"), m.id() + ": the log of the run before goes on");
             }
-            Path plain = tmp.resolve("plain-" + m.index());
-            CliRunner train = new CliRunner();
-            assertEquals(0, train.run("train", "--config", member.resolve("spec.yaml").toString(), "--out",
-                    plain.toString()), train.err());
-            List<String> expected = SweepCommandTest.metricsWithoutSeconds(plain);
-            assertEquals(7, expected.size(), "a header and 6 epochs");
-            SweepCommandTest.assertClose(expected, SweepCommandTest.metricsWithoutSeconds(member), "member " + m.id());
+            assertMetricsOfAnUninterruptedPlainRun(m, member, tmp);
         }
         // and a third run has nothing left to do
         SweepJob.Result third = job.run(dir, plan.members(), new StackedRunner(), QUIET, () -> null);
@@ -124,13 +129,7 @@ class StackedResumeTest {
             assertEquals(3, after.get("resumed_after_epoch").asInt(), m.id());
             assertEquals(12, after.get("steps").asInt(), m.id());
 
-            Path plain = tmp.resolve("plain-" + m.index());
-            CliRunner train = new CliRunner();
-            assertEquals(0, train.run("train", "--config", member.resolve("spec.yaml").toString(), "--out",
-                    plain.toString()), train.err());
-            List<String> expected = SweepCommandTest.metricsWithoutSeconds(plain);
-            assertEquals(7, expected.size(), "a header and 6 epochs");
-            SweepCommandTest.assertClose(expected, SweepCommandTest.metricsWithoutSeconds(member), "member " + m.id());
+            assertMetricsOfAnUninterruptedPlainRun(m, member, tmp);
         }
     }
 }
