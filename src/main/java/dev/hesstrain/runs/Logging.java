@@ -47,6 +47,40 @@ public final class Logging {
     }
 
     /**
+     * An error handler for a log file that can fail to be written (a full disk): one warning line
+     * on stderr, naming the file and the cause, instead of log4j's status logger printing a stack
+     * trace for every line lost. The run itself goes on and reports its own write failures.
+     */
+    public static org.apache.logging.log4j.core.ErrorHandler quietWriteErrors(Path file) {
+        return new org.apache.logging.log4j.core.ErrorHandler() {
+            private final java.util.concurrent.atomic.AtomicBoolean said = new java.util.concurrent.atomic.AtomicBoolean();
+
+            @Override
+            public void error(String msg) {
+                error(msg, null);
+            }
+
+            @Override
+            public void error(String msg, Throwable t) {
+                if (said.compareAndSet(false, true)) {
+                    Throwable root = t;
+                    while (root != null && root.getCause() != null) {
+                        root = root.getCause();
+                    }
+                    String why = root == null || root.getMessage() == null ? msg : root.getMessage();
+                    System.err.println("warning: cannot write " + file + " (" + why + "); its further lines are lost");
+                    System.err.flush();
+                }
+            }
+
+            @Override
+            public void error(String msg, org.apache.logging.log4j.core.LogEvent event, Throwable t) {
+                error(msg, t);
+            }
+        };
+    }
+
+    /**
      * Adds the run's log file; everything from info up is written there. A new run's log starts
      * empty; a resumed run's ({@code append}) continues the old one.
      */
@@ -64,6 +98,7 @@ public final class Logging {
                         .build())
                 .setConfiguration(config)
                 .build();
+        appender.setHandler(quietWriteErrors(file));
         appender.start();
         config.addAppender(appender);
         config.getRootLogger().addAppender(appender, Level.INFO, null);

@@ -42,6 +42,7 @@ final class MemberLog implements AutoCloseable {
                 .setLayout(PatternLayout.newBuilder().withPattern(Logging.RUN_LOG_PATTERN).withConfiguration(config).build())
                 .setConfiguration(config)
                 .build();
+        appender.setHandler(Logging.quietWriteErrors(file));
         appender.start();
         config.addAppender(appender);
         LoggerConfig logger = new LoggerConfig(prefix, Level.INFO, false);
