@@ -126,10 +126,11 @@ public final class Conv2d implements Layer, Sandwich.Layer {
             Shape ys = y.getShape();
             jy = y.reshape(new Shape(r, js.get(0), js.get(2)).addAll(ys.slice(2))).swapAxes(0, 1);
         }
-        NDArray flipped = w.flip(3, 4).transpose(0, 2, 1, 3, 4);
-        Shape fs = flipped.getShape(); // [R, C, F, k, k]
-        NDArray kernels = flipped.reshape(new Shape(fs.get(0) * fs.get(1)).addAll(fs.slice(2)));
         return Sandwich.Step.affine(forward(value, params), jy, c -> {
+            // made only when an adjoint passes down (not below the lowest curvature term), as the plain step does
+            NDArray flipped = w.flip(3, 4).transpose(0, 2, 1, 3, 4);
+            Shape fs = flipped.getShape(); // [R, C, F, k, k]
+            NDArray kernels = flipped.reshape(new Shape(fs.get(0) * fs.get(1)).addAll(fs.slice(2)));
             Shape cs = c.getShape(); // [O, R', N', F, H', W']
             NDArray full = cs.get(1) == r ? c : c.broadcast(new Shape(cs.get(0), r).addAll(cs.slice(2)));
             // [O, N', R, F, H', W'] -> [O·N', R·F, H', W']: one group per replica

@@ -18,14 +18,14 @@ public final class Flatten implements Layer, Sandwich.Layer {
 
     @Override
     public Taylor forward(Taylor t, Pairs pairs) {
-        NDArray hess = t.hess() == null ? null : flat2(t.hess());
-        return new Taylor(forward(t.value()), flat2(t.jac()), hess);
+        NDArray hess = t.hess() == null ? null : Sandwich.flat(t.hess(), 2);
+        return new Taylor(forward(t.value()), Sandwich.flat(t.jac(), 2), hess);
     }
 
     @Override
     public Sandwich.Step curvature(NDArray value, NDArray jac) {
         Shape sample = value.getShape().slice(1);
-        return Sandwich.Step.affine(forward(value), jac == null ? null : flat2(jac),
+        return Sandwich.Step.affine(forward(value), jac == null ? null : Sandwich.flat(jac, 2),
                 c -> c.reshape(new Shape(c.getShape().get(0), c.getShape().get(1)).addAll(sample)));
     }
 
@@ -35,11 +35,6 @@ public final class Flatten implements Layer, Sandwich.Layer {
         Shape sample = value.getShape().slice(2);
         return Sandwich.Step.affine(forward(value, params), jac == null ? null : Sandwich.flat(jac, 3),
                 c -> c.reshape(c.getShape().slice(0, 3).addAll(sample)));
-    }
-
-    /** [K, N, ...] to [K, N, features]. */
-    private static NDArray flat2(NDArray d) {
-        return d.reshape(d.getShape().get(0), d.getShape().get(1), -1);
     }
 
     @Override

@@ -122,10 +122,7 @@ public final class StackedRunner implements MemberRunner {
                             + "{} parameters, on {}", run.path(), i, r, members.get(0).id(), members.get(r - 1).id(), tr.n(),
                             va.n(), nets.get(i).parameterCount(), device);
                     if (resume) {
-                        job.info("resumed from the checkpoint of epoch {} (step {}{}): {} more epochs to run",
-                                at.batches() > 0 ? at.epochs() + 1 : at.epochs(), at.steps(),
-                                at.batches() > 0 ? ", " + at.batches() + " batches into the epoch" : "",
-                                spec.train().epochs() - at.epochs());
+                        TrainJob.logResumed(job, at, spec.train().epochs());
                     }
                     progress.memberStarted(members.get(i));
                 }

@@ -372,7 +372,7 @@ public final class StackedTrainer implements AutoCloseable {
         int epochsDone = resumed == null ? 0 : resumed.epochs();
         int batchesDone = resumed == null ? 0 : resumed.batches();
         if (resumed != null) {
-            Arrays.fill(lastGood, batchesDone > 0 ? epochsDone + 1 : epochsDone);
+            Arrays.fill(lastGood, resumed.checkpointEpoch());
             Arrays.fill(epochsRun, epochsDone); // the rows before the checkpoint, as a resumed plain run counts them
         }
         boolean interrupted = false;
@@ -687,7 +687,7 @@ public final class StackedTrainer implements AutoCloseable {
         NDArray froSquared = null;
         if (dirs == null && closedForm) {
             ClosedForm.Norms norms = hessian.closedForm(x, views);
-            out = norms.value().reshape(new Shape(r, b).addAll(norms.value().getShape().slice(1)));
+            out = byMember(norms.value(), b);
             perSample = norms.get(norm).reshape(r, b);
             if (withFrobenius) {
                 froSquared = norm == Norm.FROBENIUS ? perSample : norms.get(Norm.FROBENIUS).reshape(r, b);
@@ -695,7 +695,7 @@ public final class StackedTrainer implements AutoCloseable {
         } else if (dirs != null && !template.replicatedTaylor()) {
             // probes through the closed form: u_aᵀ H v_b from the Jacobian rows along the probes
             ClosedForm.Norms norms = hessian.closedForm(x, dirs, views);
-            out = norms.value().reshape(new Shape(r, b).addAll(norms.value().getShape().slice(1)));
+            out = byMember(norms.value(), b);
             perSample = estimator.estimate(new Taylor(norms.value(), null, norms.directional(estimator.pairs()))).reshape(r, b);
         } else {
             Pairs pairs = dirs == null ? hessian.pairs() : estimator.pairs();
@@ -721,6 +721,11 @@ public final class StackedTrainer implements AutoCloseable {
         }
         NDArray pen = perSample.mean(new int[] {1}).mul(lambda.reshape(r));
         return new Values(dataLoss.add(pen), dataLoss, pen, froMean, froMax, correct(out, y));
+    }
+
+    /** The outputs [R·B, ...] of a pass of R·B samples (replica-major) as [R, B, ...]. */
+    private NDArray byMember(NDArray value, long b) {
+        return value.reshape(new Shape(r, b).addAll(value.getShape().slice(1)));
     }
 
     /** A replicated Taylor pass seen as one of R·N samples, for the per-sample norms of one network. */

@@ -284,12 +284,9 @@ public final class TrainJob {
                 // this run's until this one writes its own
                 AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
                 java.nio.file.Files.deleteIfExists(run.file(RunDirectory.SUMMARY));
-                int at = from.batches() > 0 ? from.epochs() + 1 : from.epochs();
-                checkpoints.resumedAt(at);
+                checkpoints.resumedAt(from.checkpointEpoch());
                 resumedAfter = from.epochs();
-                LOG.info("resumed from the checkpoint of epoch {} (step {}{}): {} more epochs to run", at,
-                        from.steps(), from.batches() > 0 ? ", " + from.batches() + " batches into the epoch" : "",
-                        spec.train().epochs() - from.epochs());
+                logResumed(LOG, from, spec.train().epochs());
             }
             Memory memory = new Memory();
             Trainer.Result result = trainer.run(List.of(metrics, checkpoints, new Divergence(checkpoints::lastGood),
@@ -311,6 +308,13 @@ public final class TrainJob {
             net.close();
             return new Outcome(run, summary, result.reason());
         }
+    }
+
+    /** The run log's line for a run resumed from a checkpoint at {@code from} (a train run's and a stacked member's). */
+    public static void logResumed(Logger log, Trainer.Position from, int epochs) {
+        log.info("resumed from the checkpoint of epoch {} (step {}{}): {} more epochs to run", from.checkpointEpoch(),
+                from.steps(), from.batches() > 0 ? ", " + from.batches() + " batches into the epoch" : "",
+                epochs - from.epochs());
     }
 
     /**

@@ -134,6 +134,11 @@ public final class Trainer {
                         + ", steps " + steps + ", " + sums.length + " sums");
             }
         }
+
+        /** The epoch a checkpoint at this position is named after: the last whole one, or the one a stop cut. */
+        public int checkpointEpoch() {
+            return batches > 0 ? epochs + 1 : epochs;
+        }
     }
 
     /** An epoch's running sums of its steps' figures, and the seconds it has taken. */
