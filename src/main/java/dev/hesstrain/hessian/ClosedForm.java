@@ -25,6 +25,13 @@ import java.util.List;
  */
 public final class ClosedForm {
 
+    /**
+     * Up to this many directions the norms of a feature-major pass ({@link Sandwich.Term#featureMajor})
+     * form H and its diagonal elementwise, K² products reduced over the rows, instead of N batched
+     * products of tiny matrices (see hessian/InputHessian for where it pays).
+     */
+    public static final int ELEMENTWISE_MAX_DIRECTIONS = 6;
+
     /** How the Frobenius norm is computed. */
     public enum Frobenius { GRAM, FORMED }
 
@@ -58,10 +65,14 @@ public final class ClosedForm {
         private NDArray diagonals;
         private NDArray frobenius;
 
+        /** Whether every term is feature-major ({@link Sandwich.Term#featureMajor}): the norms then run on that layout. */
+        private final boolean featureMajor;
+
         public Norms(Sandwich c, Frobenius way) {
             this.c = c;
             this.way = way;
             this.n = c.value().getShape().get(0);
+            this.featureMajor = !c.terms().isEmpty() && c.terms().stream().allMatch(Sandwich.Term::featureMajor);
         }
 
         /** The model output [N, O]. */
@@ -95,8 +106,15 @@ public final class ClosedForm {
         public NDArray traces() {
             if (traces == null) {
                 for (Sandwich.Term t : c.terms()) {
-                    NDArray rowNorms = Ops.square(t.rows()).sum(new int[] {0}); // [N or 1, r]
-                    NDArray tr = t.weights().mul(rowNorms).sum(new int[] {2});
+                    NDArray tr;
+                    if (t.featureMajor()) {
+                        NDArray rowNorms = Ops.square(t.rows()).sum(new int[] {1}); // [r, N or 1]
+                        tr = oneOutput(t) ? t.weights().mul(rowNorms).sum(new int[] {0}).expandDims(0)
+                                : t.weights().mul(rowNorms.expandDims(1)).sum(new int[] {0});
+                    } else {
+                        NDArray rowNorms = Ops.square(t.rows()).sum(new int[] {0}); // [N or 1, r]
+                        tr = t.weights().mul(rowNorms).sum(new int[] {2});
+                    }
                     traces = traces == null ? tr : traces.add(tr);
                 }
             }
@@ -107,8 +125,15 @@ public final class ClosedForm {
         public NDArray diagonals() {
             if (diagonals == null) {
                 for (Sandwich.Term t : c.terms()) {
-                    NDArray sq = Ops.square(t.rows()).transpose(1, 2, 0); // [N or 1, r, K]
-                    NDArray dg = t.weights().transpose(1, 0, 2).matMul(sq);
+                    NDArray dg;
+                    if (t.featureMajor() && t.rows().getShape().get(1) <= ELEMENTWISE_MAX_DIRECTIONS) {
+                        // Σ_a w[a, o, n] R[a, j, n]² elementwise, [O, K, N], as [N, O, K]
+                        NDArray w = oneOutput(t) ? t.weights().expandDims(1) : t.weights(); // [r, O, N]
+                        dg = w.expandDims(2).mul(Ops.square(t.rows()).expandDims(1)).sum(new int[] {0}).transpose(2, 0, 1);
+                    } else {
+                        NDArray sq = Ops.square(t.rowsByDirection()).transpose(1, 2, 0); // [N or 1, r, K]
+                        dg = t.weightsByOutput().transpose(1, 0, 2).matMul(sq);
+                    }
                     diagonals = diagonals == null ? dg : diagonals.add(dg);
                 }
             }
@@ -117,7 +142,9 @@ public final class ClosedForm {
 
         private NDArray frobenius() {
             if (frobenius == null) {
-                frobenius = way == Frobenius.GRAM ? gram(new int[] {1, 2}) : Ops.square(full()).sum(new int[] {1, 2, 3});
+                frobenius = way == Frobenius.GRAM ? gram(new int[] {1, 2})
+                        : elementwise() ? sumButLast(Ops.square(formed()))
+                        : Ops.square(full()).sum(new int[] {1, 2, 3});
             }
             return frobenius;
         }
@@ -129,7 +156,9 @@ public final class ClosedForm {
 
         /** The squared Frobenius norm of every output's Hessian, [N, O], by this object's way. */
         public NDArray frobeniusPerOutput() {
-            return way == Frobenius.GRAM ? gram(new int[] {2}) : Ops.square(full()).sum(new int[] {2, 3});
+            return way == Frobenius.GRAM ? gram(new int[] {2})
+                    : elementwise() ? Ops.square(formedByOutput()).sum(new int[] {1, 2}).transpose()
+                    : Ops.square(full()).sum(new int[] {2, 3});
         }
 
         /**
@@ -144,11 +173,12 @@ public final class ClosedForm {
             List<Sandwich.Term> own = new java.util.ArrayList<>();
             long rs = 0;
             for (Sandwich.Term t : c.terms()) {
-                boolean one = t.rows().getShape().get(1) == 1 && n > 1;
+                Shape rows = t.rowsByDirection().getShape();
+                boolean one = rows.get(1) == 1 && n > 1;
                 (one ? shared : own).add(t);
-                rs += one ? t.rows().getShape().get(2) : 0;
+                rs += one ? rows.get(2) : 0;
             }
-            long k = c.terms().get(0).rows().getShape().get(0);
+            long k = c.terms().get(0).rowsByDirection().getShape().get(0);
             if (!shared.isEmpty() && own.isEmpty()) {
                 // every row shared (one curvature term above an affine prefix): one G for all samples
                 NDArray[] s = concatenated(shared, false);
@@ -206,10 +236,53 @@ public final class ClosedForm {
                 long o = c.value().getShape().get(1);
                 return c.value().getManager().zeros(new Shape(n, o, 0, 0), c.value().getDataType());
             }
+            if (elementwise()) {
+                return formedByOutput().transpose(3, 0, 1, 2); // [O, K, K, N] -> [N, O, K, K]
+            }
             NDArray[] rw = concatenated();
             NDArray rn = rw[0].transpose(1, 2, 0).expandDims(1); // [N, 1, r, K]
             NDArray wn = rw[1].transpose(1, 0, 2).expandDims(3); // [N, O, r, 1]
             return rn.transpose(0, 1, 3, 2).matMul(rn.mul(wn)); // [N, O, K, K]
+        }
+
+        /** Whether H is formed elementwise on the feature-major layout ({@link #formedByOutput}). */
+        private boolean elementwise() {
+            return featureMajor && c.terms().get(0).rows().getShape().get(1) <= ELEMENTWISE_MAX_DIRECTIONS;
+        }
+
+        /**
+         * The Hessians [O, K, K, N] of a feature-major pass, Σ_a w[a, o, n] R[a, j, n] R[a, k, n]
+         * elementwise, reduced over the rows on their leading axis: for a few directions the K²
+         * products cost less than N batched products of tiny K × r by r × K matrices.
+         */
+        private NDArray formedByOutput() {
+            NDArray h = formed();
+            return h.getShape().dimension() == 3 ? h.expandDims(0) : h;
+        }
+
+        /** {@link #formedByOutput}, or [K, K, N] for a pass of one output combination (one fewer op). */
+        private NDArray formed() {
+            NDArray[] rw = joinedFeatureMajor(c.terms(), true);
+            if (rw[1].getShape().dimension() == 2) {
+                NDArray scaled = rw[0].mul(rw[1].expandDims(1)); // [r, K, N]
+                return scaled.expandDims(2).mul(rw[0].expandDims(1)).sum(new int[] {0});
+            }
+            NDArray scaled = rw[0].expandDims(1).mul(rw[1].expandDims(2)); // [r, O, K, N]
+            return scaled.expandDims(3).mul(rw[0].expandDims(1).expandDims(1)).sum(new int[] {0});
+        }
+
+        /** Sums every axis but the last (the samples'). */
+        private static NDArray sumButLast(NDArray a) {
+            int[] axes = new int[a.getShape().dimension() - 1];
+            for (int i = 0; i < axes.length; i++) {
+                axes[i] = i;
+            }
+            return a.sum(axes);
+        }
+
+        /** Whether a feature-major term's weights are [r, N or 1]: a pass of one output combination. */
+        private static boolean oneOutput(Sandwich.Term t) {
+            return t.weights().getShape().dimension() == 2;
         }
 
         /** All rows [K, N, r] and all weights [O, N, r], the terms side by side. */
@@ -219,17 +292,46 @@ public final class ClosedForm {
 
         /** The rows (broadcast to N samples with {@code batchRows}) and weights of {@code terms}, side by side. */
         private NDArray[] concatenated(List<Sandwich.Term> terms, boolean batchRows) {
+            if (terms.stream().allMatch(Sandwich.Term::featureMajor)) {
+                NDArray[] rw = joinedFeatureMajor(terms, batchRows);
+                NDArray w = rw[1].getShape().dimension() == 2 ? rw[1].transpose().expandDims(0) : rw[1].transpose(1, 2, 0);
+                return new NDArray[] {rw[0].transpose(1, 2, 0), w};
+            }
             if (terms.size() == 1) {
                 Sandwich.Term t = terms.get(0);
-                return new NDArray[] {batchRows ? batch(t.rows()) : t.rows(), batch(t.weights())};
+                return new NDArray[] {batchRows ? batch(t.rowsByDirection()) : t.rowsByDirection(), batch(t.weightsByOutput())};
             }
             NDList rows = new NDList();
             NDList weights = new NDList();
             for (Sandwich.Term t : terms) {
-                rows.add(batchRows ? batch(t.rows()) : t.rows());
-                weights.add(batch(t.weights()));
+                rows.add(batchRows ? batch(t.rowsByDirection()) : t.rowsByDirection());
+                weights.add(batch(t.weightsByOutput()));
             }
             return new NDArray[] {NDArrays.concat(rows, 2), NDArrays.concat(weights, 2)};
+        }
+
+        /**
+         * Feature-major terms side by side in their own layout: rows [r, K, N] (or [r, K, 1] when
+         * none is per sample and not {@code batchRows}) and weights [r, O, N] (or [r, N]), joined on
+         * their leading axis (contiguous blocks).
+         */
+        private NDArray[] joinedFeatureMajor(List<Sandwich.Term> terms, boolean batchRows) {
+            boolean perSample = batchRows || terms.stream().anyMatch(t -> t.rows().getShape().get(2) == n);
+            NDList rows = new NDList();
+            NDList weights = new NDList();
+            for (Sandwich.Term t : terms) {
+                rows.add(perSample ? batchLast(t.rows()) : t.rows());
+                weights.add(batchLast(t.weights()));
+            }
+            return terms.size() == 1 ? new NDArray[] {rows.get(0), weights.get(0)}
+                    : new NDArray[] {NDArrays.concat(rows, 0), NDArrays.concat(weights, 0)};
+        }
+
+        /** [r, A, 1] broadcast to [r, A, N] ([r, 1] to [r, N]); [r, A, N] as it is. */
+        private NDArray batchLast(NDArray a) {
+            Shape s = a.getShape();
+            int last = s.dimension() - 1;
+            return s.get(last) == n ? a : a.broadcast(s.slice(0, last).add(n));
         }
 
         /** [A, 1, r] broadcast to [A, N, r]; [A, N, r] as it is. */

@@ -30,14 +30,6 @@ import org.apache.logging.log4j.Logger;
 public final class InputHessian implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(InputHessian.class);
 
-    /**
-     * Up to this many inputs the Taylor pass is the default: with d = 2 its d² = 4 pairs cost less
-     * than the closed form's Jacobians, adjoints and formed H (sin2pi 2-10-11-12-1, 500 samples,
-     * Frobenius: 3.1 against 3.6 ms of thread CPU time per training step; at d = 3 3.3 against
-     * 3.4, at d = 4 15 against 5.5).
-     */
-    static final int TAYLOR_MAX_INPUTS = 2;
-
     /** The pass that computes the exact Hessians. */
     public enum Method { CLOSED_FORM, TAYLOR }
 
@@ -51,10 +43,21 @@ public final class InputHessian implements AutoCloseable {
     private final NDArray weights;
     private final NDArray diagonalMask;
     private final boolean unitWeights;
+    /**
+     * Whether the closed form runs feature-major ({@link Network#curvature(NDArray, NDArray, NDArray,
+     * boolean)}): for flat networks with up to {@link ClosedForm#ELEMENTWISE_MAX_DIRECTIONS} inputs,
+     * whose Hessians and diagonals are then formed elementwise. With more inputs the row-major
+     * pass is faster (its Gram and diagonal products are batched matrix products on that layout).
+     * Measured on training steps (ms, 3 alternating runs, sin2pi's 10-11-12 tanh layers with d
+     * inputs, 500 samples): d = 6 frobenius 2.4 against 2.9-3.1 row-major, trace 1.7-2.2 against
+     * 1.9-2.5; d = 8 frobenius 3.6-3.9 against 3.0-3.3; diabetes (d = 10) diagonal 0.79-0.82
+     * against 0.71-0.76; digits (d = 64) frobenius 14-16 against 6.7-6.9.
+     */
+    private final boolean featureMajor;
 
     /**
-     * The closed form where every layer supports it and d > {@link #TAYLOR_MAX_INPUTS}, else the
-     * Taylor pass (with one log line where a layer refuses the closed form). The system property
+     * The closed form where every layer supports it, else the Taylor pass (with one log line where
+     * a layer refuses the closed form). The system property
      * {@code hesstrain.exact} ({@code taylor} or {@code closed_form}) overrides the
      * default, for benchmarks that compare the two passes on the real command.
      */
@@ -76,11 +79,10 @@ public final class InputHessian implements AutoCloseable {
             LOG.info("layer {} ({}) has no closed-form curvature: exact input Hessians use the Taylor pairs pass",
                     refused, network.layers().get(refused).getClass().getSimpleName());
         }
-        this.method = refused >= 0 ? Method.TAYLOR
-                : requested != null ? requested
-                : d <= TAYLOR_MAX_INPUTS ? Method.TAYLOR : Method.CLOSED_FORM;
+        this.method = refused >= 0 ? Method.TAYLOR : requested != null ? requested : Method.CLOSED_FORM;
         long rows = network.curvatureWidths().stream().mapToLong(Long::longValue).sum();
         this.frobenius = ClosedForm.choose(sharedRows(network), rows, d, network.outputs());
+        this.featureMajor = network.featureMajor() && d <= ClosedForm.ELEMENTWISE_MAX_DIRECTIONS;
         NDManager m = network.manager();
         this.pairs = Pairs.forHessian(m, d);
         this.eye = m.eye(d).toType(network.dtype(), false).expandDims(1);
@@ -163,7 +165,7 @@ public final class InputHessian implements AutoCloseable {
     /** The closed-form pass at x [N, d] with the unit directions and every output. */
     public ClosedForm.Norms closedForm(NDArray x) {
         attach(x.getManager());
-        return new ClosedForm.Norms(network.curvature(x, eye, outputEye), frobenius);
+        return new ClosedForm.Norms(network.curvature(x, eye, outputEye, featureMajor), frobenius);
     }
 
     /**
@@ -190,7 +192,7 @@ public final class InputHessian implements AutoCloseable {
      */
     public Sandwich sandwich(NDArray x, NDArray seed) {
         attach(x.getManager());
-        return network.curvature(x, eye, seed);
+        return network.curvature(x, eye, seed, featureMajor);
     }
 
     /** Taylor pass with the unit directions: the value, the Jacobian and the Hessian (see {@link Pairs#forHessian}). */

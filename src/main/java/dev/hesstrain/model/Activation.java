@@ -131,6 +131,55 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
         };
     }
 
+    /**
+     * Feature-major (value [F, N], Jacobian [F, K, N or 1], adjoints [F, O, N or 1]): σ'(z)
+     * [F, 1, N] broadcasts over the directions and the outputs; the term keeps this layout
+     * (rows [F, K, N or 1], weights [F, O, N]: {@link Sandwich.Term#featureMajor}).
+     */
+    @Override
+    public Sandwich.Step curvatureColumns(NDArray z, NDArray jac) {
+        if (fn == Elementwise.IDENTITY) {
+            return Sandwich.Step.affine(z, jac, a -> a);
+        }
+        NDArray[] s = derivatives(z, true);
+        return new Sandwich.Step() {
+            private NDArray j;
+            private NDArray d1; // σ' [F, 1, N], broadcast over the directions or outputs
+
+            @Override
+            public NDArray value() {
+                return s[0];
+            }
+
+            @Override
+            public NDArray jac() {
+                if (j == null && jac != null) {
+                    j = jac.mul(d1());
+                }
+                return j;
+            }
+
+            /** [F, O, N or 1], or [F, N or 1] (one output combination), as the adjoint comes. */
+            @Override
+            public NDArray back(NDArray adjoint) {
+                return adjoint.mul(adjoint.getShape().dimension() == 2 ? s[1] : d1());
+            }
+
+            @Override
+            public Sandwich.Term term(NDArray adjoint) {
+                return s[2] == null ? null
+                        : new Sandwich.Term(jac, adjoint.mul(adjoint.getShape().dimension() == 2 ? s[2] : s[2].expandDims(1)), true);
+            }
+
+            private NDArray d1() {
+                if (d1 == null) {
+                    d1 = s[1].expandDims(1);
+                }
+                return d1;
+            }
+        };
+    }
+
     /** Whether σ'' is not identically zero, so that the layer adds a term to the input Hessian. */
     public boolean curved() {
         return fn.curved();

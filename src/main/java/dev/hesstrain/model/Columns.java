@@ -57,5 +57,13 @@ record Columns(NDArray value, NDArray jac, NDArray hess) {
         default Columns forward(Columns c, Pairs pairs, java.util.List<NDArray> params) {
             return forward(c, pairs);
         }
+
+        /**
+         * The closed-form curvature step ({@link Sandwich.Layer#curvature(NDArray, NDArray)}) on
+         * this layout: {@code value} [F, N], {@code jac} [F, K, N or 1] (null above the highest
+         * term), adjoints [F, O, N or 1]; its {@link Sandwich.Term} is feature-major (rows [F, K,
+         * N or 1], weights [F, O, N]).
+         */
+        Sandwich.Step curvatureColumns(NDArray value, NDArray jac);
     }
 }

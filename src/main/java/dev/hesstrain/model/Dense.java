@@ -98,6 +98,22 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer {
         return new Columns(value, times(w, c.jac()), c.hess() == null ? null : times(w, c.hess()));
     }
 
+    /** Feature-major: W value + b, W jac, and the adjoint Wᵀ c for c [out, O, N or 1] or [out, N or 1]. */
+    @Override
+    public Sandwich.Step curvatureColumns(NDArray value, NDArray jac) {
+        NDArray v = weight.matMul(value);
+        if (bias != null) {
+            v = v.add(bias.expandDims(1));
+        }
+        return Sandwich.Step.affine(v, jac == null ? null : times(jac), c -> {
+            Shape s = c.getShape();
+            if (s.dimension() == 2) {
+                return weight.transpose().matMul(c);
+            }
+            return weight.transpose().matMul(c.reshape(s.get(0), -1)).reshape(weight.getShape().get(1), s.get(1), s.get(2));
+        });
+    }
+
     /** W d for replicated W [R, out, in] and d [R or 1, in, K, N]. */
     private static NDArray times(NDArray w, NDArray d) {
         Shape s = d.getShape();

@@ -293,7 +293,30 @@ public final class Network implements AutoCloseable {
      * a curvature term get no Jacobian (null) and give none.
      */
     public Sandwich curvature(NDArray x, NDArray directions, NDArray seed) {
-        return pass(shaped(x, 1), shaped(directions, 2), seed, null);
+        return curvature(x, directions, seed, false);
+    }
+
+    /**
+     * As {@link #curvature(NDArray, NDArray, NDArray)}; with {@code featureMajor} (only where
+     * {@link #featureMajor()}) the pass runs feature-major, as the Taylor pass does for flat
+     * dense layers and activations (see {@link Columns}), and its terms stay in that layout
+     * ({@link Sandwich.Term#featureMajor}).
+     */
+    public Sandwich curvature(NDArray x, NDArray directions, NDArray seed, boolean featureMajor) {
+        if (featureMajor) {
+            // adjoints [F, O', N or 1], or [F, N or 1] for one combination (the Hessian of a single
+            // output): then no step reshapes them for its products or broadcasts σ' over O'
+            Shape s = seed.getShape();
+            NDArray adjoint = s.get(0) == 1 ? seed.reshape(s.get(1), s.get(2)).transpose() : seed.transpose(2, 0, 1);
+            Sandwich c = pass(x.transpose(), directions.transpose(2, 0, 1), adjoint, null, true);
+            return new Sandwich(c.value().transpose(), c.terms());
+        }
+        return pass(shaped(x, 1), shaped(directions, 2), seed, null, false);
+    }
+
+    /** Whether the closed-form pass can run feature-major: flat inputs, dense layers and activations. */
+    public boolean featureMajor() {
+        return replicatedTaylor();
     }
 
     /**
@@ -313,11 +336,14 @@ public final class Network implements AutoCloseable {
                     + params.size() + " replicated arrays");
         }
         NDArray dirs = directions.getShape().dimension() == 4 ? directions.swapAxes(0, 1) : directions.expandDims(1);
-        return Sandwich.ofReplicas(pass(shaped(x, 2), shaped(dirs, 3), seed.expandDims(1), params));
+        return Sandwich.ofReplicas(pass(shaped(x, 2), shaped(dirs, 3), seed.expandDims(1), params, false));
     }
 
-    /** The pass on the plain layout ({@code params} null) or the replica layout ({@code params} given). */
-    private Sandwich pass(NDArray value, NDArray jac, NDArray seed, List<NDArray> params) {
+    /**
+     * The pass on the plain layout ({@code params} null), the replica layout ({@code params} given)
+     * or, with {@code columns}, feature-major ({@link Columns.Layer#curvatureColumns}).
+     */
+    private Sandwich pass(NDArray value, NDArray jac, NDArray seed, List<NDArray> params, boolean columns) {
         List<Sandwich.Step> steps = new ArrayList<>(layers.size());
         // Jacobians are needed up to the input of the highest layer with a curvature term, adjoints
         // down to the lowest one
@@ -339,7 +365,8 @@ public final class Network implements AutoCloseable {
             }
             NDArray j = i <= highest ? jac : null;
             int count = l.parameters().size();
-            Sandwich.Step step = params == null ? cl.curvature(value, j) : cl.curvature(value, j, params.subList(next, next + count));
+            Sandwich.Step step = columns ? ((Columns.Layer) l).curvatureColumns(value, j)
+                    : params == null ? cl.curvature(value, j) : cl.curvature(value, j, params.subList(next, next + count));
             next += count;
             steps.add(step);
             value = step.value();

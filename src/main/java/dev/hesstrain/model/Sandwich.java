@@ -41,10 +41,30 @@ public record Sandwich(NDArray value, List<Term> terms) {
     /**
      * One curvature term: H_o gains Σ_a w[o, n, a] R[:, n, a] R[:, n, a]ᵀ.
      *
-     * @param rows [K, N or 1, r] Jacobian rows along the K input directions
-     * @param weights [O, N or 1, r]
+     * @param rows [K, N or 1, r] Jacobian rows along the K input directions; [r, K, N or 1] when
+     *     {@code featureMajor}
+     * @param weights [O, N or 1, r]; [r, O, N or 1] when {@code featureMajor}, or [r, N or 1] for a
+     *     pass of one output combination (O = 1)
+     * @param featureMajor whether the arrays have the rows first, as a feature-major pass makes
+     *     them (see {@link Columns.Layer#curvatureColumns}): hessian/ClosedForm then reduces over
+     *     the rows on that layout, without permuting them
      */
-    public record Term(NDArray rows, NDArray weights) {}
+    public record Term(NDArray rows, NDArray weights, boolean featureMajor) {
+        public Term(NDArray rows, NDArray weights) {
+            this(rows, weights, false);
+        }
+
+        /** The rows as [K, N or 1, r] (a view of feature-major rows). */
+        public NDArray rowsByDirection() {
+            return featureMajor ? rows.transpose(1, 2, 0) : rows;
+        }
+
+        /** The weights as [O, N or 1, r] (a view of feature-major weights). */
+        public NDArray weightsByOutput() {
+            return !featureMajor ? weights : weights.getShape().dimension() == 2 ? weights.transpose().expandDims(0)
+                    : weights.transpose(1, 2, 0);
+        }
+    }
 
     /** A layer that takes part in the pass: its value and Jacobian forward, its adjoint backward. */
     public interface Layer {

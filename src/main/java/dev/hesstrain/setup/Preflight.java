@@ -28,8 +28,6 @@ import java.util.Locale;
 public final class Preflight {
     /** Native bytes of the per-epoch evaluation passes, which run in chunks of about 2^21 numbers (Trainer). */
     static final long EVAL_BYTES = 64L << 20;
-    /** Inputs up to which the exact penalty takes the Taylor pass (InputHessian.TAYLOR_MAX_INPUTS). */
-    static final int TAYLOR_MAX_INPUTS = 2;
     /** Arrays that autograd keeps per array of a pass (its value, what the op saves, its gradient). */
     static final int AUTOGRAD_COPIES = 3;
     /** The share of free memory a suggested change aims at. */
@@ -188,8 +186,7 @@ public final class Preflight {
         if (method == PenaltyMethod.HUTCHINSON) {
             return "the Hutchinson penalty (" + probes + " probe" + (probes == 1 ? "" : "s") + ")";
         }
-        return d <= TAYLOR_MAX_INPUTS ? "the exact penalty (Taylor pass)" : "the exact penalty (closed form, "
-                + spec.penalty().norm().id() + ")";
+        return "the exact penalty (closed form, " + spec.penalty().norm().id() + ")";
     }
 
     /**
@@ -197,8 +194,6 @@ public final class Preflight {
      * layer of output width w (activations included), AUTOGRAD_COPIES arrays of
      * <ul>
      *   <li>no penalty: w (the value);
-     *   <li>the exact penalty by the Taylor pass (d ≤ 2): w·(1 + d + p), the value, d first and p
-     *       second derivatives (p = d² pairs up to d = 16, d(d+1)/2 beyond);
      *   <li>the exact closed form: w·(1 + d + O), the value, the Jacobian along the d inputs and the
      *       adjoints of the O outputs: O(N·n·d) per layer for trace and diagonal; with the
      *       Frobenius norm, plus the Gram matrix of all r curvature rows, r², or the formed
@@ -218,9 +213,6 @@ public final class Preflight {
             perLayer = 1;
         } else if (method == PenaltyMethod.HUTCHINSON) {
             perLayer = 1 + 3L * probes;
-        } else if (d <= TAYLOR_MAX_INPUTS) {
-            long pairs = d <= 16 ? (long) d * d : (long) d * (d + 1) / 2;
-            perLayer = 1 + d + pairs;
         } else {
             perLayer = 1 + d + o;
             if (spec.penalty().norm() == dev.hesstrain.spec.Norm.FROBENIUS

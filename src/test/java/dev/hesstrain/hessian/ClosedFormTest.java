@@ -173,13 +173,15 @@ public class ClosedFormTest {
                 assertArrayEquals(fd, cf, 1e-6 * scale, "closed form against central differences");
                 reference = fd;
             }
-            for (ClosedForm.Frobenius way : ClosedForm.Frobenius.values()) {
-                ClosedForm.Norms norms = new ClosedForm.Norms(net.curvature(x, eye(sub, d), eye(sub, out)), way);
-                for (Norm norm : Norm.values()) {
-                    double[] expected = norms(reference, n, out, d, norm);
-                    double[] got = norms.get(norm).toDoubleArray();
-                    double tol = (differences ? 1e-5 : 1e-10) * Math.max(1, maxAbs(norms(reference, n, out, d, Norm.FROBENIUS)));
-                    assertArrayEquals(expected, got, tol, way + " " + norm);
+            for (boolean featureMajor : net.featureMajor() ? new boolean[] {false, true} : new boolean[] {false}) {
+                for (ClosedForm.Frobenius way : ClosedForm.Frobenius.values()) {
+                    ClosedForm.Norms norms = new ClosedForm.Norms(net.curvature(x, eye(sub, d), eye(sub, out), featureMajor), way);
+                    for (Norm norm : Norm.values()) {
+                        double[] expected = norms(reference, n, out, d, norm);
+                        double[] got = norms.get(norm).toDoubleArray();
+                        double tol = (differences ? 1e-5 : 1e-10) * Math.max(1, maxAbs(norms(reference, n, out, d, Norm.FROBENIUS)));
+                        assertArrayEquals(expected, got, tol, way + " " + norm + (featureMajor ? " feature-major" : ""));
+                    }
                 }
             }
         }
@@ -232,6 +234,57 @@ public class ClosedFormTest {
     void inputSizesFromOneToSeventy(int d) {
         try (NDManager m = NDManager.newBaseManager()) {
             checkAll(mlp(m, "tanh", d, 3, DataType.FLOAT64, 11 + d), m, 3, d, d <= 17);
+        }
+    }
+
+    /**
+     * The feature-major pass (d ≤ {@link ClosedForm#ELEMENTWISE_MAX_DIRECTIONS}: H and its diagonal
+     * formed elementwise) gives what the row-major pass gives, to 1e-12, for every quantity of its
+     * norms: the Hessians of every output, their diagonals, traces, per-output Frobenius norms, the
+     * four norms by both Frobenius ways, the directional second derivatives and the rows and
+     * weights (as the Hessians Rᵀ diag(w) R); with the identity seed and with one random
+     * combination of the outputs (its adjoints carry no output axis); beyond the elementwise range
+     * (d = 7) by the row-major products on views.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"1,1", "2,1", "2,3", "3,1", "4,2", "6,1", "6,3", "7,2"})
+    void theFeatureMajorPassEqualsTheRowMajorPass(String dOut) {
+        int d = Integer.parseInt(dOut.split(",")[0]);
+        int out = Integer.parseInt(dOut.split(",")[1]);
+        int n = 5;
+        try (NDManager m = NDManager.newBaseManager()) {
+            Network net = mlp(m, "softplus", d, out, DataType.FLOAT64, 40 + d);
+            assertTrue(net.featureMajor());
+            NDArray x = m.create(points(n, d, d), new Shape(n, d));
+            NDArray combination = m.create(points(n * out, 1, 9), new Shape(1, n, out));
+            for (NDArray seed : List.of(eye(m, out), combination)) {
+                for (ClosedForm.Frobenius way : ClosedForm.Frobenius.values()) {
+                    ClosedForm.Norms rows = new ClosedForm.Norms(net.curvature(x, eye(m, d), seed, false), way);
+                    ClosedForm.Norms cols = new ClosedForm.Norms(net.curvature(x, eye(m, d), seed, true), way);
+                    double[] full = rows.full().toDoubleArray();
+                    double tol = 1e-12 * maxAbs(full);
+                    assertTrue(maxAbs(full) > 1e-3, "the Hessians should not vanish");
+                    String what = "d " + d + ", " + seed.getShape().get(0) + " seed(s), " + way + ": ";
+                    assertArrayEquals(full, cols.full().toDoubleArray(), tol, what + "Hessians");
+                    assertArrayEquals(rows.value().toDoubleArray(), cols.value().toDoubleArray(), 1e-14, what + "value");
+                    assertArrayEquals(rows.diagonals().toDoubleArray(), cols.diagonals().toDoubleArray(), tol, what + "diagonals");
+                    assertArrayEquals(rows.traces().toDoubleArray(), cols.traces().toDoubleArray(), tol, what + "traces");
+                    double sq = tol * maxAbs(full);
+                    assertArrayEquals(rows.frobeniusPerOutput().toDoubleArray(), cols.frobeniusPerOutput().toDoubleArray(), sq,
+                            what + "Frobenius per output");
+                    for (Norm norm : Norm.values()) {
+                        assertArrayEquals(rows.get(norm).toDoubleArray(), cols.get(norm).toDoubleArray(), sq, what + norm);
+                    }
+                    try (dev.hesstrain.model.Pairs pairs = dev.hesstrain.model.Pairs.full(d)) {
+                        assertArrayEquals(rows.directional(pairs).toDoubleArray(), cols.directional(pairs).toDoubleArray(), tol,
+                                what + "directional");
+                    }
+                    NDArray[] rw = cols.rowsAndWeights(); // [K, N, r], [O, N, r]
+                    NDArray r = rw[0].transpose(1, 2, 0).expandDims(1); // [N, 1, r, K]
+                    NDArray formed = r.transpose(0, 1, 3, 2).matMul(r.mul(rw[1].transpose(1, 0, 2).expandDims(3)));
+                    assertArrayEquals(full, formed.toDoubleArray(), tol, what + "rows and weights");
+                }
+            }
         }
     }
 

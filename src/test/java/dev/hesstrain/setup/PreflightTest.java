@@ -32,9 +32,10 @@ class PreflightTest {
         assertEquals(308 * 4 * (3 + 2 + 2), e.parameterBytes(), "float32; values, gradients, joined, Adam's m and v, 2 copies");
         assertEquals(2L * 500 * 3 * 8 + 308 * 8, e.heapBytes(), "the data twice in float64, and the snapshot");
         assertEquals(400, e.batch());
-        // Taylor pass at d = 2: 67 numbers of width in all, each with 1 + 2 + 4 arrays, 3 copies, plus the row
-        assertEquals(((67 * 7) * 3 + 3) * 4, e.stepBytesPerRow());
-        assertEquals("the exact penalty (Taylor pass)", e.pass());
+        // the closed form at d = 2: 67 numbers of width in all, each with 1 + 2 + 1 arrays (value,
+        // Jacobian, adjoint), and the formed Hessians of the 33 curvature rows, 1·33·2, 3 copies, plus the row
+        assertEquals(((67 * 4 + 33 * 2) * 3 + 3) * 4, e.stepBytesPerRow());
+        assertEquals("the exact penalty (closed form, frobenius)", e.pass());
     }
 
     @Test
@@ -51,11 +52,12 @@ class PreflightTest {
         String m = e.getMessage();
         assertTrue(m.startsWith("the run will not fit in memory: it needs about "), m);
         assertTrue(m.contains("the 140000168 parameters with their gradients and adam state 3.7 GB"), m);
-        assertTrue(m.contains("one training step of 400 rows with the exact penalty (Taylor pass) "), m);
+        assertTrue(m.contains("one training step of 400 rows with the exact penalty (closed form, frobenius) "), m);
         assertTrue(m.contains("but 16.0 GB are free (MemAvailable)"), m);
-        // (0.8 · 16 GB − 3.7 GB − data − 64 MB) / (20,000,000 widths · 7 · 3 copies · 4 B + 12 B) = 5 rows
-        assertTrue(m.contains("What would fit: a batch of at most 5 rows (--set train.batch_size=5)"), m);
-        assertDoesNotThrow(() -> Preflight.check(spec("model.layers[0].units=10000000", "train.batch_size=5"), 500, 400,
+        // (0.8 · 16 GB − 3.7 GB − data − 64 MB) / ((20,000,047 widths · 4 + 10,000,023 curvature rows · 2 of
+        // formed Hessians) · 3 copies · 4 B + 12 B) = 8 rows
+        assertTrue(m.contains("What would fit: a batch of at most 8 rows (--set train.batch_size=8)"), m);
+        assertDoesNotThrow(() -> Preflight.check(spec("model.layers[0].units=10000000", "train.batch_size=8"), 500, 400,
                 2, 1, mem));
     }
 
