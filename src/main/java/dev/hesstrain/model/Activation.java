@@ -96,7 +96,20 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
         return curvature(z, jac, 3);
     }
 
-    /** The step with {@code lead} axes before a sample's features in the Jacobian (2: K, N; 3: K, R, N). */
+    /**
+     * Feature-major (value [F, N], Jacobian [F, K, N or 1], adjoints [F, O, N or 1] or [F, N or
+     * 1]): σ'(z) [F, 1, N] broadcasts over the directions and the outputs; the term keeps this
+     * layout (rows [F, K, N or 1], weights [F, O, N] or [F, N]: {@link Sandwich.Term#featureMajor}).
+     */
+    @Override
+    public Sandwich.Step curvatureColumns(NDArray z, NDArray jac) {
+        return curvature(z, jac, 0);
+    }
+
+    /**
+     * The step with {@code lead} axes before a sample's features in the Jacobian (2: K, N; 3: K, R,
+     * N), or feature-major ({@code lead} 0).
+     */
     private Sandwich.Step curvature(NDArray z, NDArray jac, int lead) {
         if (fn == Elementwise.IDENTITY) {
             return Sandwich.Step.affine(z, jac, a -> a);
@@ -104,6 +117,7 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
         NDArray[] s = derivatives(z, true);
         return new Sandwich.Step() {
             private NDArray j;
+            private NDArray d1; // feature-major σ' as [F, 1, N]
 
             @Override
             public NDArray value() {
@@ -114,64 +128,32 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
             @Override
             public NDArray jac() {
                 if (j == null && jac != null) {
-                    j = jac.mul(s[1]);
+                    j = jac.mul(firstFor(jac));
                 }
                 return j;
             }
 
             @Override
             public NDArray back(NDArray adjoint) {
-                return adjoint.mul(s[1]);
+                return adjoint.mul(firstFor(adjoint));
             }
 
             @Override
             public Sandwich.Term term(NDArray adjoint) {
-                return s[2] == null ? null : new Sandwich.Term(Sandwich.flat(jac, lead), Sandwich.flat(adjoint.mul(s[2]), lead));
-            }
-        };
-    }
-
-    /**
-     * Feature-major (value [F, N], Jacobian [F, K, N or 1], adjoints [F, O, N or 1]): σ'(z)
-     * [F, 1, N] broadcasts over the directions and the outputs; the term keeps this layout
-     * (rows [F, K, N or 1], weights [F, O, N]: {@link Sandwich.Term#featureMajor}).
-     */
-    @Override
-    public Sandwich.Step curvatureColumns(NDArray z, NDArray jac) {
-        if (fn == Elementwise.IDENTITY) {
-            return Sandwich.Step.affine(z, jac, a -> a);
-        }
-        NDArray[] s = derivatives(z, true);
-        return new Sandwich.Step() {
-            private NDArray j;
-            private NDArray d1; // σ' [F, 1, N], broadcast over the directions or outputs
-
-            @Override
-            public NDArray value() {
-                return s[0];
-            }
-
-            @Override
-            public NDArray jac() {
-                if (j == null && jac != null) {
-                    j = jac.mul(d1());
+                if (s[2] == null) {
+                    return null;
                 }
-                return j;
+                if (lead == 0) {
+                    return new Sandwich.Term(jac, adjoint.mul(adjoint.getShape().dimension() == 2 ? s[2] : s[2].expandDims(1)), true);
+                }
+                return new Sandwich.Term(Sandwich.flat(jac, lead), Sandwich.flat(adjoint.mul(s[2]), lead));
             }
 
-            /** [F, O, N or 1], or [F, N or 1] (one output combination), as the adjoint comes. */
-            @Override
-            public NDArray back(NDArray adjoint) {
-                return adjoint.mul(adjoint.getShape().dimension() == 2 ? s[1] : d1());
-            }
-
-            @Override
-            public Sandwich.Term term(NDArray adjoint) {
-                return s[2] == null ? null
-                        : new Sandwich.Term(jac, adjoint.mul(adjoint.getShape().dimension() == 2 ? s[2] : s[2].expandDims(1)), true);
-            }
-
-            private NDArray d1() {
+            /** σ' shaped to multiply {@code a}: a feature-major [F, K or O, N] array takes it as [F, 1, N]. */
+            private NDArray firstFor(NDArray a) {
+                if (lead != 0 || a.getShape().dimension() == 2) {
+                    return s[1];
+                }
                 if (d1 == null) {
                     d1 = s[1].expandDims(1);
                 }
