@@ -49,9 +49,9 @@ public final class InputHessian implements AutoCloseable {
      * whose Hessians and diagonals are then formed elementwise. With more inputs the row-major
      * pass is faster (its Gram and diagonal products are batched matrix products on that layout).
      * Measured on training steps (ms, 3 alternating runs, sin2pi's 10-11-12 tanh layers with d
-     * inputs, 500 samples): d = 6 frobenius 2.4 against 2.9-3.1 row-major, trace 1.7-2.2 against
-     * 1.9-2.5; d = 8 frobenius 3.6-3.9 against 3.0-3.3; diabetes (d = 10) diagonal 0.79-0.82
-     * against 0.71-0.76; digits (d = 64) frobenius 14-16 against 6.7-6.9.
+     * inputs, 500 samples): d = 6 frobenius 2.36-3.63 against 2.86-3.08 row-major, trace 1.68-2.17
+     * against 1.90-2.52; d = 8 frobenius 3.63-3.93 against 3.04-5.58; diabetes (d = 10) diagonal
+     * 0.79-0.82 against 0.71-0.76; digits (d = 64) frobenius 14-16 against 6.7-6.9.
      */
     private final boolean featureMajor;
 

@@ -61,8 +61,8 @@ record Columns(NDArray value, NDArray jac, NDArray hess) {
         /**
          * The closed-form curvature step ({@link Sandwich.Layer#curvature(NDArray, NDArray)}) on
          * this layout: {@code value} [F, N], {@code jac} [F, K, N or 1] (null above the highest
-         * term), adjoints [F, O, N or 1]; its {@link Sandwich.Term} is feature-major (rows [F, K,
-         * N or 1], weights [F, O, N]).
+         * term), adjoints [F, O, N or 1], or [F, N or 1] for one output combination; its {@link
+         * Sandwich.Term} is feature-major (rows [F, K, N or 1], weights [F, O, N] or [F, N]).
          */
         Sandwich.Step curvatureColumns(NDArray value, NDArray jac);
     }

@@ -303,6 +303,9 @@ public final class Network implements AutoCloseable {
      * ({@link Sandwich.Term#featureMajor}).
      */
     public Sandwich curvature(NDArray x, NDArray directions, NDArray seed, boolean featureMajor) {
+        if (featureMajor && !featureMajor()) {
+            throw new IllegalArgumentException("the feature-major pass needs flat inputs, dense layers and activations");
+        }
         if (featureMajor) {
             // adjoints [F, O', N or 1], or [F, N or 1] for one combination (the Hessian of a single
             // output): then no step reshapes them for its products or broadcasts σ' over O'
