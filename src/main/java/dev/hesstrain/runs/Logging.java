@@ -51,7 +51,7 @@ public final class Logging {
      * on stderr, naming the file and the cause, instead of log4j's status logger printing a stack
      * trace for every line lost. The run itself goes on and reports its own write failures.
      */
-    public static org.apache.logging.log4j.core.ErrorHandler quietWriteErrors(Path file) {
+    private static org.apache.logging.log4j.core.ErrorHandler quietWriteErrors(Path file) {
         return new org.apache.logging.log4j.core.ErrorHandler() {
             private final java.util.concurrent.atomic.AtomicBoolean said = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -81,15 +81,13 @@ public final class Logging {
     }
 
     /**
-     * Adds the run's log file; everything from info up is written there. A new run's log starts
-     * empty; a resumed run's ({@code append}) continues the old one.
+     * A started appender {@code name} that writes a run log's lines to {@code file} (continuing it
+     * when {@code append}), registered with {@code config}, whose write failures give one warning
+     * line ({@link #quietWriteErrors}): the run's log and each stacked member's.
      */
-    public static void addRunLog(Path file, boolean append) {
-        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-        Configuration config = ctx.getConfiguration();
-        removeRunLog();
+    public static FileAppender runLogAppender(String name, Path file, boolean append, Configuration config) {
         FileAppender appender = FileAppender.newBuilder()
-                .setName(RUN_APPENDER)
+                .setName(name)
                 .withFileName(file.toString())
                 .withAppend(append)
                 .setLayout(PatternLayout.newBuilder()
@@ -101,6 +99,18 @@ public final class Logging {
         appender.setHandler(quietWriteErrors(file));
         appender.start();
         config.addAppender(appender);
+        return appender;
+    }
+
+    /**
+     * Adds the run's log file; everything from info up is written there. A new run's log starts
+     * empty; a resumed run's ({@code append}) continues the old one.
+     */
+    public static void addRunLog(Path file, boolean append) {
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        Configuration config = ctx.getConfiguration();
+        removeRunLog();
+        FileAppender appender = runLogAppender(RUN_APPENDER, file, append, config);
         config.getRootLogger().addAppender(appender, Level.INFO, null);
         ctx.updateLoggers();
     }

@@ -10,7 +10,6 @@ import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.appender.FileAppender;
 import org.apache.logging.log4j.core.config.Configuration;
 import org.apache.logging.log4j.core.config.LoggerConfig;
-import org.apache.logging.log4j.core.layout.PatternLayout;
 
 /**
  * The {@code train.log} of one member of a stacked group. A plain run's log is the process's log
@@ -35,16 +34,7 @@ final class MemberLog implements AutoCloseable {
         this.prefix = "hesstrain.member." + NEXT.incrementAndGet();
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         Configuration config = ctx.getConfiguration();
-        this.appender = FileAppender.newBuilder()
-                .setName(prefix)
-                .withFileName(file.toString())
-                .withAppend(append)
-                .setLayout(PatternLayout.newBuilder().withPattern(Logging.RUN_LOG_PATTERN).withConfiguration(config).build())
-                .setConfiguration(config)
-                .build();
-        appender.setHandler(Logging.quietWriteErrors(file));
-        appender.start();
-        config.addAppender(appender);
+        this.appender = Logging.runLogAppender(prefix, file, append, config);
         LoggerConfig logger = new LoggerConfig(prefix, Level.INFO, false);
         logger.addAppender(appender, Level.INFO, null);
         config.addLogger(prefix, logger);
