@@ -105,13 +105,7 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer {
         if (bias != null) {
             v = v.add(bias.expandDims(1));
         }
-        return Sandwich.Step.affine(v, jac == null ? null : times(jac), c -> {
-            Shape s = c.getShape();
-            if (s.dimension() == 2) {
-                return weight.transpose().matMul(c);
-            }
-            return weight.transpose().matMul(c.reshape(s.get(0), -1)).reshape(weight.getShape().get(1), s.get(1), s.get(2));
-        });
+        return Sandwich.Step.affine(v, jac == null ? null : times(jac), c -> product(weight.transpose(), c));
     }
 
     /** W d for replicated W [R, out, in] and d [R or 1, in, K, N]. */
@@ -123,9 +117,16 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer {
 
     /** W d for derivatives d [in, K, N]: one product over all directions and samples. */
     private NDArray times(NDArray d) {
+        return product(weight, d);
+    }
+
+    /** m d for m [a, b] and d [b, K, N] (one product over the last two axes) or [b, N]. */
+    private static NDArray product(NDArray m, NDArray d) {
         Shape s = d.getShape();
-        NDArray y = weight.matMul(d.reshape(s.get(0), -1));
-        return y.reshape(weight.getShape().get(0), s.get(1), s.get(2));
+        if (s.dimension() == 2) {
+            return m.matMul(d);
+        }
+        return m.matMul(d.reshape(s.get(0), -1)).reshape(m.getShape().get(0), s.get(1), s.get(2));
     }
 
     @Override
