@@ -78,10 +78,11 @@ public final class StackedRunner implements MemberRunner {
                         Setup.classes(specs.get(i), splits.get(i)), manager));
             }
             String why = null;
+            String refused = specs.stream().anyMatch(s -> s.penalty().active()) ? StackedTrainer.penaltyRefused(nets.get(0)) : null;
             if (!nets.get(0).replicable()) {
                 why = "the model has a layer without a replicated pass";
-            } else if (specs.stream().anyMatch(s -> s.penalty().active()) && StackedTrainer.penaltyRefused(nets.get(0)) != null) {
-                why = StackedTrainer.penaltyRefused(nets.get(0));
+            } else if (refused != null) {
+                why = refused;
             } else if (nets.stream().anyMatch(n -> n.parameterCount() != nets.get(0).parameterCount())) {
                 why = "the members' networks differ in size (their splits hold different numbers of classes)";
             }

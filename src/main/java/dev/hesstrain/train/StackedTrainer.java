@@ -59,9 +59,10 @@ import org.apache.logging.log4j.Logger;
  * checkpoint listener ({@link Checkpoints}) is for one run.
  *
  * <p>Members must agree on everything but λ, lr, momentum and seed ({@link #incompatibility}).
- * The exact penalty is the pass a plain run takes ({@link InputHessian}) on the replica axis: the
- * closed form ({@link Network#curvature(NDArray, NDArray, NDArray, List)}) or, up to d = 2, the
- * Taylor pairs ({@link Network#taylor(NDArray, NDArray, Pairs, List)}); Hutchinson's probes run
+ * The exact penalty runs on the replica axis: the closed form ({@link Network#curvature(NDArray,
+ * NDArray, NDArray, List)}), as a plain run takes it ({@link InputHessian}), or up to d = {@link
+ * #TAYLOR_MAX_INPUTS} the Taylor pairs ({@link Network#taylor(NDArray, NDArray, Pairs, List)});
+ * Hutchinson's probes run
  * through the replicated Taylor pass. A model without that pass (conv2d, flatten, log_softmax)
  * takes the replicated closed form for both (along the probes for Hutchinson: the same
  * directional second derivatives), so every layer type stacks ({@link #penaltyRefused}).
@@ -155,9 +156,9 @@ public final class StackedTrainer implements AutoCloseable {
     /** Each member's running sums of the cut epoch it continues ({@link #resume}). */
     private final double[][] resumedSums;
     /**
-     * Whether the exact norms come from the replicated closed form: where a plain run takes it (d >
-     * 2), and where the model has no replicated Taylor pass (conv2d, flatten, log_softmax; the
-     * same Hessians as the Taylor pairs a plain run takes up to d = 2).
+     * Whether the exact norms come from the replicated closed form: beyond d = {@link
+     * #TAYLOR_MAX_INPUTS} (unless the Taylor pass is asked for), and where the model has no
+     * replicated Taylor pass (conv2d, flatten, log_softmax).
      */
     private final boolean closedForm;
 
@@ -681,7 +682,7 @@ public final class StackedTrainer implements AutoCloseable {
      * The members' objectives on x [R, B, d] and y [R, B, ...]: with {@code withCurvature} the
      * penalty λ_r · mean norm (exact, or estimated along {@code dirs} [R, K, B, d] when given) and,
      * when exact and {@code withFrobenius}, the Frobenius norms' per-member mean and max. The exact
-     * norms come from the pass a plain run takes (closed form or Taylor pairs), on the replica axis.
+     * norms come from the replicated closed form or Taylor pairs ({@link #closedForm}).
      */
     private Values evaluate(NDArray x, NDArray y, boolean withCurvature, boolean withFrobenius, NDArray dirs) {
         long b = x.getShape().get(1);
