@@ -223,11 +223,11 @@ public final class ParamCurvature implements AutoCloseable {
     }
 
     /** The loss factor's columns [c, N, O] at the top value f: H_f = Σ_c S_c S_cᵀ per sample (or its Monte Carlo version). */
-    private NDArray factor(NDArray f) {
+    private NDArray factor(NDArray f, boolean sampled) {
         NDManager m = f.getManager();
         int o = net.outputs();
         DataType dt = f.getDataType();
-        if (draws != null) {
+        if (sampled && draws != null) {
             int k = samplesPerPoint;
             if (loss.classification()) {
                 NDArray p = f.softmax(-1).expandDims(0); // [1, N, O]
@@ -282,7 +282,7 @@ public final class ParamCurvature implements AutoCloseable {
             NDArray[] lg = lossAndGradient(f);
             double value = lg[0].toType(DataType.FLOAT64, false).getDouble();
             NDArray g = lg[1];
-            Carried gn = loss == null ? null : Carried.columns(factor(f), null);
+            Carried gn = loss == null ? null : Carried.columns(factor(f, true), null);
             Carried rs = null;
             int block = layout.size();
             for (int l = steps.size() - 1; l >= lowest; l--) {
@@ -414,17 +414,32 @@ public final class ParamCurvature implements AutoCloseable {
 
     /**
      * G·V for V [P, k] (any float dtype): Jᵀ(H_f(J V)), with J V by the layers' tangents (forward
-     * mode), H_f by the loss factor, and Jᵀ by their vector-Jacobian products: [P, k] in float64,
-     * attached to V's manager.
+     * mode), H_f by the loss factor (the Fisher's samples, if any), and Jᵀ by their vector-Jacobian
+     * products: [P, k] in float64, attached to V's manager.
      */
     public NDArray multiply(NDArray v) {
+        if (loss == null) {
+            throw new IllegalArgumentException("the output itself has no Gauss-Newton matrix");
+        }
+        return product(v, false);
+    }
+
+    /**
+     * H·V for V [P, k]: the exact Hessian-vector product by forward-over-reverse (Pearlmutter's
+     * R-operator) through the layers: the GGN's Jᵀ(H_f(J V)) plus, at every layer, the change of
+     * the backpropagated gradient with the parameters and with the input along their tangents
+     * (σ''(z) ⊙ g ⊙ dz below an activation). No autograd graph: no reference cycle, so it can run
+     * in a loop ({@link Sharpness}).
+     */
+    public NDArray hessianMultiply(NDArray v) {
+        return product(v, true);
+    }
+
+    private NDArray product(NDArray v, boolean hessian) {
         Shape vs = v.getShape();
         int p = dim();
         if (vs.dimension() != 2 || vs.get(0) != p) {
             throw new IllegalArgumentException("a block of shape " + vs + " for dimension " + p);
-        }
-        if (loss == null) {
-            throw new IllegalArgumentException("the output itself has no Gauss-Newton matrix");
         }
         int k = (int) vs.get(1);
         NDManager home = v.getManager();
@@ -443,19 +458,30 @@ public final class ParamCurvature implements AutoCloseable {
                 }
                 tangents.add(t);
             }
+            NDArray[] inputs = new NDArray[top]; // the tangent of each layer's input (null below the first parameters)
             NDArray jv = null;
             for (int l = 0; l < top; l++) {
                 List<NDArray> t = tangents.get(l);
+                inputs[l] = jv;
                 if (jv == null && t.isEmpty()) {
                     continue;
                 }
                 jv = steps.get(l).tangent(jv, t);
             }
             NDArray f = steps.get(steps.size() - 1).value();
-            NDArray s = factor(f); // [c, N, O]
-            // H_f u = Σ_c S_c (S_cᵀ u) per sample, for u = J v [k, N, O]
-            NDArray coef = jv.expandDims(1).mul(s.expandDims(0)).sum(new int[] {3}); // [k, c, N]
-            NDArray u = coef.expandDims(3).mul(s.expandDims(0)).sum(new int[] {1}); // [k, N, O]
+            NDArray u;
+            NDArray g = null;
+            if (loss == null) {
+                u = jv.zerosLike();
+            } else {
+                NDArray s = factor(f, !hessian); // [c, N, O]
+                // H_f u = Σ_c S_c (S_cᵀ u) per sample, for u = J v [k, N, O]
+                NDArray coef = jv.expandDims(1).mul(s.expandDims(0)).sum(new int[] {3}); // [k, c, N]
+                u = coef.expandDims(3).mul(s.expandDims(0)).sum(new int[] {1}); // [k, N, O]
+            }
+            if (hessian) {
+                g = lossAndGradient(f)[1];
+            }
             NDArray[] out = new NDArray[layout.size()];
             block = layout.size();
             int lowest = lowestWithParameters();
@@ -463,12 +489,25 @@ public final class ParamCurvature implements AutoCloseable {
                 Backprop.Step st = steps.get(l);
                 int count = net.layers().get(l).parameters().size();
                 block -= count;
-                List<NDArray> g = st.vjp(u);
+                List<NDArray> pg = st.vjp(u);
+                List<NDArray> pt = hessian && inputs[l] != null ? st.vjpTangent(g, inputs[l]) : List.of();
                 for (int i = 0; i < count; i++) {
-                    out[block + i] = g.get(i).reshape(k, -1);
+                    NDArray c = pt.isEmpty() ? pg.get(i) : pg.get(i).add(pt.get(i));
+                    out[block + i] = c.reshape(k, -1);
                 }
                 if (l > lowest) {
-                    u = st.back(u);
+                    NDArray next = st.back(u);
+                    if (hessian) {
+                        if (count > 0) {
+                            next = next.add(st.backTangent(g, tangents.get(l)));
+                        }
+                        NDArray r = inputs[l] == null ? null : st.residual(g);
+                        if (r != null) {
+                            next = next.add(r.mul(inputs[l]));
+                        }
+                        g = st.back(g.expandDims(0)).squeeze(0);
+                    }
+                    u = next;
                 }
             }
             NDArray result = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(out), 1).transpose()

@@ -21,7 +21,7 @@ import dev.hesstrain.inspect.Choice.Matrix;
 import dev.hesstrain.inspect.Choice.Method;
 import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.hessian.Curvature;
-import dev.hesstrain.hessian.GaussNewtonOperator;
+import dev.hesstrain.hessian.BackpropOperator;
 import dev.hesstrain.hessian.ParamCurvature;
 import dev.hesstrain.hessian.Hutchinson;
 import dev.hesstrain.hessian.Lanczos;
@@ -165,7 +165,7 @@ final class ParamsInspection {
 
     SymmetricOperator gaussNewtonOperator() {
         if (gaussNewton == null) {
-            gaussNewton = r.watched(new GaussNewtonOperator(pass(), r.net.manager(), autoBatch()));
+            gaussNewton = r.watched(new BackpropOperator(pass(), BackpropOperator.Kind.GAUSS_NEWTON, r.net.manager(), autoBatch()));
         }
         return gaussNewton;
     }

@@ -78,6 +78,24 @@ public final class Backprop {
          * layer without parameters).
          */
         NDArray tangent(NDArray input, List<NDArray> params);
+
+        /**
+         * The change of the input's gradient Jᵀg with the parameters along their tangents, [K, N,
+         * in...], for the output's gradient g [N, out...]; null for a layer without parameters. With
+         * {@link #vjpTangent} it makes the exact Hessian-vector product by forward-over-reverse
+         * (Pearlmutter's R-operator) without any autograd graph.
+         */
+        default NDArray backTangent(NDArray gradient, List<NDArray> params) {
+            return null;
+        }
+
+        /**
+         * The change of each parameter's gradient Σ_n (∂z_n/∂θ)ᵀ g_n with the input along its tangent
+         * [K, N, in...], each [K, its shape...]; empty for a layer without parameters.
+         */
+        default List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
+            return List.of();
+        }
     }
 
     /** Σ over the sample and column axes (0, 1) of s ⊙ a² for a [c, N, ...] and signs [c, N] or null. */

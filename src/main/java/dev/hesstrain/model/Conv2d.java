@@ -204,6 +204,34 @@ public final class Conv2d implements Layer, Sandwich.Layer, Backprop.Layer {
                 NDArray t = forward(x.expandDims(0), params); // [K, N, F, H', W']: the shared input, each tangent kernel
                 return input == null ? t : t.add(linearPart(input));
             }
+
+            /** The transposed convolution of g with each tangent kernel: [K, N, C, H, W]. */
+            @Override
+            public NDArray backTangent(NDArray gradient, List<NDArray> params) {
+                NDArray dw = params.get(0); // [K, F, C, k, k]
+                long kk = dw.getShape().get(0);
+                ai.djl.ndarray.NDList parts = new ai.djl.ndarray.NDList();
+                for (int i = 0; i < kk; i++) {
+                    parts.add(transposed(gradient, dw.get(i).flip(2, 3).transpose(1, 0, 2, 3), 1, in));
+                }
+                return ai.djl.ndarray.NDArrays.stack(parts, 0);
+            }
+
+            /** Σ_n g_n U(dx_n)ᵀ per tangent: the kernel gradient with the unfolded input's tangent. */
+            @Override
+            public List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
+                Shape is = input.getShape(); // [K, N, C, H, W]
+                long kk = is.get(0);
+                NDArray u = unfold(input.reshape(new Shape(kk * is.get(1)).addAll(is.slice(2))));
+                u = u.reshape(kk, is.get(1), u.getShape().get(1), -1).transpose(0, 1, 3, 2); // [K, N, H'W', Ckk]
+                Shape gs = gradient.getShape();
+                NDArray g = gradient.reshape(gs.get(0), gs.get(1), -1).expandDims(0); // [1, N, F, H'W']
+                NDArray w = g.matMul(u).sum(new int[] {1}).reshape(new Shape(kk).addAll(weight.getShape()));
+                if (bias == null) {
+                    return List.of(w);
+                }
+                return List.of(w, w.getManager().zeros(new Shape(kk, gs.get(1)), w.getDataType()));
+            }
         };
     }
 

@@ -188,6 +188,21 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer, Backpr
                 }
                 return input == null ? t : t.add(Linear.linear(input, weight).singletonOrThrow());
             }
+
+            @Override
+            public NDArray backTangent(NDArray gradient, java.util.List<NDArray> params) {
+                return gradient.matMul(params.get(0)); // [N, out] x [K, out, in]
+            }
+
+            @Override
+            public java.util.List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
+                NDArray w = gradient.transpose().matMul(input); // [out, N] x [K, N, in]
+                if (bias == null) {
+                    return java.util.List.of(w);
+                }
+                return java.util.List.of(w, w.getManager().zeros(new Shape(w.getShape().get(0), bias.getShape().get(0)),
+                        w.getDataType()));
+            }
         };
     }
 

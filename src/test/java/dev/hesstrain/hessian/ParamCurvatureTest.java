@@ -181,9 +181,24 @@ class ParamCurvatureTest {
                 gradient = ph.gradient();
             }
             ParamCurvature.Diagonals d;
-            try (ParamCurvature pc = new ParamCurvature(net, x, n, y, loss, 0, 0)) {
+            int p = h.length;
+            int k = 3;
+            double[] v = uniform(seed + 2, p * k);
+            double[] hv;
+            try (ParamCurvature pc = new ParamCurvature(net, x, n, y, loss, 0, 0);
+                    NDManager b = NDManager.newBaseManager()) {
                 d = pc.diagonals(true, true);
+                hv = pc.hessianMultiply(b.create(v, new Shape(p, k))).toDoubleArray();
             }
+            double[] expected = new double[p * k];
+            for (int i = 0; i < p; i++) {
+                for (int j = 0; j < p; j++) {
+                    for (int c = 0; c < k; c++) {
+                        expected[i * k + c] += h[i][j] * v[j * k + c];
+                    }
+                }
+            }
+            assertClose(expected, hv, TOL, "H V by forward-over-reverse");
             assertClose(diagonalOf(h), d.hessian(), TOL, "Hessian diagonal");
             assertEquals(value, d.value(), 1e-12 * Math.max(1, Math.abs(value)), "value");
             assertClose(gradient, d.gradient(), TOL, "gradient");
