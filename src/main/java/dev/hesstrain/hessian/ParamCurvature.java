@@ -2,6 +2,7 @@ package dev.hesstrain.hessian;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hesstrain.model.Backprop;
@@ -260,8 +261,17 @@ public final class ParamCurvature implements AutoCloseable {
             return c;
         }
 
-        long count() {
-            return cols == null ? -1 : cols.getShape().get(0);
+        /** Moves the arrays of each part to {@code m}. */
+        static void attach(NDManager m, Carried... parts) {
+            for (Carried c : parts) {
+                if (c != null) {
+                    for (NDArray a : new NDArray[] {c.cols, c.signs, c.dense}) {
+                        if (a != null) {
+                            a.attach(m);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -286,33 +296,41 @@ public final class ParamCurvature implements AutoCloseable {
             Carried rs = null;
             int block = layout.size();
             for (int l = steps.size() - 1; l >= lowest; l--) {
-                Backprop.Step s = steps.get(l);
-                int count = net.layers().get(l).parameters().size();
-                block -= count;
-                if (count > 0) {
-                    add(ggn, block, diagonal(s, gn));
+                // each layer's arrays in a manager of its own, so that only the carried parts outlive it
+                try (NDManager lm = m.newSubManager()) {
+                    net.attach(lm);
+                    Carried.attach(lm, gn, rs);
+                    g.attach(lm);
+                    Backprop.Step s = steps.get(l);
+                    int count = net.layers().get(l).parameters().size();
+                    block -= count;
+                    if (count > 0) {
+                        add(ggn, block, diagonal(s, gn));
+                        if (residual) {
+                            add(res, block, diagonal(s, rs));
+                        }
+                        if (gradient) {
+                            List<NDArray> v = s.vjp(g.expandDims(0));
+                            add(grad, block, v.stream().map(a -> a.squeeze(0)).toList());
+                        }
+                    }
+                    if (l == lowest) {
+                        break;
+                    }
+                    gn = back(s, gn);
                     if (residual) {
-                        add(res, block, diagonal(s, rs));
+                        rs = back(s, rs);
+                        NDArray r = s.residual(g);
+                        if (r != null) {
+                            rs = plusDiagonal(rs, r);
+                        }
                     }
-                    if (gradient) {
-                        List<NDArray> v = s.vjp(g.expandDims(0));
-                        add(grad, block, v.stream().map(a -> a.squeeze(0)).toList());
-                    }
+                    g = s.back(g.expandDims(0)).squeeze(0);
+                    gn = choose(gn, dense[l - 1]);
+                    rs = choose(rs, dense[l - 1]);
+                    Carried.attach(m, gn, rs);
+                    g.attach(m);
                 }
-                if (l == lowest) {
-                    break;
-                }
-                gn = back(s, gn);
-                if (residual) {
-                    rs = back(s, rs);
-                    NDArray r = s.residual(g);
-                    if (r != null) {
-                        rs = plusDiagonal(rs, r);
-                    }
-                }
-                g = s.back(g.expandDims(0)).squeeze(0);
-                gn = choose(gn, dense[l - 1]);
-                rs = choose(rs, dense[l - 1]);
             }
             return new Diagonals(ggn, res, value, grad);
         }
@@ -366,12 +384,14 @@ public final class ParamCurvature implements AutoCloseable {
         Shape rs = r.getShape();
         long nn = rs.get(0);
         long m = rs.size() / nn;
-        NDArray eye = r.getManager().eye((int) m).toType(r.getDataType(), false);
         if (c != null && c.dense != null) {
-            Carried d = new Carried();
-            d.dense = c.dense.add(eye.mul(r.reshape(nn, m, 1)));
-            return d;
+            // in place on the diagonal, a strided view of the flat matrices (the dense part is this layer's own)
+            NDArray flat = c.dense.reshape(nn, m * m);
+            NDIndex diagonal = new NDIndex(":, ::" + (m + 1));
+            flat.set(diagonal, flat.get(diagonal).add(r.reshape(nn, m)));
+            return c;
         }
+        NDArray eye = r.getManager().eye((int) m).toType(r.getDataType(), false);
         NDArray cols = eye.reshape(new Shape(m, 1).addAll(rs.slice(1))).mul(r.abs().sqrt().expandDims(0));
         NDArray signs = r.sign().reshape(nn, m).transpose();
         if (c == null) {

@@ -173,11 +173,27 @@ final class ParamsInspection {
     /** The pass's diagonals (Hessian and GGN, or the Fisher's) with the value and gradient, timed. */
     ParamCurvature.Diagonals passDiagonals() {
         if (passDiag == null) {
+            checkPassMemory();
             long t0 = System.nanoTime();
             passDiag = pass().diagonals(!gaussNewton(), true);
             passSeconds = seconds(t0);
         }
         return passDiag;
+    }
+
+    /** The pass's memory estimate (setup/Preflight), recorded, and refused where it exceeds the free memory. */
+    void checkPassMemory() {
+        int columns = r.loss == null ? 0 : r.o.curvature() == Matrix.FISHER ? r.o.samplesPerPoint() : r.net.outputs();
+        long bytes = dev.hesstrain.setup.Preflight.curvaturePassBytes(r.s.spec, r.net.inputs(), r.points.n(), columns,
+                !gaussNewton());
+        r.timings.put("pass_memory_estimate_bytes", bytes);
+        long free = dev.hesstrain.setup.Preflight.Memory.here().nativeFree();
+        if (free > 0 && bytes > free) {
+            throw new InspectException("the curvature backpropagation pass needs about "
+                    + dev.hesstrain.setup.Preflight.bytes(bytes) + " for " + r.points.n() + " points, "
+                    + dev.hesstrain.setup.Preflight.bytes(free) + " are free: use fewer points (--points, --samples) or "
+                    + "--method rows (P products, little memory)");
+        }
     }
 
     /** What one product is, for the quantities' method texts. */

@@ -185,7 +185,7 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer, B
                 if (fn == Elementwise.IDENTITY) {
                     return h;
                 }
-                return h.mul(s[1].expandDims(2)).mul(s[1].expandDims(1));
+                return h.mul(s[1].expandDims(2)).muli(s[1].expandDims(1)); // in place on the fresh product
             }
 
             @Override
