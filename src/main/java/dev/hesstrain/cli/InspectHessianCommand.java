@@ -93,6 +93,10 @@ public final class InspectHessianCommand implements Callable<Integer> {
                     + InspectOptions.DEFAULT_SAMPLES_PER_POINT + ").")
     Integer samplesPerPoint;
 
+    @Option(names = "--repeat", paramLabel = "N", hidden = true,
+            description = "Benchmarking aid: run the curvature pass of diag N times and report the fastest as seconds_min.")
+    Integer repeat;
+
     @Option(names = {"-q", "--quantity"}, paramLabel = "LIST", split = ",", converter = QuantityConverter.class,
             description = "Comma list of full, diag, rowsum, hvp, trace, eigs, density (default: "
                     + InspectOptions.DEFAULT_QUANTITIES + ").")
@@ -150,7 +154,7 @@ public final class InspectHessianCommand implements Callable<Integer> {
                 .points(points).samples(samples).of(of).wrt(wrt).quantities(Set.copyOf(quantities)).vector(vector)
                 .probes(probes).seed(seed).k(k).eigenvectors(eigenvectors).steps(steps).rows(rows).out(output.out())
                 .runsRoot(output.runs()).hvpBatch(hvpBatch).threads(threads.value()).curvature(curvature).method(method)
-                .samplesPerPoint(samplesPerPoint).build();
+                .samplesPerPoint(samplesPerPoint).repeat(repeat).build();
         PrintWriter err = command.commandLine().getErr();
         InspectJob.Outcome outcome;
         try {

@@ -188,6 +188,42 @@ public final class ParamCurvature implements AutoCloseable {
         return labels;
     }
 
+    /**
+     * The seconds of one gradient of the same loss as training computes it (forward, loss, one
+     * autograd backward pass on the network's parameters): the least of {@code rounds}, after one
+     * untimed round. The unit in which the pass's cost is quoted ("gradient-costs").
+     */
+    public static double gradientSeconds(Network net, double[] x, int n, double[] y, LossKind loss, int rounds) {
+        double best = Double.POSITIVE_INFINITY;
+        for (int r = 0; r <= rounds; r++) {
+            try (NDManager step = net.manager().newSubManager()) {
+                net.attach(step);
+                NDArray xs = step.create(x, new Shape(n).addAll(net.sampleShape())).toType(net.dtype(), false);
+                NDArray ys = loss == null ? null : loss.classification()
+                        ? step.create(y, new Shape(n)).toType(DataType.INT64, false)
+                        : step.create(y, new Shape(n, net.outputs())).toType(net.dtype(), false);
+                for (dev.hesstrain.model.Parameter p : net.parameters()) {
+                    p.array().setRequiresGradient(true);
+                }
+                long t0 = System.nanoTime();
+                try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    NDArray out = net.forward(xs);
+                    NDArray total = loss == null ? out.mean() : Loss.of(loss, out, ys);
+                    dev.hesstrain.model.Torch.backward(total, false);
+                }
+                double sec = (System.nanoTime() - t0) / 1e9;
+                if (r > 0) {
+                    best = Math.min(best, sec);
+                }
+                for (dev.hesstrain.model.Parameter p : net.parameters()) {
+                    dev.hesstrain.model.Torch.zeroGrad(p.array());
+                    p.array().setRequiresGradient(false);
+                }
+            }
+        }
+        return best;
+    }
+
     // ---- the forward sweep ---------------------------------------------------------------------
 
     /** The steps of layers 0 .. top-1 (a final log_softmax is left to the loss) on x, in {@code m}. */
@@ -277,7 +313,8 @@ public final class ParamCurvature implements AutoCloseable {
 
     /**
      * One pass: the GGN (or Fisher) diagonal and, with {@code residual}, the residual part of the
-     * Hessian's diagonal; with {@code gradient}, also the loss gradient.
+     * Hessian's diagonal; with {@code gradient}, also the loss gradient (the value is NaN when
+     * neither the residual nor the gradient was asked for: the GGN needs no loss value).
      */
     public Diagonals diagonals(boolean residual, boolean gradient) {
         int p = dim();
@@ -289,9 +326,10 @@ public final class ParamCurvature implements AutoCloseable {
         try (NDManager m = manager.newSubManager()) {
             List<Backprop.Step> steps = forward(m);
             NDArray f = steps.isEmpty() ? xs : steps.get(steps.size() - 1).value();
-            NDArray[] lg = lossAndGradient(f);
-            double value = lg[0].toType(DataType.FLOAT64, false).getDouble();
-            NDArray g = lg[1];
+            // the loss's value and gradient only where needed: the residual's g, or asked for
+            NDArray[] lg = residual || gradient ? lossAndGradient(f) : null;
+            double value = lg == null ? Double.NaN : lg[0].toType(DataType.FLOAT64, false).getDouble();
+            NDArray g = lg == null ? f : lg[1]; // f: a placeholder carried along, never read
             Carried gn = loss == null ? null : Carried.columns(factor(f, true), null);
             Carried rs = null;
             int block = layout.size();
@@ -322,10 +360,12 @@ public final class ParamCurvature implements AutoCloseable {
                         rs = back(s, rs);
                         NDArray r = s.residual(g);
                         if (r != null) {
-                            rs = plusDiagonal(rs, r);
+                            rs = plusDiagonal(rs, r, dense[l - 1]);
                         }
                     }
-                    g = s.back(g.expandDims(0)).squeeze(0);
+                    if (lg != null) {
+                        g = s.back(g.expandDims(0)).squeeze(0);
+                    }
                     gn = choose(gn, dense[l - 1]);
                     rs = choose(rs, dense[l - 1]);
                     Carried.attach(m, gn, rs);
@@ -379,11 +419,21 @@ public final class ParamCurvature implements AutoCloseable {
         return Carried.columns(s.back(c.cols), c.signs);
     }
 
-    /** H + diag(r) for r [N, ...]: m more signed columns √|r| e_i, or onto the dense diagonal. */
-    private static Carried plusDiagonal(Carried c, NDArray r) {
+    /**
+     * H + diag(r) for r [N, ...]: onto the dense diagonal where H may be dense (as it is made dense
+     * first: m more columns would outnumber the features), else m more signed columns √|r| e_i.
+     */
+    private static Carried plusDiagonal(Carried c, NDArray r, boolean denseAllowed) {
         Shape rs = r.getShape();
         long nn = rs.get(0);
         long m = rs.size() / nn;
+        if (denseAllowed && (c == null || c.dense == null)) {
+            Carried d = c == null ? new Carried() : toDense(c);
+            if (c == null) {
+                d.dense = r.getManager().zeros(new Shape(nn, m, m), r.getDataType());
+            }
+            c = d;
+        }
         if (c != null && c.dense != null) {
             // in place on the diagonal, a strided view of the flat matrices (the dense part is this layer's own)
             NDArray flat = c.dense.reshape(nn, m * m);
@@ -411,6 +461,11 @@ public final class ParamCurvature implements AutoCloseable {
         if (s.get(0) <= m) {
             return c;
         }
+        return toDense(c);
+    }
+
+    /** Signed columns [c, N, m] as dense [N, m, m]. */
+    private static Carried toDense(Carried c) {
         NDArray right = c.signs == null ? c.cols : c.cols.mul(c.signs.expandDims(2));
         Carried d = new Carried();
         d.dense = c.cols.transpose(1, 2, 0).matMul(right.transpose(1, 0, 2)); // [N, m, c] x [N, c, m]
@@ -422,10 +477,18 @@ public final class ParamCurvature implements AutoCloseable {
             return;
         }
         for (int i = 0; i < parts.size(); i++) {
-            double[] v = parts.get(i).toType(DataType.FLOAT64, false).toDoubleArray();
+            NDArray a = parts.get(i);
             int offset = (int) layout.get(block + i).offset();
-            for (int j = 0; j < v.length; j++) {
-                into[offset + j] += v[j];
+            if (a.getDataType() == DataType.FLOAT32) {
+                float[] v = a.toFloatArray();
+                for (int j = 0; j < v.length; j++) {
+                    into[offset + j] += v[j];
+                }
+            } else {
+                double[] v = a.toType(DataType.FLOAT64, false).toDoubleArray();
+                for (int j = 0; j < v.length; j++) {
+                    into[offset + j] += v[j];
+                }
             }
         }
     }

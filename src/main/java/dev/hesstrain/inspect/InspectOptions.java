@@ -38,6 +38,7 @@ import java.util.Set;
  * @param curvature the matrix w.r.t. the parameters: the Hessian, the GGN or the Monte Carlo Fisher
  * @param method how the parameter diagonal is computed: by the curvature backpropagation pass or from every row
  * @param samplesPerPoint sampled labels per point of the Monte Carlo Fisher
+ * @param repeat benchmarking aid: the curvature pass of diag runs this many times (seconds_min is reported)
  * @param probesGiven whether --probes was given: the Hutchinson estimate of the trace is then computed beside an
  *     exact trace
  */
@@ -65,6 +66,7 @@ public record InspectOptions(
         Matrix curvature,
         Method method,
         int samplesPerPoint,
+        int repeat,
         boolean probesGiven) {
 
     public static final String DEFAULT_WRT = "params";
@@ -117,6 +119,7 @@ public record InspectOptions(
         private Matrix curvature = Matrix.HESSIAN;
         private Method method = Method.BACKPROP;
         private int samplesPerPoint = DEFAULT_SAMPLES_PER_POINT;
+        private int repeat = 1;
         private boolean probesGiven;
 
         private Builder() {}
@@ -145,12 +148,13 @@ public record InspectOptions(
         public Builder curvature(Matrix v) { if (v != null) curvature = v; return this; }
         public Builder method(Method v) { if (v != null) method = v; return this; }
         public Builder samplesPerPoint(Integer v) { if (v != null) samplesPerPoint = v; return this; }
+        public Builder repeat(Integer v) { if (v != null) repeat = v; return this; }
         private Builder probesGiven(boolean v) { probesGiven = v; return this; }
 
         public InspectOptions build() {
             return new InspectOptions(run, config, weights, overrides, points, samples, of, wrt, quantities, vector, probes,
                     seed, k, eigenvectors, steps, rows, out, runsRoot, hvpBatch, threads, curvature, method, samplesPerPoint,
-                    probesGiven);
+                    repeat, probesGiven);
         }
     }
 
@@ -160,7 +164,7 @@ public record InspectOptions(
                 .of(of).wrt(wrt).quantities(quantities).vector(vector).probes(probes).seed(seed).k(k)
                 .eigenvectors(eigenvectors).steps(steps).rows(rows).out(out).runsRoot(runsRoot).hvpBatch(hvpBatch)
                 .threads(threads).curvature(curvature).method(method).samplesPerPoint(samplesPerPoint)
-                .probesGiven(probesGiven);
+                .repeat(repeat).probesGiven(probesGiven);
     }
 
     /** Checks the options and returns them with the defaults that depend on them filled in. */
@@ -210,6 +214,9 @@ public record InspectOptions(
         }
         if (method != Method.BACKPROP && wrt != Wrt.PARAMS) {
             throw new InspectException("--method applies to --wrt params only");
+        }
+        if (repeat < 1) {
+            throw new InspectException("--repeat must be positive, found " + repeat);
         }
         if (samplesPerPoint < 1) {
             throw new InspectException("--samples-per-point must be positive, found " + samplesPerPoint);

@@ -61,6 +61,7 @@ final class ParamsInspection {
     String passRefusal;
     ParamCurvature.Diagonals passDiag;
     double passSeconds;
+    double passMin;
     SymmetricOperator gaussNewton;
 
     ParamsInspection(InspectRun r, Path dir) {
@@ -177,6 +178,12 @@ final class ParamsInspection {
             long t0 = System.nanoTime();
             passDiag = pass().diagonals(!gaussNewton(), true);
             passSeconds = seconds(t0);
+            passMin = passSeconds;
+            for (int i = 1; i < r.o.repeat(); i++) {
+                long t1 = System.nanoTime();
+                pass().diagonals(!gaussNewton(), false); // the diagonal alone, without the gradient
+                passMin = Math.min(passMin, seconds(t1));
+            }
         }
         return passDiag;
     }
@@ -446,6 +453,7 @@ final class ParamsInspection {
         double seconds = -1;
         List<Map<String, Object>> blocks = null;
         String methodId = "rows";
+        boolean gradientCosts = false;
         if (diag != null) {
             method = "the diagonal of the full matrix's rows (no extra products)";
         } else if (viaPass()) {
@@ -455,6 +463,7 @@ final class ParamsInspection {
             diag = gaussNewton() ? d.ggn() : d.hessian();
             method = passMethod();
             methodId = "backprop";
+            gradientCosts = true;
             if (!gaussNewton()) {
                 Npy.write(dir.resolve(DIAG_GGN), d.ggn(), new long[] {p});
                 r.files.add(DIAG_GGN);
@@ -471,6 +480,16 @@ final class ParamsInspection {
         r.files.add(DIAG);
         Map<String, Object> q = r.quantity("diag", method, products() - before, seconds >= 0 ? seconds : seconds(t0));
         q.put("method_id", methodId);
+        if (gradientCosts) {
+            // the unit of the pass's cost: one gradient of the same loss, as training computes it
+            double grad = ParamCurvature.gradientSeconds(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss, 5);
+            r.timings.put("gradient_seconds", grad);
+            q.put("gradient_costs", (double) q.get("seconds") / grad);
+            if (r.o.repeat() > 1) {
+                q.put("seconds_min", passMin);
+                q.put("gradient_costs_min", passMin / grad);
+            }
+        }
         if (blocks != null) {
             q.put("blocks", blocks);
         }
