@@ -62,6 +62,8 @@ final class ParamsInspection {
     ParamCurvature.Diagonals passDiag;
     double passSeconds;
     double passMin;
+    /** Whether a quantity has reported the pass's seconds (the first one that uses it does). */
+    boolean passCharged;
     SymmetricOperator gaussNewton;
 
     ParamsInspection(InspectRun r, Path dir) {
@@ -201,6 +203,17 @@ final class ParamsInspection {
                     + dev.hesstrain.setup.Preflight.bytes(free) + " are free: use fewer points (--points, --samples) or "
                     + "--method rows (P products, little memory)");
         }
+    }
+
+    /** One gradient of the same loss, as training computes it, measured once: the unit of the pass's cost. */
+    double gradientSeconds() {
+        Object known = r.timings.get("gradient_seconds");
+        if (known != null) {
+            return (Double) known;
+        }
+        double grad = ParamCurvature.gradientSeconds(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss, 5);
+        r.timings.put("gradient_seconds", grad);
+        return grad;
     }
 
     /** What one product is, for the quantities' method texts. */
@@ -460,6 +473,7 @@ final class ParamsInspection {
             boolean fresh = passDiag == null;
             ParamCurvature.Diagonals d = passDiagonals();
             seconds = fresh ? seconds(t0) : passSeconds;
+            passCharged = true;
             diag = gaussNewton() ? d.ggn() : d.hessian();
             method = passMethod();
             methodId = "backprop";
@@ -482,8 +496,7 @@ final class ParamsInspection {
         q.put("method_id", methodId);
         if (gradientCosts) {
             // the unit of the pass's cost: one gradient of the same loss, as training computes it
-            double grad = ParamCurvature.gradientSeconds(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss, 5);
-            r.timings.put("gradient_seconds", grad);
+            double grad = gradientSeconds();
             q.put("gradient_costs", (double) q.get("seconds") / grad);
             if (r.o.repeat() > 1) {
                 q.put("seconds_min", passMin);
@@ -509,19 +522,28 @@ final class ParamsInspection {
         Double exact = diag != null ? Double.valueOf(sum(diag)) : null;
         String exactHow = exact == null ? null : "the sum of the diagonal already computed for "
                 + (r.o.wants(Quantity.FULL) ? "full" : "diag");
+        double charged = 0;
         if (exact == null && viaPass()) {
+            boolean fresh = passDiag == null;
             ParamCurvature.Diagonals d = passDiagonals();
             exact = sum(gaussNewton() ? d.ggn() : d.hessian());
             exactHow = "the sum of the diagonal from " + passMethod();
+            if (!fresh && !passCharged) {
+                charged = passSeconds; // computed before any quantity, for the value and gradient: its cost is this one's
+            }
+            passCharged = true;
         }
         boolean estimate = exact == null || r.o.probesGiven();
         Hutchinson.Estimate e = estimate ? Hutchinson.estimate(lanes(), r.o.probes(), r.o.seed()) : null;
         Map<String, Object> q = r.quantity("trace", (exact == null ? "exact: not computed (it needs the whole "
                 + "diagonal, " + p + " products: add diag or full to --quantity)" : "exact: " + exactHow)
                 + (estimate ? "; estimate: Hutchinson with " + r.o.probes() + " Rademacher probes (seed " + r.o.seed()
-                + ")" : "; no Hutchinson estimate (give --probes N for one)"), products() - before, seconds(t0));
+                + ")" : "; no Hutchinson estimate (give --probes N for one)"), products() - before, seconds(t0) + charged);
         q.put("exact", exact);
         q.put("exact_method", exact == null ? "not computed" : "sum of the diagonal");
+        if (exact != null && viaPass() && !estimate) {
+            q.put("gradient_costs", (double) q.get("seconds") / gradientSeconds());
+        }
         if (estimate) {
             q.put("hutchinson", e.trace());
             q.put("hutchinson_standard_error", e.standardError());
