@@ -282,6 +282,23 @@ class InspectJobTest {
         assertTrue(s.get("max_asymmetry").asDouble() < 1e-10);
     }
 
+    /** A model the pass cannot take: its one-line reason on the progress, the rows used; the GGN refused with it. */
+    @Test
+    void aModelThePassRefusesFallsBackToTheRows(@TempDir Path dir) throws IOException {
+        Path config = spec(dir, TINY.replace("- {type: tanh}", "- {type: log_softmax}"));
+        Path out = dir.resolve("out");
+        List<String> lines = new ArrayList<>();
+        new InspectJob(options(config, out, "params", "loss", "diag"), dir).run(lines::add);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("the curvature backpropagation pass cannot take this model: "
+                + "log_softmax at layer 1")), lines.toString());
+        JsonNode q = Json.readTree(out.resolve("summary.json")).get("quantities").get("diag");
+        assertEquals("rows", q.get("method_id").asText());
+        assertEquals(13, q.get("hvps").asLong());
+        InspectException e = assertThrows(InspectException.class, () -> run(builder(config, dir.resolve("ggn"),
+                "params", "loss", "diag").curvature(Choice.Matrix.GGN).build(), dir));
+        assertTrue(e.getMessage().startsWith("--curvature ggn: log_softmax at layer 1"), e.getMessage());
+    }
+
     @Test
     void theFullHessianIsWrittenInTheModelsDtype(@TempDir Path dir) throws IOException {
         Path f32 = dir.resolve("f32");
