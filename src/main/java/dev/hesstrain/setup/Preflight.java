@@ -288,6 +288,7 @@ public final class Preflight {
             if (residual && layer.isActivation() && layer.type() != LayerType.RELU
                     && layer.type() != LayerType.IDENTITY) {
                 rc = rd ? rc : rc + below;
+                rd |= dense[l - 1]; // a residual goes straight onto a dense H where it may be dense
             }
             if (dense[l - 1]) {
                 gd |= gc > below;
