@@ -1,5 +1,7 @@
 package dev.hesstrain.cli;
 
+import dev.hesstrain.inspect.Choice.Matrix;
+import dev.hesstrain.inspect.Choice.Method;
 import dev.hesstrain.inspect.Choice.Of;
 import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.inspect.Choice.Wrt;
@@ -75,6 +77,26 @@ public final class InspectHessianCommand implements Callable<Integer> {
                     + InspectOptions.DEFAULT_WRT + ").")
     Wrt wrt;
 
+    @Option(names = "--curvature", paramLabel = "hessian|ggn|fisher", converter = MatrixConverter.class,
+            description = "With --wrt params --of loss: the Hessian, the generalised Gauss-Newton matrix (split at the "
+                    + "logits), or the Monte Carlo Fisher (default: hessian).")
+    Matrix curvature;
+
+    @Option(names = "--method", paramLabel = "backprop|rows", converter = MethodConverter.class,
+            description = "The parameter diagonal (and exact trace) by the curvature backpropagation pass, or from "
+                    + "every row, P products, as a cross-check (default: backprop; rows where the pass cannot take "
+                    + "the model).")
+    Method method;
+
+    @Option(names = "--samples-per-point", paramLabel = "K",
+            description = "Sampled labels per point of --curvature fisher, seeded by --seed (default: "
+                    + InspectOptions.DEFAULT_SAMPLES_PER_POINT + ").")
+    Integer samplesPerPoint;
+
+    @Option(names = "--repeat", paramLabel = "N", hidden = true,
+            description = "Benchmarking aid: run the curvature pass of diag N times and report the fastest as seconds_min.")
+    Integer repeat;
+
     @Option(names = {"-q", "--quantity"}, paramLabel = "LIST", split = ",", converter = QuantityConverter.class,
             description = "Comma list of full, diag, rowsum, hvp, trace, eigs, density (default: "
                     + InspectOptions.DEFAULT_QUANTITIES + ").")
@@ -131,7 +153,8 @@ public final class InspectHessianCommand implements Callable<Integer> {
         InspectOptions options = InspectOptions.builder().run(run).config(specOptions.config()).weights(weights).overrides(specOptions.overrides())
                 .points(points).samples(samples).of(of).wrt(wrt).quantities(Set.copyOf(quantities)).vector(vector)
                 .probes(probes).seed(seed).k(k).eigenvectors(eigenvectors).steps(steps).rows(rows).out(output.out())
-                .runsRoot(output.runs()).hvpBatch(hvpBatch).threads(threads.value()).build();
+                .runsRoot(output.runs()).hvpBatch(hvpBatch).threads(threads.value()).curvature(curvature).method(method)
+                .samplesPerPoint(samplesPerPoint).repeat(repeat).build();
         PrintWriter err = command.commandLine().getErr();
         InspectJob.Outcome outcome;
         try {
@@ -182,6 +205,20 @@ public final class InspectHessianCommand implements Callable<Integer> {
         @Override
         public Of convert(String value) {
             return converted(() -> Of.parse(value));
+        }
+    }
+
+    static final class MatrixConverter implements ITypeConverter<Matrix> {
+        @Override
+        public Matrix convert(String value) {
+            return converted(() -> Matrix.parse(value));
+        }
+    }
+
+    static final class MethodConverter implements ITypeConverter<Method> {
+        @Override
+        public Method convert(String value) {
+            return converted(() -> Method.parse(value));
         }
     }
 

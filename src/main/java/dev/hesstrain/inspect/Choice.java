@@ -81,6 +81,50 @@ public final class Choice {
         }
     }
 
+    /** Which curvature matrix of the loss w.r.t. the parameters. */
+    public enum Matrix {
+        /** The Hessian itself. */
+        HESSIAN,
+        /** The generalised Gauss-Newton matrix Σ_n J_nᵀ H_f,n J_n, split at the logits. */
+        GGN,
+        /** The Monte Carlo Fisher: the GGN with the loss Hessian replaced by sampled gradients. */
+        FISHER;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        @Override
+        public String toString() {
+            return id();
+        }
+
+        public static Matrix parse(String value) {
+            return Choice.parse("--curvature", value, Matrix.class);
+        }
+    }
+
+    /** How the diagonal (and the exact trace) of a parameter curvature matrix is computed. */
+    public enum Method {
+        /** The curvature backpropagation pass: a few gradient-costs. */
+        BACKPROP,
+        /** Every row, P products: the cross-check. */
+        ROWS;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        @Override
+        public String toString() {
+            return id();
+        }
+
+        public static Method parse(String value) {
+            return Choice.parse("--method", value, Method.class);
+        }
+    }
+
     static <E extends Enum<E>> E parse(String option, String value, Class<E> type) {
         String v = value == null ? "" : value.trim();
         for (E e : type.getEnumConstants()) {

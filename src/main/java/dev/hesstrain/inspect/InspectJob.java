@@ -43,6 +43,8 @@ public final class InspectJob {
 
     public static final String HESSIAN = "hessian.npy";
     public static final String DIAG = "diag.npy";
+    /** The GGN's diagonal, which the curvature backpropagation pass gives beside the Hessian's. */
+    public static final String DIAG_GGN = "diag_ggn.npy";
     public static final String ROWSUM = "rowsum.npy";
     public static final String HVP = "hvp.npy";
     public static final String EIGENVALUES = "eigenvalues.npy";

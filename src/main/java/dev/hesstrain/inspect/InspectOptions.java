@@ -1,5 +1,7 @@
 package dev.hesstrain.inspect;
 
+import dev.hesstrain.inspect.Choice.Matrix;
+import dev.hesstrain.inspect.Choice.Method;
 import dev.hesstrain.inspect.Choice.Of;
 import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.inspect.Choice.Wrt;
@@ -33,6 +35,12 @@ import java.util.Set;
  * @param runsRoot where spec inspections go by default
  * @param hvpBatch Hessian-vector products per backward pass, or null for automatic
  * @param threads workers that compute the rows of full and diag in parallel, or null for the cores
+ * @param curvature the matrix w.r.t. the parameters: the Hessian, the GGN or the Monte Carlo Fisher
+ * @param method how the parameter diagonal is computed: by the curvature backpropagation pass or from every row
+ * @param samplesPerPoint sampled labels per point of the Monte Carlo Fisher
+ * @param repeat benchmarking aid: the curvature pass of diag runs this many times (seconds_min is reported)
+ * @param probesGiven whether --probes was given: the Hutchinson estimate of the trace is then computed beside an
+ *     exact trace
  */
 public record InspectOptions(
         Path run,
@@ -54,12 +62,18 @@ public record InspectOptions(
         Path out,
         Path runsRoot,
         Integer hvpBatch,
-        Integer threads) {
+        Integer threads,
+        Matrix curvature,
+        Method method,
+        int samplesPerPoint,
+        int repeat,
+        boolean probesGiven) {
 
     public static final String DEFAULT_WRT = "params";
     public static final int DEFAULT_PROBES = 100;
     public static final long DEFAULT_SEED = 0;
     public static final int DEFAULT_K = 6;
+    public static final int DEFAULT_SAMPLES_PER_POINT = 1;
     public static final String DEFAULT_RUNS = "runs";
     /** The default quantities, as the help text says them. */
     public static final String DEFAULT_QUANTITIES = "full for --wrt input; diag,trace for --wrt params";
@@ -102,6 +116,11 @@ public record InspectOptions(
         private Path runsRoot = Path.of(DEFAULT_RUNS);
         private Integer hvpBatch;
         private Integer threads;
+        private Matrix curvature = Matrix.HESSIAN;
+        private Method method = Method.BACKPROP;
+        private int samplesPerPoint = DEFAULT_SAMPLES_PER_POINT;
+        private int repeat = 1;
+        private boolean probesGiven;
 
         private Builder() {}
 
@@ -116,7 +135,7 @@ public record InspectOptions(
         public Builder quantities(Set<Quantity> v) { if (v != null) quantities = v; return this; }
         public Builder quantities(Quantity... v) { return quantities(Set.of(v)); }
         public Builder vector(Path v) { vector = v; return this; }
-        public Builder probes(Integer v) { if (v != null) probes = v; return this; }
+        public Builder probes(Integer v) { if (v != null) { probes = v; probesGiven = true; } return this; }
         public Builder seed(Long v) { if (v != null) seed = v; return this; }
         public Builder k(Integer v) { if (v != null) k = v; return this; }
         public Builder eigenvectors(boolean v) { eigenvectors = v; return this; }
@@ -126,10 +145,16 @@ public record InspectOptions(
         public Builder runsRoot(Path v) { if (v != null) runsRoot = v; return this; }
         public Builder hvpBatch(Integer v) { hvpBatch = v; return this; }
         public Builder threads(Integer v) { threads = v; return this; }
+        public Builder curvature(Matrix v) { if (v != null) curvature = v; return this; }
+        public Builder method(Method v) { if (v != null) method = v; return this; }
+        public Builder samplesPerPoint(Integer v) { if (v != null) samplesPerPoint = v; return this; }
+        public Builder repeat(Integer v) { if (v != null) repeat = v; return this; }
+        private Builder probesGiven(boolean v) { probesGiven = v; return this; }
 
         public InspectOptions build() {
             return new InspectOptions(run, config, weights, overrides, points, samples, of, wrt, quantities, vector, probes,
-                    seed, k, eigenvectors, steps, rows, out, runsRoot, hvpBatch, threads);
+                    seed, k, eigenvectors, steps, rows, out, runsRoot, hvpBatch, threads, curvature, method, samplesPerPoint,
+                    repeat, probesGiven);
         }
     }
 
@@ -138,7 +163,8 @@ public record InspectOptions(
         return builder().run(run).config(config).weights(weights).overrides(overrides).points(points).samples(samples)
                 .of(of).wrt(wrt).quantities(quantities).vector(vector).probes(probes).seed(seed).k(k)
                 .eigenvectors(eigenvectors).steps(steps).rows(rows).out(out).runsRoot(runsRoot).hvpBatch(hvpBatch)
-                .threads(threads);
+                .threads(threads).curvature(curvature).method(method).samplesPerPoint(samplesPerPoint)
+                .repeat(repeat).probesGiven(probesGiven);
     }
 
     /** Checks the options and returns them with the defaults that depend on them filled in. */
@@ -182,6 +208,21 @@ public record InspectOptions(
             if (wrt != Wrt.PARAMS || !qs.contains(Quantity.FULL)) {
                 throw new InspectException("--rows applies to --wrt params --quantity full only");
             }
+        }
+        if (curvature != Matrix.HESSIAN && (wrt != Wrt.PARAMS || o != Of.LOSS)) {
+            throw new InspectException("--curvature " + curvature + " applies to --wrt params --of loss only");
+        }
+        if (method != Method.BACKPROP && wrt != Wrt.PARAMS) {
+            throw new InspectException("--method applies to --wrt params only");
+        }
+        if (repeat < 1) {
+            throw new InspectException("--repeat must be positive, found " + repeat);
+        }
+        if (samplesPerPoint < 1) {
+            throw new InspectException("--samples-per-point must be positive, found " + samplesPerPoint);
+        }
+        if (samplesPerPoint != DEFAULT_SAMPLES_PER_POINT && curvature != Matrix.FISHER) {
+            throw new InspectException("--samples-per-point is only used by --curvature fisher");
         }
         if (eigenvectors && !qs.contains(Quantity.EIGS)) {
             throw new InspectException("--eigenvectors is only used by --quantity eigs");

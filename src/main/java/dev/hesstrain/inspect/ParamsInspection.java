@@ -2,6 +2,7 @@ package dev.hesstrain.inspect;
 
 import static dev.hesstrain.inspect.InspectJob.BASIS_SHARE;
 import static dev.hesstrain.inspect.InspectJob.DIAG;
+import static dev.hesstrain.inspect.InspectJob.DIAG_GGN;
 import static dev.hesstrain.inspect.InspectJob.EIGENVALUES;
 import static dev.hesstrain.inspect.InspectJob.EIGENVALUES_PLOT;
 import static dev.hesstrain.inspect.InspectJob.EIGENVECTORS;
@@ -16,8 +17,12 @@ import static dev.hesstrain.inspect.InspectRun.seconds;
 import static dev.hesstrain.inspect.InspectRun.sum;
 import static dev.hesstrain.inspect.InspectRun.writeDensity;
 
+import dev.hesstrain.inspect.Choice.Matrix;
+import dev.hesstrain.inspect.Choice.Method;
 import dev.hesstrain.inspect.Choice.Quantity;
 import dev.hesstrain.hessian.Curvature;
+import dev.hesstrain.hessian.BackpropOperator;
+import dev.hesstrain.hessian.ParamCurvature;
 import dev.hesstrain.hessian.Hutchinson;
 import dev.hesstrain.hessian.Lanczos;
 import dev.hesstrain.hessian.ParamHessian;
@@ -51,6 +56,15 @@ final class ParamsInspection {
     final List<ParamHessian> extraWorkers = new ArrayList<>();
     double[] diag;
     double frobenius = Double.NaN;
+    /** The curvature backpropagation pass, its refusal of the model (null: it takes it), and its diagonals. */
+    ParamCurvature pass;
+    String passRefusal;
+    ParamCurvature.Diagonals passDiag;
+    double passSeconds;
+    double passMin;
+    /** Whether a quantity has reported the pass's seconds (the first one that uses it does). */
+    boolean passCharged;
+    SymmetricOperator gaussNewton;
 
     ParamsInspection(InspectRun r, Path dir) {
         this.r = r;
@@ -98,7 +112,7 @@ final class ParamsInspection {
         for (ParamHessian w : extraWorkers) {
             n += w.products();
         }
-        return n;
+        return n + (pass == null ? 0 : pass.products());
     }
 
     /**
@@ -121,9 +135,95 @@ final class ParamsInspection {
         return all;
     }
 
-    /** The operator over every lane (row blocks and products spread over them). */
+    /** The operator over every lane (row blocks and products spread over them); the GGN's or Fisher's when asked for. */
     SymmetricOperator lanes() {
+        if (gaussNewton()) {
+            return gaussNewtonOperator();
+        }
         return r.watched(new ParamHessianOperator(workers(), r.net.manager()));
+    }
+
+    /** The operator of single products (rowsum, hvp, eigs): one graph of the Hessian, or the GGN's or Fisher's. */
+    SymmetricOperator productOperator() {
+        return gaussNewton() ? gaussNewtonOperator() : operator(single());
+    }
+
+    /** Whether the matrix is the GGN or the Fisher rather than the Hessian. */
+    boolean gaussNewton() {
+        return r.o.curvature() != Matrix.HESSIAN;
+    }
+
+    /** Whether the diagonal comes from the curvature backpropagation pass. */
+    boolean viaPass() {
+        return r.o.method() == Method.BACKPROP && passRefusal == null;
+    }
+
+    ParamCurvature pass() {
+        if (pass == null) {
+            pass = new ParamCurvature(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss,
+                    r.o.curvature() == Matrix.FISHER ? r.o.samplesPerPoint() : 0, r.o.seed());
+        }
+        return pass;
+    }
+
+    SymmetricOperator gaussNewtonOperator() {
+        if (gaussNewton == null) {
+            gaussNewton = r.watched(new BackpropOperator(pass(), BackpropOperator.Kind.GAUSS_NEWTON, r.net.manager(), autoBatch()));
+        }
+        return gaussNewton;
+    }
+
+    /** The pass's diagonals (Hessian and GGN, or the Fisher's) with the value and gradient, timed. */
+    ParamCurvature.Diagonals passDiagonals() {
+        if (passDiag == null) {
+            checkPassMemory();
+            long t0 = System.nanoTime();
+            passDiag = pass().diagonals(!gaussNewton(), true);
+            passSeconds = seconds(t0);
+            passMin = passSeconds;
+            for (int i = 1; i < r.o.repeat(); i++) {
+                long t1 = System.nanoTime();
+                pass().diagonals(!gaussNewton(), false); // the diagonal alone, without the gradient
+                passMin = Math.min(passMin, seconds(t1));
+            }
+        }
+        return passDiag;
+    }
+
+    /** The pass's memory estimate (setup/Preflight), recorded, and refused where it exceeds the free memory. */
+    void checkPassMemory() {
+        int columns = r.loss == null ? 0 : r.o.curvature() == Matrix.FISHER ? r.o.samplesPerPoint() : r.net.outputs();
+        long bytes = dev.hesstrain.setup.Preflight.curvaturePassBytes(r.s.spec, r.net.inputs(), r.points.n(), columns,
+                !gaussNewton());
+        r.timings.put("pass_memory_estimate_bytes", bytes);
+        long free = dev.hesstrain.setup.Preflight.Memory.here().nativeFree();
+        if (free > 0 && bytes > free) {
+            throw new InspectException("the curvature backpropagation pass needs about "
+                    + dev.hesstrain.setup.Preflight.bytes(bytes) + " for " + r.points.n() + " points, "
+                    + dev.hesstrain.setup.Preflight.bytes(free) + " are free: use fewer points (--points, --samples) or "
+                    + "--method rows (P products, little memory)");
+        }
+    }
+
+    /** One gradient of the same loss, as training computes it, measured once: the unit of the pass's cost. */
+    double gradientSeconds() {
+        Object known = r.timings.get("gradient_seconds");
+        if (known != null) {
+            return (Double) known;
+        }
+        double grad = ParamCurvature.gradientSeconds(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss, 5);
+        r.timings.put("gradient_seconds", grad);
+        return grad;
+    }
+
+    /** What one product is, for the quantities' method texts. */
+    String product() {
+        return switch (r.o.curvature()) {
+            case HESSIAN -> "Hessian-vector product";
+            case GGN -> "GGN-vector product Jᵀ(H_f(J v)) (forward-mode tangents, the loss factor, one reverse pass)";
+            case FISHER -> "Fisher-vector product Jᵀ(S(Sᵀ(J v))) with " + r.o.samplesPerPoint()
+                    + " sampled label(s) per point (seed " + r.o.seed() + ")";
+        };
     }
 
     /** The operator of one graph, one vector per pass: for single products and Lanczos. */
@@ -142,16 +242,37 @@ final class ParamsInspection {
 
     void run() throws IOException {
         writeLayout();
-        ParamHessian any = r.o.wants(Quantity.FULL) || r.o.wants(Quantity.DIAG) || r.o.wants(Quantity.TRACE) || r.o.wants(Quantity.DENSITY)
-                ? batched() : single();
+        passRefusal = ParamCurvature.refusal(r.net, r.loss);
+        if (gaussNewton() && passRefusal != null) {
+            throw new InspectException("--curvature " + r.o.curvature() + ": " + passRefusal);
+        }
+        boolean diagOrTrace = r.o.wants(Quantity.DIAG) || r.o.wants(Quantity.TRACE);
+        if (r.o.method() == Method.BACKPROP && passRefusal != null && diagOrTrace) {
+            r.progress.line("the curvature backpropagation pass cannot take this model: " + passRefusal
+                    + "; the diagonal comes from every row (--method rows)");
+        }
+        boolean graph = !gaussNewton() && (r.o.wants(Quantity.FULL) || r.o.wants(Quantity.ROWSUM)
+                || r.o.wants(Quantity.HVP) || r.o.wants(Quantity.EIGS) || r.o.wants(Quantity.DENSITY)
+                || (diagOrTrace && !viaPass()) || (r.o.wants(Quantity.TRACE) && r.o.probesGiven()));
+        double value;
+        double[] g;
+        if (graph) {
+            ParamHessian any = r.o.wants(Quantity.FULL) || r.o.wants(Quantity.DIAG) || r.o.wants(Quantity.TRACE)
+                    || r.o.wants(Quantity.DENSITY) ? batched() : single();
+            value = any.value();
+            g = any.gradient();
+        } else {
+            value = passDiagonals().value();
+            g = passDiag.gradient();
+        }
         r.summary.put("dimension", p);
-        r.summary.put("value", any.value());
-        double[] g = any.gradient();
+        r.summary.put("curvature", r.o.curvature().id());
+        r.summary.put("value", value);
         double gradientNorm = Math.sqrt(dot(g, g));
-        if (!Double.isFinite(any.value()) || !Double.isFinite(gradientNorm)) {
+        if (!Double.isFinite(value) || !Double.isFinite(gradientNorm)) {
             throw new InspectException(String.format(Locale.ROOT, "the %s is %s and its gradient norm %s at these "
                     + "weights and points: values that are not finite have no Hessian; nothing was computed",
-                    r.loss == null ? "output" : r.loss + " loss", any.value(), gradientNorm));
+                    r.loss == null ? "output" : r.loss + " loss", value, gradientNorm));
         }
         r.summary.put("gradient_norm", gradientNorm);
         r.summary.put("hvp_batch", batched == null ? 1 : batched.replicas());
@@ -166,10 +287,10 @@ final class ParamsInspection {
             long before = products();
             double[] ones = new double[p];
             Arrays.fill(ones, 1);
-            double[] rs = Curvature.times(operator(single()), ones);
+            double[] rs = Curvature.times(productOperator(), ones);
             Npy.write(dir.resolve(ROWSUM), rs, new long[] {p});
             r.files.add(ROWSUM);
-            Map<String, Object> q = r.quantity("rowsum", "one Hessian-vector product H·1", products() - before,
+            Map<String, Object> q = r.quantity("rowsum", "one " + product() + " with 1", products() - before,
                     seconds(t0));
             q.put("sum", sum(rs));
         }
@@ -177,10 +298,10 @@ final class ParamsInspection {
             double[] v = r.vector;
             long t0 = System.nanoTime();
             long before = products();
-            double[] hv = Curvature.times(operator(single()), v);
+            double[] hv = Curvature.times(productOperator(), v);
             Npy.write(dir.resolve(HVP), hv, new long[] {p});
             r.files.add(HVP);
-            Map<String, Object> q = r.quantity("hvp", "one Hessian-vector product H·v, v from " + r.o.vector(),
+            Map<String, Object> q = r.quantity("hvp", "one " + product() + ", v from " + r.o.vector(),
                     products() - before, seconds(t0));
             q.put("norm", Math.sqrt(dot(hv, hv)));
             q.put("v_dot_hv", dot(v, hv));
@@ -204,6 +325,9 @@ final class ParamsInspection {
         }
         for (ParamHessian w : extraWorkers) {
             w.close();
+        }
+        if (pass != null) {
+            pass.close();
         }
     }
 
@@ -232,9 +356,10 @@ final class ParamsInspection {
 
     void full() throws IOException {
         r.doing("full");
-        ParamHessian h = batched();
         int rows = r.o.rows() == null ? p : Math.min(r.o.rows(), p);
-        int k = h.replicas();
+        int k = gaussNewton() ? gaussNewtonOperator().blockSize() : batched().replicas();
+        String how = gaussNewton() ? "every row as a " + product() + " with unit vectors, " + k + " per pass"
+                : rowsMethod(batched());
         double[] d = new double[rows];
         // each lane folds its rows into its own sums and heatmap while they are in its cache
         record Stats(PooledMatrix pooled, double[] squares) {}
@@ -300,7 +425,7 @@ final class ParamsInspection {
         }
         double seconds = seconds(t0);
         r.files.add(HESSIAN);
-        Map<String, Object> q = r.quantity("full", rowsMethod(h) + "; rows streamed to " + HESSIAN
+        Map<String, Object> q = r.quantity("full", how + "; rows streamed to " + HESSIAN
                 + (workers == 1 ? " by a writer thread while the next are computed" : ", each graph writing its own"),
                 products() - before, seconds);
         q.put("rows", rows);
@@ -321,8 +446,9 @@ final class ParamsInspection {
             frobenius = Math.sqrt(squares);
             diag = d;
         }
-        Plots.heatmap(dir.resolve(HESSIAN_PLOT), String.format(Locale.ROOT, "%s: %s Hessian w.r.t. parameters%s",
-                r.s.name(), r.loss == null ? "output" : r.loss, pooled.pool() > 1 ? " (max-|v| pooled " + pooled.pool()
+        Plots.heatmap(dir.resolve(HESSIAN_PLOT), String.format(Locale.ROOT, "%s: %s %s w.r.t. parameters%s",
+                r.s.name(), r.loss == null ? "output" : r.loss, gaussNewton() ? r.o.curvature().id().toUpperCase(Locale.ROOT)
+                        : "Hessian", pooled.pool() > 1 ? " (max-|v| pooled " + pooled.pool()
                         + "x, " + rows + "x" + p + ")" : ""), pooled.cells(), scaled(blockStarts(), pooled.pool()),
                 ParamHessian.layout(r.net).stream().map(ParamHessian.Block::name).toList());
         r.files.add(HESSIAN_PLOT);
@@ -337,17 +463,49 @@ final class ParamsInspection {
         long t0 = System.nanoTime();
         long before = products();
         String method;
+        double seconds = -1;
+        List<Map<String, Object>> blocks = null;
+        String methodId = "rows";
+        boolean gradientCosts = false;
         if (diag != null) {
-            method = "the diagonal of the full Hessian's rows (no extra products)";
+            method = "the diagonal of the full matrix's rows (no extra products)";
+        } else if (viaPass()) {
+            boolean fresh = passDiag == null;
+            ParamCurvature.Diagonals d = passDiagonals();
+            seconds = fresh ? seconds(t0) : passSeconds;
+            passCharged = true;
+            diag = gaussNewton() ? d.ggn() : d.hessian();
+            method = passMethod();
+            methodId = "backprop";
+            gradientCosts = true;
+            if (!gaussNewton()) {
+                Npy.write(dir.resolve(DIAG_GGN), d.ggn(), new long[] {p});
+                r.files.add(DIAG_GGN);
+                blocks = blockSums(d);
+            }
         } else {
             Curvature.Diagonal dn = Curvature.diagonalAndNorm(lanes());
             diag = dn.values();
             frobenius = dn.frobenius()[0];
-            method = "exact: every row of H by " + rowsMethod(batched()) + ", keeping its diagonal entry";
+            method = "exact: every row" + (gaussNewton() ? ", each a " + product() + " with unit vectors"
+                    : " of H by " + rowsMethod(batched())) + ", keeping its diagonal entry";
         }
         Npy.write(dir.resolve(DIAG), diag, new long[] {p});
         r.files.add(DIAG);
-        Map<String, Object> q = r.quantity("diag", method, products() - before, seconds(t0));
+        Map<String, Object> q = r.quantity("diag", method, products() - before, seconds >= 0 ? seconds : seconds(t0));
+        q.put("method_id", methodId);
+        if (gradientCosts) {
+            // the unit of the pass's cost: one gradient of the same loss, as training computes it
+            double grad = gradientSeconds();
+            q.put("gradient_costs", (double) q.get("seconds") / grad);
+            if (r.o.repeat() > 1) {
+                q.put("seconds_min", passMin);
+                q.put("gradient_costs_min", passMin / grad);
+            }
+        }
+        if (blocks != null) {
+            q.put("blocks", blocks);
+        }
         q.put("sum", sum(diag));
         q.put("min", Arrays.stream(diag).min().orElse(Double.NaN));
         q.put("max", Arrays.stream(diag).max().orElse(Double.NaN));
@@ -361,21 +519,40 @@ final class ParamsInspection {
         r.doing("trace");
         long t0 = System.nanoTime();
         long before = products();
-        Hutchinson.Estimate e = Hutchinson.estimate(lanes(), r.o.probes(), r.o.seed());
-        Double exact = diag == null ? null : sum(diag);
+        Double exact = diag != null ? Double.valueOf(sum(diag)) : null;
+        String exactHow = exact == null ? null : "the sum of the diagonal already computed for "
+                + (r.o.wants(Quantity.FULL) ? "full" : "diag");
+        double charged = 0;
+        if (exact == null && viaPass()) {
+            boolean fresh = passDiag == null;
+            ParamCurvature.Diagonals d = passDiagonals();
+            exact = sum(gaussNewton() ? d.ggn() : d.hessian());
+            exactHow = "the sum of the diagonal from " + passMethod();
+            if (!fresh && !passCharged) {
+                charged = passSeconds; // computed before any quantity, for the value and gradient: its cost is this one's
+            }
+            passCharged = true;
+        }
+        boolean estimate = exact == null || r.o.probesGiven();
+        Hutchinson.Estimate e = estimate ? Hutchinson.estimate(lanes(), r.o.probes(), r.o.seed()) : null;
         Map<String, Object> q = r.quantity("trace", (exact == null ? "exact: not computed (it needs the whole "
-                + "diagonal, " + p + " products: add diag or full to --quantity)" : "exact: the sum of the diagonal "
-                + "already computed for " + (r.o.wants(Quantity.FULL) ? "full" : "diag")) + "; estimate: Hutchinson with "
-                + r.o.probes() + " Rademacher probes (seed " + r.o.seed() + ")", products() - before, seconds(t0));
+                + "diagonal, " + p + " products: add diag or full to --quantity)" : "exact: " + exactHow)
+                + (estimate ? "; estimate: Hutchinson with " + r.o.probes() + " Rademacher probes (seed " + r.o.seed()
+                + ")" : "; no Hutchinson estimate (give --probes N for one)"), products() - before, seconds(t0) + charged);
         q.put("exact", exact);
         q.put("exact_method", exact == null ? "not computed" : "sum of the diagonal");
-        q.put("hutchinson", e.trace());
-        q.put("hutchinson_standard_error", e.standardError());
-        q.put("probes", r.o.probes());
-        if (exact != null) {
-            q.put("deviation_in_standard_errors", (e.trace() - exact) / e.standardError());
+        if (exact != null && viaPass() && !estimate) {
+            q.put("gradient_costs", (double) q.get("seconds") / gradientSeconds());
         }
-        r.summary.put("trace", exact != null ? exact : e.trace());
+        if (estimate) {
+            q.put("hutchinson", e.trace());
+            q.put("hutchinson_standard_error", e.standardError());
+            q.put("probes", r.o.probes());
+            if (exact != null) {
+                q.put("deviation_in_standard_errors", (e.trace() - exact) / e.standardError());
+            }
+        }
+        r.summary.put("trace", exact != null ? exact.doubleValue() : e.trace());
         r.summary.put("trace_method", exact != null ? "exact" : "hutchinson");
     }
 
@@ -384,7 +561,7 @@ final class ParamsInspection {
         long t0 = System.nanoTime();
         long before = products();
         int k = Math.min(r.o.k(), p);
-        Curvature.Eigs found = Curvature.eigs(operator(single()), k, r.eigSteps(p), LANCZOS_TOL, r.o.seed(),
+        Curvature.Eigs found = Curvature.eigs(productOperator(), k, r.eigSteps(p), LANCZOS_TOL, r.o.seed(),
                 r.o.eigenvectors()).get(0);
         Lanczos.Eigs e = found.result();
         Npy.write(dir.resolve(EIGENVALUES), e.values(), new long[] {e.values().length});
@@ -398,8 +575,8 @@ final class ParamsInspection {
             r.files.add(EIGENVECTORS);
         }
         Map<String, Object> q = r.quantity("eigs", found.exact() ? "exact: the " + p + " x " + p + " matrix from " + p
-                + " Hessian-vector products (no fewer Lanczos steps than that were allowed), decomposed by EJML"
-                : "Lanczos with full reorthogonalisation in float64 over Hessian-vector products, from a seeded "
+                + " " + product() + "s (no fewer Lanczos steps than that were allowed), decomposed by EJML"
+                : "Lanczos with full reorthogonalisation in float64 over " + product() + "s, from a seeded "
                 + "Gaussian start (seed " + r.o.seed() + ")", products() - before, seconds(t0));
         q.put("k", k);
         q.put("values", e.values());
@@ -416,6 +593,34 @@ final class ParamsInspection {
         Plots.bars(dir.resolve(EIGENVALUES_PLOT), r.s.name() + ": top " + k + " Hessian eigenvalues by magnitude",
                 "rank", "eigenvalue", e.values());
         r.files.add(EIGENVALUES_PLOT);
+    }
+
+    String passMethod() {
+        return "exact: the curvature backpropagation pass (the " + (gaussNewton() ? r.o.curvature().id().toUpperCase(
+                Locale.ROOT) : "Hessian, the GGN") + " of each sample's loss w.r.t. each layer's output carried down "
+                + "the layers, the parameter diagonal read from it; no products)";
+    }
+
+    /** Per parameter block: the sums of the Hessian's and the GGN's diagonals and the residual's share. */
+    List<Map<String, Object>> blockSums(ParamCurvature.Diagonals d) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        double[] h = d.hessian();
+        for (ParamHessian.Block b : ParamHessian.layout(r.net)) {
+            double hs = 0;
+            double gs = 0;
+            for (int i = (int) b.offset(); i < b.offset() + b.size(); i++) {
+                hs += h[i];
+                gs += d.ggn()[i];
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", b.name());
+            m.put("hessian_sum", hs);
+            m.put("ggn_sum", gs);
+            m.put("residual_sum", hs - gs);
+            m.put("residual_share", hs == 0 ? 0.0 : (hs - gs) / hs);
+            out.add(m);
+        }
+        return out;
     }
 
     void density() throws IOException {

@@ -50,8 +50,8 @@ public final class Report {
             case "hvp" -> q.containsKey("norm") ? "|Hv| " + num(q.get("norm")) + ", v.Hv " + num(q.get("v_dot_hv"))
                     : shape(q.get("shape"));
             case "trace" -> (q.get("exact") == null ? "exact not computed (add diag)" : "exact " + num(q.get("exact")))
-                    + ", Hutchinson " + num(q.get("hutchinson")) + " +- " + num(q.get("hutchinson_standard_error")) + " ("
-                    + q.get("probes") + " probes)";
+                    + (q.containsKey("hutchinson") ? ", Hutchinson " + num(q.get("hutchinson")) + " +- "
+                    + num(q.get("hutchinson_standard_error")) + " (" + q.get("probes") + " probes)" : "");
             case "eigs" -> q.containsKey("values") ? "top " + q.get("k") + " " + values((double[]) q.get("values"))
                     + "; min " + num(q.get("lambda_min")) + ", max " + num(q.get("lambda_max")) + ", " + q.get("steps")
                     + " Lanczos steps" + (Boolean.TRUE.equals(q.get("converged")) ? "" : " (not converged)")

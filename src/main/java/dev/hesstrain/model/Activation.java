@@ -9,7 +9,7 @@ import dev.hesstrain.spec.ActivationKind;
  * every pass; the Taylor pass carries exact input derivatives: for y = σ(z), ∂y = σ'(z)∂z and
  * ∂²y = σ''(z) ∂z∂z + σ'(z) ∂²z.
  */
-public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
+public final class Activation implements Layer, Columns.Layer, Sandwich.Layer, Backprop.Layer {
     private final Elementwise fn;
     private final Constants c;
 
@@ -160,6 +160,50 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer {
                 return d1;
             }
         };
+    }
+
+    /**
+     * The curvature pass on z [N, ...]: Jᵀ c = σ'(z) ⊙ c; densely diag(σ') H diag(σ'); the residual
+     * diag(σ''(z) ⊙ g) (none where σ'' vanishes); the tangent σ'(z) ⊙ dz.
+     */
+    @Override
+    public Backprop.Step backprop(NDArray z) {
+        NDArray[] s = derivatives(z, true);
+        return new Backprop.Step() {
+            @Override
+            public NDArray value() {
+                return s[0];
+            }
+
+            @Override
+            public NDArray back(NDArray columns) {
+                return fn == Elementwise.IDENTITY ? columns : columns.mul(s[1]);
+            }
+
+            @Override
+            public NDArray backDense(NDArray h) {
+                if (fn == Elementwise.IDENTITY) {
+                    return h;
+                }
+                return h.mul(s[1].expandDims(2)).muli(s[1].expandDims(1)); // in place on the fresh product
+            }
+
+            @Override
+            public NDArray residual(NDArray gradient) {
+                return s[2] == null ? null : gradient.mul(s[2]);
+            }
+
+            @Override
+            public NDArray tangent(NDArray input, java.util.List<NDArray> params) {
+                return input == null || fn == Elementwise.IDENTITY ? input : input.mul(s[1]);
+            }
+        };
+    }
+
+    /** Elementwise: flat exactly when its input is, which the pass checks on the neighbours. */
+    @Override
+    public boolean flat() {
+        return true;
     }
 
     /** Whether σ'' is not identically zero, so that the layer adds a term to the input Hessian. */

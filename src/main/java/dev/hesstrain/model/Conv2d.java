@@ -5,7 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
 /** 2-D convolution with square kernel, stride and padding, weight [out, in, k, k], as torch.nn.Conv2d. */
-public final class Conv2d implements Layer, Sandwich.Layer {
+public final class Conv2d implements Layer, Sandwich.Layer, Backprop.Layer {
     private final NDArray weight;
     private final NDArray bias;
     private final int stride;
@@ -138,6 +138,119 @@ public final class Conv2d implements Layer, Sandwich.Layer {
             NDArray out = transposed(g, kernels, (int) r, in); // [O·N', R·C, H, W]
             return out.reshape(new Shape(cs.get(0), cs.get(2), r).addAll(in)).swapAxes(1, 2);
         });
+    }
+
+    /**
+     * The curvature pass on x [N, C, H, W]. Backward Jᵀ: the transposed convolution. The parameters
+     * act on the unfolded input U [N, C·k·k, H'·W'] (im2col: each output position's patch, here a
+     * convolution with the identity kernel), so a column c of H_z [N, F, H'·W'] maps to the
+     * per-sample kernel gradient c Uᵀ [F, C·k·k] (BackPACK's {@code convnd.py}), squared and summed
+     * over columns and samples for the diagonal; the bias's is c summed over positions.
+     */
+    @Override
+    public Backprop.Step backprop(NDArray x) {
+        Shape in = x.getShape().slice(1);
+        NDArray value = forward(x);
+        return new Backprop.Step() {
+            private NDArray unfolded;
+
+            @Override
+            public NDArray value() {
+                return value;
+            }
+
+            @Override
+            public NDArray back(NDArray columns) {
+                return transposed(columns, in);
+            }
+
+            /** [N, C·k·k, H'·W'], made once. */
+            private NDArray unfolded() {
+                if (unfolded == null) {
+                    unfolded = unfold(x);
+                }
+                return unfolded;
+            }
+
+            /** Per column and sample, the kernel gradient [c, N, F, C·k·k] and bias gradient [c, N, F]. */
+            private NDArray[] perSample(NDArray columns) {
+                Shape cs = columns.getShape();
+                NDArray c = columns.reshape(cs.get(0), cs.get(1), cs.get(2), -1); // [c, N, F, H'W']
+                NDArray u = unfolded().transpose(0, 2, 1); // [N, H'W', Ckk]
+                return new NDArray[] {c.matMul(u), c.sum(new int[] {3})};
+            }
+
+            @Override
+            public List<NDArray> diagonal(NDArray columns, NDArray signs) {
+                NDArray[] g = perSample(columns);
+                NDArray w = Backprop.signedSquares(g[0], signs).reshape(weight.getShape());
+                return bias == null ? List.of(w) : List.of(w, Backprop.signedSquares(g[1], signs));
+            }
+
+            @Override
+            public List<NDArray> vjp(NDArray columns) {
+                Shape cs = columns.getShape();
+                long f = cs.get(2);
+                // Σ_n over the samples and positions at once: [c, F, N·H'W'] x [N·H'W', Ckk]
+                NDArray c = columns.reshape(cs.get(0), cs.get(1), f, -1).transpose(0, 2, 1, 3).reshape(cs.get(0), f, -1);
+                NDArray u = unfolded().transpose(0, 2, 1);
+                u = u.reshape(-1, u.getShape().get(2));
+                NDArray w = c.matMul(u).reshape(new Shape(cs.get(0)).addAll(weight.getShape()));
+                return bias == null ? List.of(w) : List.of(w, c.sum(new int[] {2}));
+            }
+
+            @Override
+            public NDArray tangent(NDArray input, List<NDArray> params) {
+                NDArray t = forward(x.expandDims(0), params); // [K, N, F, H', W']: the shared input, each tangent kernel
+                return input == null ? t : t.add(linearPart(input));
+            }
+
+            /** The transposed convolution of g with each tangent kernel: [K, N, C, H, W]. */
+            @Override
+            public NDArray backTangent(NDArray gradient, List<NDArray> params) {
+                NDArray dw = params.get(0); // [K, F, C, k, k]
+                long kk = dw.getShape().get(0);
+                ai.djl.ndarray.NDList parts = new ai.djl.ndarray.NDList();
+                for (int i = 0; i < kk; i++) {
+                    parts.add(transposed(gradient, dw.get(i).flip(2, 3).transpose(1, 0, 2, 3), 1, in));
+                }
+                return ai.djl.ndarray.NDArrays.stack(parts, 0);
+            }
+
+            /** Σ_n g_n U(dx_n)ᵀ per tangent: the kernel gradient with the unfolded input's tangent. */
+            @Override
+            public List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
+                Shape is = input.getShape(); // [K, N, C, H, W]
+                long kk = is.get(0);
+                NDArray u = unfold(input.reshape(new Shape(kk * is.get(1)).addAll(is.slice(2))));
+                u = u.reshape(kk, is.get(1), u.getShape().get(1), -1).transpose(0, 1, 3, 2); // [K, N, H'W', Ckk]
+                Shape gs = gradient.getShape();
+                NDArray g = gradient.reshape(gs.get(0), gs.get(1), -1).expandDims(0); // [1, N, F, H'W']
+                NDArray w = g.matMul(u).sum(new int[] {1}).reshape(new Shape(kk).addAll(weight.getShape()));
+                if (bias == null) {
+                    return List.of(w);
+                }
+                return List.of(w, w.getManager().zeros(new Shape(kk, gs.get(1)), w.getDataType()));
+            }
+        };
+    }
+
+    /**
+     * im2col of x [N, C, H, W]: [N, C·k·k, H'·W'], patch entries in the kernel's row-major order
+     * (c, kh, kw), by a convolution with the identity kernel [C·k·k, C, k, k].
+     */
+    private NDArray unfold(NDArray x) {
+        Shape ws = weight.getShape();
+        int c = (int) ws.get(1);
+        int k = (int) ws.get(2);
+        int j = c * k * k;
+        double[] eye = new double[j * j];
+        for (int i = 0; i < j; i++) {
+            eye[i * j + i] = 1;
+        }
+        NDArray kernel = x.getManager().create(eye, new Shape(j, c, k, k)).toType(x.getDataType(), false);
+        NDArray u = conv(x, kernel, null, 1);
+        return u.reshape(u.getShape().get(0), j, -1);
     }
 
     /**

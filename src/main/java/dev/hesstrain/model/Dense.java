@@ -6,7 +6,7 @@ import ai.djl.nn.core.Linear;
 import java.util.List;
 
 /** y = x Wᵀ + b with W shaped [out, in], as torch.nn.Linear. */
-public final class Dense implements Layer, Columns.Layer, Sandwich.Layer {
+public final class Dense implements Layer, Columns.Layer, Sandwich.Layer, Backprop.Layer {
     private final NDArray weight;
     private final NDArray bias;
 
@@ -127,6 +127,88 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer {
             return m.matMul(d);
         }
         return m.matMul(d.reshape(s.get(0), -1)).reshape(m.getShape().get(0), s.get(1), s.get(2));
+    }
+
+    /**
+     * The curvature pass: z = x Wᵀ + b. Backward Jᵀ: c W; densely Wᵀ H W. The parameter diagonal
+     * needs only the per-sample diagonal d of H_z: Σ_n d[n, o] x[n, i]² for W, Σ_n d[n, o] for b.
+     */
+    @Override
+    public Backprop.Step backprop(NDArray x) {
+        NDArray value = forward(x);
+        return new Backprop.Step() {
+            @Override
+            public NDArray value() {
+                return value;
+            }
+
+            @Override
+            public NDArray back(NDArray columns) {
+                return transposed(columns);
+            }
+
+            @Override
+            public NDArray backDense(NDArray h) {
+                return weight.transpose().matMul(h.matMul(weight));
+            }
+
+            @Override
+            public java.util.List<NDArray> diagonal(NDArray columns, NDArray signs) {
+                NDArray sq = Ops.square(columns);
+                if (signs != null) {
+                    sq = sq.mul(signs.expandDims(2));
+                }
+                return fromDiagonal(sq.sum(new int[] {0})); // [N, out]
+            }
+
+            @Override
+            public java.util.List<NDArray> diagonalDense(NDArray h) {
+                long o = h.getShape().get(1);
+                // the diagonal as a strided view of the flat matrices, no copy
+                return fromDiagonal(h.reshape(h.getShape().get(0), o * o).get(":, ::" + (o + 1)));
+            }
+
+            private java.util.List<NDArray> fromDiagonal(NDArray d) {
+                NDArray w = d.transpose().matMul(Ops.square(x));
+                return bias == null ? java.util.List.of(w) : java.util.List.of(w, d.sum(new int[] {0}));
+            }
+
+            @Override
+            public java.util.List<NDArray> vjp(NDArray columns) {
+                NDArray w = columns.transpose(0, 2, 1).matMul(x); // [c, out, N] x [N, in]
+                return bias == null ? java.util.List.of(w) : java.util.List.of(w, columns.sum(new int[] {1}));
+            }
+
+            @Override
+            public NDArray tangent(NDArray input, java.util.List<NDArray> params) {
+                NDArray dw = params.get(0); // [K, out, in]
+                NDArray t = x.matMul(dw.transpose(0, 2, 1)); // [K, N, out]
+                if (params.size() > 1) {
+                    t = t.add(params.get(1).expandDims(1));
+                }
+                return input == null ? t : t.add(Linear.linear(input, weight).singletonOrThrow());
+            }
+
+            @Override
+            public NDArray backTangent(NDArray gradient, java.util.List<NDArray> params) {
+                return gradient.matMul(params.get(0)); // [N, out] x [K, out, in]
+            }
+
+            @Override
+            public java.util.List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
+                NDArray w = gradient.transpose().matMul(input); // [out, N] x [K, N, in]
+                if (bias == null) {
+                    return java.util.List.of(w);
+                }
+                return java.util.List.of(w, w.getManager().zeros(new Shape(w.getShape().get(0), bias.getShape().get(0)),
+                        w.getDataType()));
+            }
+        };
+    }
+
+    @Override
+    public boolean flat() {
+        return true;
     }
 
     @Override

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
 /** Flattens every sample to one axis, as torch.nn.Flatten. */
-public final class Flatten implements Layer, Sandwich.Layer {
+public final class Flatten implements Layer, Sandwich.Layer, Backprop.Layer {
     @Override
     public NDArray forward(NDArray x) {
         return x.reshape(x.getShape().get(0), -1);
@@ -35,6 +35,29 @@ public final class Flatten implements Layer, Sandwich.Layer {
         Shape sample = value.getShape().slice(2);
         return Sandwich.Step.affine(forward(value, params), jac == null ? null : Sandwich.flat(jac, 3),
                 c -> c.reshape(c.getShape().slice(0, 3).addAll(sample)));
+    }
+
+    /** The curvature pass: a reshape each way. */
+    @Override
+    public Backprop.Step backprop(NDArray x) {
+        Shape sample = x.getShape().slice(1);
+        NDArray value = forward(x);
+        return new Backprop.Step() {
+            @Override
+            public NDArray value() {
+                return value;
+            }
+
+            @Override
+            public NDArray back(NDArray columns) {
+                return columns.reshape(new Shape(columns.getShape().get(0), columns.getShape().get(1)).addAll(sample));
+            }
+
+            @Override
+            public NDArray tangent(NDArray input, java.util.List<NDArray> params) {
+                return input == null ? null : input.reshape(input.getShape().get(0), input.getShape().get(1), -1);
+            }
+        };
     }
 
     @Override

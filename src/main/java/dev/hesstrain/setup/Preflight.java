@@ -30,6 +30,13 @@ public final class Preflight {
     static final long EVAL_BYTES = 64L << 20;
     /** Arrays that autograd keeps per array of a pass (its value, what the op saves, its gradient). */
     static final int AUTOGRAD_COPIES = 3;
+    /**
+     * Arrays of the carried part's size that one layer of the curvature pass holds beside it: a
+     * dense linear step makes H W, the broadcast Wᵀ and their product, the change to dense the
+     * transposed columns and the matrices; 5 matched the wide 50-768-768-512-512-1 net on 16
+     * points (151-229 MB measured above the same command with the GGN, 227 MB estimated).
+     */
+    static final int PASS_TEMPORARIES = 5;
     /** The share of free memory a suggested change aims at. */
     static final double AIM = 0.8;
 
@@ -226,6 +233,71 @@ public final class Preflight {
         return ((sum * perLayer + extra) * AUTOGRAD_COPIES + d + o) * dtype;
     }
 
+    /**
+     * Native bytes of the parameter-curvature pass ({@code hessian/ParamCurvature}) of the spec's
+     * model on {@code n} points: the model of what it holds at once, as its own rules choose it.
+     * The forward values (every layer's output, and the unfolded input of a conv2d layer) stay for
+     * the backward sweep; going down, H_z of the GGN part ({@code columns}: the outputs, or the
+     * Fisher's samples per point) and of the residual (with {@code residual}: m more signed
+     * columns at each curved activation of m features) are carried as columns, c·N·m, or densely,
+     * N·m², where there are more columns than features and every layer below is flat; a conv2d
+     * layer forms the per-sample kernel gradients of every column, c·N·F·C·k². The peak over the
+     * layers of the carried parts and PASS_TEMPORARIES arrays of their size, plus the values.
+     */
+    public static long curvaturePassBytes(Spec spec, int d, long n, int columns, boolean residual) {
+        int dtype = spec.isFloat64() ? 8 : 4;
+        List<LayerSpec> layers = new ArrayList<>(spec.model().layers());
+        if (!layers.isEmpty() && layers.get(layers.size() - 1).type() == LayerType.LOG_SOFTMAX) {
+            layers.remove(layers.size() - 1);
+        }
+        int top = layers.size();
+        long[][] in = new long[top + 1][];
+        in[0] = inputShape(spec, d);
+        boolean[] dense = new boolean[top];
+        boolean flat = true;
+        long values = 0;
+        for (int l = 0; l < top; l++) {
+            LayerSpec layer = layers.get(l);
+            flat &= in[l].length == 1 && (layer.type() == LayerType.LINEAR || layer.isActivation());
+            in[l + 1] = next(in[l], layer);
+            dense[l] = flat && in[l + 1].length == 1;
+            values += n * flat(in[l + 1]);
+            if (layer.type() == LayerType.CONV2D) {
+                values += n * (long) in[l][0] * layer.kernel() * layer.kernel() * flat(in[l + 1]) / layer.filters();
+            }
+        }
+        long gc = columns;
+        long rc = 0;
+        boolean gd = false;
+        boolean rd = false;
+        long peak = 0;
+        for (int l = top - 1; l >= 0; l--) {
+            long m = flat(in[l + 1]);
+            long carried = (gd ? n * m * m : gc * n * m) + (rd ? n * m * m : rc * n * m);
+            long temporaries = carried;
+            LayerSpec layer = layers.get(l);
+            if (layer.type() == LayerType.CONV2D) {
+                long ckk = (long) in[l][0] * layer.kernel() * layer.kernel();
+                temporaries += (gc + rc) * n * layer.filters() * ckk;
+            }
+            peak = Math.max(peak, carried + temporaries * PASS_TEMPORARIES);
+            if (l == 0) {
+                break;
+            }
+            long below = flat(in[l]);
+            if (residual && layer.isActivation() && layer.type() != LayerType.RELU
+                    && layer.type() != LayerType.IDENTITY) {
+                rc = rd ? rc : rc + below;
+                rd |= dense[l - 1]; // a residual goes straight onto a dense H where it may be dense
+            }
+            if (dense[l - 1]) {
+                gd |= gc > below;
+                rd |= rc > below;
+            }
+        }
+        return (values + peak) * dtype;
+    }
+
     /** The rows with a curvature term: the widths of the activation layers. */
     private static long curvatureRows(Spec spec, List<Long> widths) {
         long r = 0;
@@ -302,7 +374,7 @@ public final class Preflight {
     }
 
     /** Bytes for people: 1.5 GB, 12.3 MB, 512 B. */
-    static String bytes(long b) {
+    public static String bytes(long b) {
         if (b >= 1L << 30) {
             return String.format(Locale.ROOT, "%.1f GB", b / (double) (1L << 30));
         }

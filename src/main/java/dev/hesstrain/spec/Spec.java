@@ -10,7 +10,7 @@ import java.util.List;
  * An experiment: what data, which model, which loss and penalty, how to train. Every record
  * validates itself in its constructor, so an instance is always valid.
  */
-@JsonPropertyOrder({"name", "seed", "dtype", "device", "data", "model", "loss", "penalty", "train", "sweep"})
+@JsonPropertyOrder({"name", "seed", "dtype", "device", "data", "model", "loss", "penalty", "train", "sweep", "monitor"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Spec(
         @JsonProperty("name") String name,
@@ -22,7 +22,8 @@ public record Spec(
         @JsonProperty("loss") LossKind loss,
         @JsonProperty("penalty") PenaltySpec penalty,
         @JsonProperty("train") TrainSpec train,
-        @JsonProperty("sweep") SweepSpec sweep) {
+        @JsonProperty("sweep") SweepSpec sweep,
+        @JsonProperty("monitor") MonitorSpec monitor) {
 
     public Spec {
         Check.required("name", name);

@@ -150,6 +150,33 @@ class InspectHessianCommandTest {
         return l;
     }
 
+    /** Issue 20: --curvature and its options, as a user types them: the Fisher's files, and every misuse exit 2. */
+    @Test
+    void curvatureChoicesThroughTheCommandLine(@TempDir Path tmp) throws IOException {
+        CliRunner fisher = new CliRunner();
+        Path out = tmp.resolve("fisher");
+        int code = fisher.run("inspect-hessian", "--run", run.toString(), "--curvature", "FISHER", "--samples-per-point",
+                "3", "--quantity", "diag,trace,eigs", "--k", "2", "--out", out.toString(), "--json");
+        assertEquals(0, code, fisher.err());
+        JsonNode s = Json.readTree(out.resolve("summary.json"));
+        assertEquals("fisher", s.get("curvature").asText());
+        assertEquals(P, Npy.read(out.resolve("diag.npy")).size());
+        assertTrue(s.get("quantities").get("eigs").get("method").asText().contains("3 sampled label(s) per point"));
+        assertTrue(s.get("lambda_min").asDouble() > -1e-6, "a Fisher is positive semi-definite");
+        CliRunner bad = new CliRunner();
+        assertCleanError(bad, bad.run("inspect-hessian", "--run", run.toString(), "--curvature", "newton"),
+                "--curvature", "hessian, ggn, fisher");
+        CliRunner samples = new CliRunner();
+        assertCleanError(samples, samples.run("inspect-hessian", "--run", run.toString(), "--samples-per-point", "2"),
+                "--samples-per-point is only used by --curvature fisher");
+        CliRunner input = new CliRunner();
+        assertCleanError(input, input.run("inspect-hessian", "--run", run.toString(), "--wrt", "input", "--curvature",
+                "ggn"), "--curvature ggn applies to --wrt params --of loss only");
+        CliRunner method = new CliRunner();
+        assertCleanError(method, method.run("inspect-hessian", "--run", run.toString(), "--method", "exact"),
+                "--method", "backprop, rows");
+    }
+
     @Test
     void mismatchedWeightsListEveryMismatch() throws IOException {
         Path other = shared.resolve("other");

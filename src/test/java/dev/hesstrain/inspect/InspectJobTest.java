@@ -212,7 +212,8 @@ class InspectJobTest {
         // issue 10, 8: trace alone computed the whole diagonal (P products) but recorded only the probes
         Path config = spec(dir, TINY);
         Path out = dir.resolve("out");
-        run(with(options(config, out, "params", "loss", "trace"), null, 40, 6, false, null), dir);
+        InspectOptions rows = builder(config, out, "params", "loss", "trace").method(Choice.Method.ROWS).build();
+        run(with(rows, null, 40, 6, false, null), dir);
         JsonNode s = Json.readTree(out.resolve("summary.json"));
         JsonNode q = s.get("quantities").get("trace");
         assertEquals(40, q.get("hvps").asLong(), "the probes, and nothing else");
@@ -222,9 +223,80 @@ class InspectJobTest {
         assertEquals("hutchinson", s.get("trace_method").asText());
         assertEquals(q.get("hutchinson").asDouble(), s.get("trace").asDouble(), 0);
         assertTrue(!Files.exists(out.resolve("diag.npy")));
-        String table = Report.table(run(with(options(config, dir.resolve("again"), "params", "loss", "trace"), null,
+        String table = Report.table(run(with(rows.toBuilder().out(dir.resolve("again")).build(), null,
                 40, 6, false, null), dir));
         assertTrue(table.contains("exact not computed (add diag)"), table);
+    }
+
+    /**
+     * Issue 20: by default the diagonal and the trace come from the curvature backpropagation pass, exact and
+     * without products, equal to every row's; the GGN's diagonal is written beside, with each block's split; a
+     * Hutchinson estimate only when --probes is given.
+     */
+    @Test
+    void theBackpropagatedDiagonalAndTraceMatchTheRowsWithoutProducts(@TempDir Path dir) throws IOException {
+        Path config = spec(dir, TINY);
+        Path rows = dir.resolve("rows");
+        run(builder(config, rows, "params", "loss", "diag,trace").method(Choice.Method.ROWS).build(), dir);
+        Path pass = dir.resolve("pass");
+        String table = Report.table(run(options(config, pass, "params", "loss", "diag,trace"), dir));
+        double[] expected = Npy.read(rows.resolve("diag.npy")).values();
+        double[] actual = Npy.read(pass.resolve("diag.npy")).values();
+        assertArrayEquals(expected, actual, 1e-10);
+        JsonNode s = Json.readTree(pass.resolve("summary.json"));
+        assertEquals(0, s.get("hvps").asLong());
+        assertEquals("backprop", s.get("quantities").get("diag").get("method_id").asText());
+        assertEquals("exact", s.get("trace_method").asText());
+        assertTrue(s.get("quantities").get("trace").get("hutchinson") == null, "no estimate unless --probes is given");
+        assertTrue(!table.contains("Hutchinson"), table);
+        double[] ggn = Npy.read(pass.resolve("diag_ggn.npy")).values();
+        JsonNode blocks = s.get("quantities").get("diag").get("blocks");
+        double total = 0;
+        for (JsonNode b : blocks) {
+            assertEquals(b.get("hessian_sum").asDouble() - b.get("ggn_sum").asDouble(), b.get("residual_sum").asDouble(),
+                    1e-12);
+            total += b.get("ggn_sum").asDouble();
+        }
+        assertEquals(java.util.Arrays.stream(ggn).sum(), total, 1e-10);
+        Path probes = dir.resolve("probes");
+        run(with(options(config, probes, "params", "loss", "trace"), null, 30, 6, false, null), dir);
+        JsonNode t = Json.readTree(probes.resolve("summary.json")).get("quantities").get("trace");
+        assertEquals(30, t.get("hvps").asLong());
+        assertEquals(java.util.Arrays.stream(expected).sum(), t.get("exact").asDouble(), 1e-10);
+    }
+
+    /** --curvature ggn: the diagonal from the pass equals the diagonal of the rows of its operator, and its trace. */
+    @Test
+    void theGgnThroughTheOneOperatorType(@TempDir Path dir) throws IOException {
+        Path config = spec(dir, TINY);
+        Path rows = dir.resolve("rows");
+        run(builder(config, rows, "params", "loss", "full,diag,trace,eigs").curvature(Choice.Matrix.GGN)
+                .method(Choice.Method.ROWS).build(), dir);
+        Path pass = dir.resolve("pass");
+        run(builder(config, pass, "params", "loss", "diag,trace").curvature(Choice.Matrix.GGN).build(), dir);
+        double[] expected = Npy.read(rows.resolve("diag.npy")).values();
+        assertArrayEquals(expected, Npy.read(pass.resolve("diag.npy")).values(), 1e-10);
+        JsonNode s = Json.readTree(rows.resolve("summary.json"));
+        assertEquals("ggn", s.get("curvature").asText());
+        assertTrue(s.get("lambda_min").asDouble() > -1e-10, "the GGN of a convex loss is positive semi-definite");
+        assertTrue(s.get("max_asymmetry").asDouble() < 1e-10);
+    }
+
+    /** A model the pass cannot take: its one-line reason on the progress, the rows used; the GGN refused with it. */
+    @Test
+    void aModelThePassRefusesFallsBackToTheRows(@TempDir Path dir) throws IOException {
+        Path config = spec(dir, TINY.replace("- {type: tanh}", "- {type: log_softmax}"));
+        Path out = dir.resolve("out");
+        List<String> lines = new ArrayList<>();
+        new InspectJob(options(config, out, "params", "loss", "diag"), dir).run(lines::add);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("the curvature backpropagation pass cannot take this model: "
+                + "log_softmax at layer 1")), lines.toString());
+        JsonNode q = Json.readTree(out.resolve("summary.json")).get("quantities").get("diag");
+        assertEquals("rows", q.get("method_id").asText());
+        assertEquals(13, q.get("hvps").asLong());
+        InspectException e = assertThrows(InspectException.class, () -> run(builder(config, dir.resolve("ggn"),
+                "params", "loss", "diag").curvature(Choice.Matrix.GGN).build(), dir));
+        assertTrue(e.getMessage().startsWith("--curvature ggn: log_softmax at layer 1"), e.getMessage());
     }
 
     @Test

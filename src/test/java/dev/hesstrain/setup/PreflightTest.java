@@ -44,6 +44,26 @@ class PreflightTest {
         assertEquals(23365, Preflight.parameters(s, 144), "as LauncherIT reads from diag.npy");
     }
 
+    /**
+     * The curvature pass's model, counted by hand for linear(3) - tanh - linear(2) on 4 inputs, 10
+     * points, 2 loss columns, float32: values 10·(3 + 3 + 2) = 80; the peak at the first layer, the
+     * GGN's 2 columns of 3 features and the residual dense 3×3 per point, 60 + 90 = 150, with five
+     * temporaries of that size: 900; (80 + 900)·4 bytes. Without the residual, 60·6 at the tanh.
+     */
+    @Test
+    void theCurvaturePassIsCountedFromTheSpec() {
+        Spec s = spec("model.layers=[{type: linear, units: 3}, {type: tanh}, {type: linear, units: 2}]");
+        assertEquals((80 + 900) * 4, Preflight.curvaturePassBytes(s, 4, 10, 2, true));
+        assertEquals((80 + 360) * 4, Preflight.curvaturePassBytes(s, 4, 10, 2, false));
+        Spec conv = SpecLoader.load(Path.of("configs/conv12.yaml"));
+        // conv12: values 8·(4608 + 4608 + 5) + the unfolded input 8·9·144; the peak at the convolution: 5 columns
+        // of 4608 features, and the per-sample kernel gradients 5·8·32·9 beside them
+        long values = 8L * (4608 + 4608 + 5) + 8L * 9 * 144;
+        long carried = 5L * 8 * 4608;
+        assertEquals((values + carried + (carried + 5L * 8 * 32 * 9) * 5) * 4,
+                Preflight.curvaturePassBytes(conv, 144, 8, 5, true));
+    }
+
     @Test
     void aMillionUnitsAtFullBatchIsRefusedWithABatchThatFits() {
         Spec s = spec("model.layers[0].units=10000000");

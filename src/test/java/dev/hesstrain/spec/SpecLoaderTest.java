@@ -62,6 +62,33 @@ class SpecLoaderTest {
         assertNotEquals(SpecLoader.hash(s), SpecLoader.hash(SpecLoader.load(SIN2PI)));
     }
 
+    /** Issue 20: the monitor section, its defaults and schedule, and its round trip. */
+    @Test
+    void monitorSectionSchedulesSharpnessAndTrace(@TempDir Path dir) throws IOException {
+        Spec plain = SpecLoader.load(SIN2PI);
+        assertEquals(null, plain.monitor());
+        Spec s = SpecLoader.load(SIN2PI, List.of("monitor.sharpness_every=10", "monitor.hessian_trace_every=25",
+                "train.epochs=60"));
+        MonitorSpec m = s.monitor();
+        assertEquals(10, m.sharpnessEvery());
+        assertEquals(1000, m.points(5000), "all points up to 1,000 by default");
+        assertEquals(300, m.points(300));
+        assertTrue(m.sharpnessAt(10, 60) && m.sharpnessAt(60, 60) && !m.sharpnessAt(11, 60));
+        assertTrue(m.hessianTraceAt(25, 60) && m.hessianTraceAt(60, 60) && !m.hessianTraceAt(10, 60));
+        assertTrue(m.sharpnessAt(7, 7), "the last epoch always");
+        assertEquals(40, SpecLoader.load(SIN2PI, List.of("monitor.sharpness_every=1", "monitor.samples=40")).monitor()
+                .points(1000));
+        Path yaml = dir.resolve("m.yaml");
+        Files.writeString(yaml, SpecLoader.toYaml(s));
+        assertEquals(s, SpecLoader.load(yaml));
+        SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI,
+                List.of("monitor.samples=10")));
+        assertTrue(e.getMessage().contains("monitor.sharpness_every: monitor needs sharpness_every or "
+                + "hessian_trace_every"), e.getMessage());
+        e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("monitor.sharpness_every=0")));
+        assertTrue(e.getMessage().contains("monitor.sharpness_every"), e.getMessage());
+    }
+
     @Test
     void nameDefaultsToTheFileStem(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("my-exp.yaml");
