@@ -41,6 +41,7 @@ public final class EventFile implements Closeable {
     static final int EVENT_STEP = 2;
     static final int EVENT_FILE_VERSION = 3;
     static final int EVENT_SUMMARY = 5;
+    static final int EVENT_SESSION_LOG = 7;
 
     private final Path path;
     private final OutputStream out;
@@ -90,6 +91,19 @@ public final class EventFile implements Closeable {
      */
     public void summary(long step, ByteString summary) throws IOException {
         write(event(System.currentTimeMillis() / 1000.0, step, EVENT_SUMMARY, summary));
+    }
+
+    /**
+     * Writes a SessionLog START event at {@code step} (event.proto: {@code SessionLog { SessionStatus
+     * status = 1; }}, START = 1): TensorBoard's reader then drops the events at {@code step} and
+     * after from the files before this one, as after a restart from a checkpoint.
+     */
+    public void sessionStart(long step) throws IOException {
+        ByteString.Output log = ByteString.newOutput();
+        CodedOutputStream c = CodedOutputStream.newInstance(log);
+        c.writeEnum(1, 1);
+        c.flush();
+        write(event(System.currentTimeMillis() / 1000.0, step, EVENT_SESSION_LOG, log.toByteString()));
     }
 
     /** Appends one record: the framed event, with one write call, flushed. */

@@ -98,6 +98,22 @@ public final class TensorBoard implements Closeable {
     }
 
     /**
+     * Marks a run resumed from its checkpoint: its next row is epoch {@code nextEpoch}. TensorBoard
+     * drops what the files before this one hold from that epoch on (rows written after the
+     * checkpoint before the run stopped), so its curves show what metrics.csv holds.
+     */
+    public void resumedAt(long nextEpoch) {
+        if (file == null) {
+            return;
+        }
+        try {
+            file.sessionStart(nextEpoch);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
      * The HParams session start of a sweep member: its varied fields (numbers as numbers,
      * {@code true}/{@code false} as booleans, anything else as text), in its own event file.
      */

@@ -126,6 +126,9 @@ public final class StackedRunner implements MemberRunner {
                             spec.seed(), SpecLoader.hash(spec), dataSha));
                     metrics.add(csv);
                     events.add(TensorBoard.open(run.path(), tensorBoard)); // a resumed member adds a new file
+                    if (resume) {
+                        events.get(i).resumedAt(at.epochs() + 1);
+                    }
                     events.get(i).sessionStart(members.get(i).values());
                     MemberLog log = new MemberLog(run.file(RunDirectory.LOG), resume);
                     logs.add(log);

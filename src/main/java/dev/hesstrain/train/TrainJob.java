@@ -306,6 +306,9 @@ public final class TrainJob {
                 logResumed(LOG, from, spec.train().epochs());
             }
             events = TensorBoard.open(run.path(), tensorBoard); // a resumed run adds a new file
+            if (resumedAfter != null) {
+                events.resumedAt(resumedAfter + 1);
+            }
             if (hparams != null) {
                 events.sessionStart(hparams);
             }

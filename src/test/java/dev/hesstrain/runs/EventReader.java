@@ -28,8 +28,8 @@ public final class EventReader {
     /** A Summary.Value: its tag, simple_value (NaN when absent), and plugin name and content when present. */
     public record Value(String tag, float simple, String plugin, ByteString content, boolean hasTensor) {}
 
-    /** An Event: wall time, step, file_version (or null) and its summary values. */
-    public record Event(double wallTime, long step, String fileVersion, List<Value> values) {}
+    /** An Event: wall time, step, file_version (or null), its summary values, its session_log status (0: none). */
+    public record Event(double wallTime, long step, String fileVersion, List<Value> values, int sessionLog) {}
 
     /** The complete records of {@code file}, in order. */
     public static List<Event> read(Path file) throws IOException {
@@ -45,6 +45,29 @@ public final class EventReader {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.getFileName().toString().contains("tfevents")).sorted().toList();
         }
+    }
+
+    /**
+     * The scalars of a run directory as TensorBoard's event accumulator keeps them: tag -> step ->
+     * value, reading the files in name order; with file version 2 a SessionLog START at step s (a
+     * restart) drops every value at step s and after that came before it
+     * ({@code _CheckForRestartAndMaybePurge} and {@code _Purge} in event_accumulator.py).
+     */
+    public static java.util.Map<String, java.util.TreeMap<Long, Float>> scalars(Path dir) throws IOException {
+        java.util.Map<String, java.util.TreeMap<Long, Float>> out = new java.util.LinkedHashMap<>();
+        for (Path f : files(dir)) {
+            for (Event e : read(f)) {
+                if (e.sessionLog() == 1) {
+                    out.values().forEach(series -> series.tailMap(e.step(), true).clear());
+                }
+                for (Value v : e.values()) {
+                    if (v.plugin() == null) {
+                        out.computeIfAbsent(v.tag(), t -> new java.util.TreeMap<>()).put(e.step(), v.simple());
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** The record bodies: length (u64 LE), masked crc of length, data, masked crc of data. */
@@ -90,8 +113,19 @@ public final class EventReader {
         long step = 0;
         String version = null;
         List<Value> values = new ArrayList<>();
+        int sessionLog = 0;
         for (int tag; (tag = in.readTag()) != 0;) {
             switch (WireFormat.getTagFieldNumber(tag)) {
+                case 7 -> { // SessionLog { SessionStatus status = 1; }
+                    CodedInputStream log = in.readBytes().newCodedInput();
+                    for (int t; (t = log.readTag()) != 0;) {
+                        if (WireFormat.getTagFieldNumber(t) == 1) {
+                            sessionLog = log.readEnum();
+                        } else {
+                            log.skipField(t);
+                        }
+                    }
+                }
                 case 1 -> wall = in.readDouble();
                 case 2 -> step = in.readInt64();
                 case 3 -> version = in.readString();
@@ -99,7 +133,7 @@ public final class EventReader {
                 default -> in.skipField(tag);
             }
         }
-        return new Event(wall, step, version, values);
+        return new Event(wall, step, version, values, sessionLog);
     }
 
     private static List<Value> summary(ByteString bytes) throws IOException {

@@ -106,6 +106,23 @@ class TensorBoardTest {
     }
 
     @Test
+    void aResumedRunsStartDropsTheStepsOfTheOldFileFromThere(@TempDir Path dir) throws IOException {
+        try (TensorBoard tb = TensorBoard.open(dir, true)) {
+            for (int e = 1; e <= 5; e++) {
+                tb.add(row(e, 1.0 * e, null, 0.1)); // epochs 4 and 5 after the checkpoint of epoch 3
+            }
+        }
+        try (TensorBoard tb = TensorBoard.open(dir, true)) {
+            tb.resumedAt(4);
+            tb.add(row(4, 40.0, null, 0.1));
+        }
+        List<EventReader.Event> second = EventReader.read(EventReader.files(dir).get(1));
+        assertEquals(1, second.get(1).sessionLog()); // START
+        assertEquals(4, second.get(1).step());
+        assertEquals(Map.of(1L, 1f, 2L, 2f, 3L, 3f, 4L, 40f), EventReader.scalars(dir).get("train_mse"));
+    }
+
+    @Test
     void offWritesNothing(@TempDir Path dir) throws IOException {
         try (TensorBoard tb = TensorBoard.open(dir, false)) {
             tb.add(row(1, 0.5, null, 0.1));
