@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Train neural networks with a penalty on their input Hessian, and inspect their Hessians.",
-        subcommands = {TrainCommand.class, InspectHessianCommand.class, SweepCommand.class, picocli.CommandLine.HelpCommand.class},
+        subcommands = {TrainCommand.class, InspectHessianCommand.class, SweepCommand.class, PredictCommand.class, picocli.CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:ok",
@@ -29,6 +29,6 @@ public final class HesstrainCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "choose a command: train or inspect-hessian");
+        throw new ParameterException(spec.commandLine(), "choose a command: train, sweep, inspect-hessian or predict");
     }
 }

@@ -2,6 +2,7 @@ package dev.hesstrain.cli;
 
 import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.setup.Setup;
+import dev.hesstrain.runs.TensorBoard;
 import dev.hesstrain.sweep.Member;
 import dev.hesstrain.sweep.MemberRunner;
 import dev.hesstrain.sweep.SequentialRunner;
@@ -101,6 +102,10 @@ public final class SweepCommand implements Callable<Integer> {
             description = "Train the members one after another through the single-run path, not each structure group as one stacked program.")
     boolean sequential;
 
+    @Option(names = "--no-tensorboard",
+            description = "Write no TensorBoard event files: neither each member's scalars nor the sweep's HParams experiment.")
+    boolean noTensorBoard;
+
     @Option(names = "--launcher", paramLabel = "COMMAND",
             description = "With --slurm: how the nodes start hesstrain (default: this JVM and jar).")
     String launcher;
@@ -183,7 +188,10 @@ public final class SweepCommand implements Callable<Integer> {
         long totalEpochs = todo.stream().mapToLong(m -> m.spec().train().epochs()).sum();
         SweepJob.Result result;
         try (Bar bar = new Bar(err, System.console() != null, totalEpochs, todo.size())) {
-            result = job.run(dir, mine, sequential ? new SequentialRunner() : new StackedRunner(), bar, stop::get);
+            TensorBoard.experiment(dir.path(), !noTensorBoard && !todo.isEmpty(),
+                    plan.members().stream().map(Member::values).toList(), tensorBoardMetrics(plan.base()));
+            result = job.run(dir, mine, sequential ? new SequentialRunner(!noTensorBoard) : new StackedRunner(!noTensorBoard),
+                    bar, stop::get);
         }
         printReport(stdout, dir.path(), result.report());
         if (result.interrupted()) {
@@ -258,6 +266,9 @@ public final class SweepCommand implements Callable<Integer> {
         }
         if (sequential) {
             args.add("--sequential");
+        }
+        if (noTensorBoard) {
+            args.add("--no-tensorboard");
         }
         args.add("--threads");
         args.add(Integer.toString(threadsOption.orElse(1))); // a task has one CPU (--cpus-per-task=1)
@@ -385,5 +396,11 @@ public final class SweepCommand implements Callable<Integer> {
                 bar.close();
             }
         }
+    }
+
+    /** The metrics of the HParams experiment: metrics.csv's columns but the epoch and the seconds. */
+    static List<String> tensorBoardMetrics(dev.hesstrain.spec.Spec spec) {
+        return TrainJob.metricsColumns(spec).stream()
+                .filter(c -> !c.equals("epoch") && !c.equals("seconds")).toList();
     }
 }

@@ -62,6 +62,10 @@ public final class TrainCommand implements Callable<Integer> {
                     + "nothing to do).")
     Path resume;
 
+    @Option(names = "--no-tensorboard",
+            description = "Write no TensorBoard event file (events.out.tfevents.*) into the run directory.")
+    boolean noTensorBoard;
+
     @Override
     public Integer call() throws IOException {
         if (resume != null) {
@@ -71,7 +75,7 @@ public final class TrainCommand implements Callable<Integer> {
         Path config = specOptions.required(command);
         Spec spec = specOptions.load(command); // before the engine loads: a bad spec is reported at once
         Setup.threads(intraOp);
-        TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
+        TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath()).tensorBoard(!noTensorBoard, null);
         preflight(job); // fail on bad data, device, shapes or sizes before creating anything
         PrintWriter err = command.commandLine().getErr();
         AtomicReference<String> stop = Interrupts.install();
@@ -136,7 +140,7 @@ public final class TrainCommand implements Callable<Integer> {
                     command.commandLine().getOut().flush();
                     return ExitCodes.OK;
                 }
-                TrainJob job = TrainJob.resuming(asked, resume);
+                TrainJob job = TrainJob.resuming(asked, resume).tensorBoard(!noTensorBoard, null);
                 preflight(job);
                 return finish(asked, run(job, run, err, stop), run);
             }

@@ -47,6 +47,15 @@ public record CsvTable(List<String> columns, List<double[]> rows) {
 
     /** Reads {@code path}; a header with no data rows, or no header at all, is a problem. */
     public static CsvTable read(Path path) {
+        return read(path, false);
+    }
+
+    /**
+     * As {@link #read(Path)}, but when {@code headerOptional} a first row whose fields are all
+     * numbers is data, not a header, and the columns are named x1, x2, ... (points given to a
+     * model without a header line).
+     */
+    public static CsvTable read(Path path, boolean headerOptional) {
         String text;
         try {
             text = Files.readString(path, StandardCharsets.UTF_8);
@@ -80,8 +89,14 @@ public record CsvTable(List<String> columns, List<double[]> rows) {
                         continue; // a blank line
                     }
                     if (columns == null) {
-                        columns = header(path, lineNo, fields);
-                        continue;
+                        if (!headerOptional || !fields.stream().allMatch(f -> NUMBER.matcher(f.trim()).matches())) {
+                            columns = header(path, lineNo, fields);
+                            continue;
+                        }
+                        columns = new ArrayList<>();
+                        for (int c = 1; c <= fields.size(); c++) {
+                            columns.add("x" + c);
+                        }
                     }
                     if (fields.size() != columns.size()) {
                         throw new Problem(path + ":" + lineNo + ": expected " + columns.size()

@@ -30,6 +30,9 @@ public final class Setup {
         Torch.setThreads(threads);
     }
 
+    /** Where a GPU user finds the way to CUDA natives; {@code device: gpu} without a GPU names it. */
+    public static final String GPU_DOCS = "docs/gpu.md";
+
     /** The device the spec asks for, on this machine. */
     public static Device device(Spec spec, String source) {
         int gpus = Engine.getInstance().getGpuCount();
@@ -38,7 +41,9 @@ public final class Setup {
             case GPU -> {
                 if (gpus == 0) {
                     throw new SpecException(source, "device", 0, 0,
-                            "is gpu but PyTorch sees no GPU on this machine (use auto or cpu)");
+                            "is gpu but PyTorch sees no GPU on this machine (the bundled PyTorch natives are "
+                                    + "CPU-only; " + GPU_DOCS + " shows how to point DJL at a CUDA libtorch; or use auto "
+                                    + "or cpu)");
                 }
                 yield Device.gpu();
             }

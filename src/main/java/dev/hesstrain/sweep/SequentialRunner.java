@@ -15,6 +15,16 @@ import org.apache.logging.log4j.Logger;
 /** Trains members one after another in this JVM, each through {@link TrainJob} as {@code train} does. */
 public final class SequentialRunner implements MemberRunner {
     private static final Logger LOG = LogManager.getLogger(SequentialRunner.class);
+    /** Whether members write TensorBoard event files (sweep --no-tensorboard turns it off). */
+    private final boolean tensorBoard;
+
+    public SequentialRunner() {
+        this(true);
+    }
+
+    public SequentialRunner(boolean tensorBoard) {
+        this.tensorBoard = tensorBoard;
+    }
 
     @Override
     public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir,
@@ -27,7 +37,8 @@ public final class SequentialRunner implements MemberRunner {
                 continue;
             }
             progress.memberStarted(m);
-            TrainJob job = resume ? TrainJob.resuming(m.spec(), dirs.get(i).path()) : new TrainJob(m.spec(), m.source(), baseDir);
+            TrainJob job = (resume ? TrainJob.resuming(m.spec(), dirs.get(i).path()) : new TrainJob(m.spec(), m.source(), baseDir))
+                    .tensorBoard(tensorBoard, m.values());
             String stopped;
             String message = null;
             try {

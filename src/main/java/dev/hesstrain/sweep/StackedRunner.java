@@ -12,6 +12,7 @@ import dev.hesstrain.runs.MetricsCsv;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.runs.RunSummary;
+import dev.hesstrain.runs.TensorBoard;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.Checkpoints;
@@ -47,13 +48,23 @@ import org.apache.logging.log4j.Logger;
  */
 public final class StackedRunner implements MemberRunner {
     private static final Logger LOG = LogManager.getLogger(StackedRunner.class);
+    /** Whether members write TensorBoard event files (sweep --no-tensorboard turns it off). */
+    private final boolean tensorBoard;
+
+    public StackedRunner() {
+        this(true);
+    }
+
+    public StackedRunner(boolean tensorBoard) {
+        this.tensorBoard = tensorBoard;
+    }
 
     @Override
     public List<Outcome> run(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir,
             Progress progress, Supplier<String> stop) throws IOException {
         List<Spec> specs = members.stream().map(Member::spec).toList();
         if (members.size() < 2) {
-            return new SequentialRunner().run(members, dirs, resume, baseDir, progress, stop);
+            return new SequentialRunner(tensorBoard).run(members, dirs, resume, baseDir, progress, stop);
         }
         String differ = StackedTrainer.incompatibility(specs);
         if (differ != null) {
@@ -93,6 +104,7 @@ public final class StackedRunner implements MemberRunner {
             List<MetricsCsv> metrics = new ArrayList<>();
             List<Provenance> provenance = new ArrayList<>();
             List<MemberLog> logs = new ArrayList<>();
+            List<TensorBoard> events = new ArrayList<>();
             try {
                 for (int i = 0; i < r; i++) {
                     Spec spec = specs.get(i);
@@ -113,6 +125,11 @@ public final class StackedRunner implements MemberRunner {
                     provenance.add(Provenance.of(Engine.getDjlVersion(), Engine.getInstance().getVersion(), device.toString(),
                             spec.seed(), SpecLoader.hash(spec), dataSha));
                     metrics.add(csv);
+                    events.add(TensorBoard.open(run.path(), tensorBoard)); // a resumed member adds a new file
+                    if (resume) {
+                        events.get(i).resumedAt(at.epochs() + 1);
+                    }
+                    events.get(i).sessionStart(members.get(i).values());
                     MemberLog log = new MemberLog(run.file(RunDirectory.LOG), resume);
                     logs.add(log);
                     Logger job = log.logger(TrainJob.class);
@@ -138,7 +155,9 @@ public final class StackedRunner implements MemberRunner {
                     result = trainer.run(new StackedTrainer.Listener() {
                         @Override
                         public void onEpoch(int member, EpochMetrics m) {
-                            metrics.get(member).add(TrainJob.metricsRow(specs.get(member), m));
+                            Map<String, Object> row = TrainJob.metricsRow(specs.get(member), m);
+                            metrics.get(member).add(row);
+                            events.get(member).add(row);
                             progress.epoch(members.get(member), m);
                             TrainJob.logEpoch(logs.get(member).logger(TrainJob.class), specs.get(member), m);
                         }
@@ -185,6 +204,7 @@ public final class StackedRunner implements MemberRunner {
                             reason == StopReason.INTERRUPTED ? reason.description() + " (" + stop.get() + ")" : reason.description(),
                             result.steps(), result.stepMillis());
                     metrics.get(i).save(run.file(RunDirectory.METRICS));
+                    events.get(i).sessionEnd(TensorBoard.status(reason.id()));
                     Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
                     TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], result.epochsRun()[i],
@@ -205,16 +225,17 @@ public final class StackedRunner implements MemberRunner {
                 nets.forEach(Network::close);
                 return out;
             } finally {
+                events.forEach(TensorBoard::close);
                 logs.forEach(MemberLog::close);
             }
         }
     }
 
     /** A group the stacked trainer cannot take, one member after another, saying why. */
-    private static List<Outcome> sequential(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir,
+    private List<Outcome> sequential(List<Member> members, List<RunDirectory> dirs, boolean resume, Path baseDir,
             Progress progress, Supplier<String> stop, String why) throws IOException {
         LOG.info("the {} members {} ... {} train one after another, not as one stacked program: {}", members.size(),
                 members.get(0).id(), members.get(members.size() - 1).id(), why);
-        return new SequentialRunner().run(members, dirs, resume, baseDir, progress, stop);
+        return new SequentialRunner(tensorBoard).run(members, dirs, resume, baseDir, progress, stop);
     }
 }

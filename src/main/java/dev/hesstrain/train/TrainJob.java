@@ -18,6 +18,7 @@ import dev.hesstrain.runs.Plots;
 import dev.hesstrain.runs.Provenance;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.runs.RunSummary;
+import dev.hesstrain.runs.TensorBoard;
 import dev.hesstrain.setup.Preflight;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.LayerSpec;
@@ -59,6 +60,9 @@ public final class TrainJob {
     /** The run directory a resumed job continues, or null for a new run. */
     private final Path resumeDir;
     private Split loaded;
+    /** Whether the run writes a TensorBoard event file, and a sweep member's varied fields (else null). */
+    private boolean tensorBoard = true;
+    private Map<String, String> hparams;
 
     /**
      * @param spec the resolved spec
@@ -93,6 +97,16 @@ public final class TrainJob {
      */
     public static Trainer.Position checkpointPosition(Path runDir) throws IOException {
         return CheckpointFile.position(runDir.resolve(RunDirectory.CHECKPOINT));
+    }
+
+    /**
+     * Whether the run writes a TensorBoard event file ({@code --no-tensorboard} turns it off), and
+     * for a sweep member its varied fields, written as its HParams session (null for a plain run).
+     */
+    public TrainJob tensorBoard(boolean on, Map<String, String> hparams) {
+        this.tensorBoard = on;
+        this.hparams = hparams;
+        return this;
     }
 
     /** Warnings the user should see before training (not errors). */
@@ -194,6 +208,7 @@ public final class TrainJob {
         } catch (java.io.UncheckedIOException e) {
             throw new WriteFailed(run.path(), "the run's files", e.getCause(), kept);
         } finally {
+            events.close();
             Logging.removeRunLog();
         }
     }
@@ -234,6 +249,8 @@ public final class TrainJob {
 
     /** The epoch of the last checkpoint this job wrote (-1: none yet), for a failure's message. */
     private int kept = -1;
+    /** The run's TensorBoard event file, opened once its checkpoint (if resumed) is restored. */
+    private TensorBoard events = TensorBoard.OFF;
 
     private Outcome runLogged(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
         for (String w : warnings()) {
@@ -288,6 +305,13 @@ public final class TrainJob {
                 resumedAfter = from.epochs();
                 logResumed(LOG, from, spec.train().epochs());
             }
+            events = TensorBoard.open(run.path(), tensorBoard); // a resumed run adds a new file
+            if (resumedAfter != null) {
+                events.resumedAt(resumedAfter + 1);
+            }
+            if (hparams != null) {
+                events.sessionStart(hparams);
+            }
             Memory memory = new Memory();
             Trainer.Result result = trainer.run(List.of(metrics, checkpoints, new Divergence(checkpoints::lastGood),
                     memory, new StopRequest(stop)));
@@ -299,6 +323,9 @@ public final class TrainJob {
                         checkpoints.lastGood());
             }
             metrics.csv.save(run.file(RunDirectory.METRICS));
+            if (hparams != null) {
+                events.sessionEnd(TensorBoard.status(result.reason().id()));
+            }
             // the summary before the plots: a scheduler's kill soon after a stop must not lose it
             RunSummary summary = summary(spec, trainer, split, result, checkpoints.lastGood(), metrics.rows,
                     resumedAfter, provenance, net, memory.readings());
@@ -362,6 +389,7 @@ public final class TrainJob {
         public void onEpoch(Trainer.Loop loop, EpochMetrics m) {
             Map<String, Object> row = metricsRow(spec, m);
             csv.add(row);
+            events.add(row);
             rows++;
             progress.epoch(m, spec.train().epochs());
             logEpoch(LOG, spec, m);
