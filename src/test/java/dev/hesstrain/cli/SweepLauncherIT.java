@@ -67,6 +67,12 @@ class SweepLauncherIT {
         assertEquals("error: member 000-lambda=0: " + out.resolve("members/000-lambda=0") + " is in use by another "
                 + "hesstrain process (pid " + p.pid() + "); give another --out, or wait until it ends",
                 lines.get(lines.size() - 1), second.err());
+        // train --resume of a member the sweep trains: refused too (the sweep's one member-lock file)
+        CliRunner train = new CliRunner();
+        assertEquals(ExitCodes.USAGE, train.run("train", "--resume", out.resolve("members/001-lambda=1e-3").toString()),
+                train.err());
+        assertTrue(train.err().contains(out.resolve("members/001-lambda=1e-3") + " is in use by another hesstrain process (pid "
+                + p.pid() + ")"), train.err());
         assertTrue(p.isAlive(), "the first sweep goes on");
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the sweep did not stop after SIGINT");
