@@ -175,9 +175,13 @@ public final class SweepCommand implements Callable<Integer> {
             return writeSlurm(stdout, dir, plan);
         }
         List<Member> todo = SweepJob.pending(dir, mine);
-        err.printf(Locale.ROOT, "hesstrain sweep %s: %d members in %d structure group(s)%s; %d to train, %d completed before; "
+        Map<Member, String> extended = SweepJob.extended(dir, mine);
+        extended.values().forEach(w -> err.println("warning: " + w));
+        long kept = extended.size();
+        err.printf(Locale.ROOT, "hesstrain sweep %s: %d members in %d structure group(s)%s; %d to train, %d completed before%s; "
                 + "%d thread%s%s%n", plan.base().name(), plan.members().size(), groups,
-                part.count() > 1 ? ", shard " + part + " holds " + mine.size() : "", todo.size(), mine.size() - todo.size(),
+                part.count() > 1 ? ", shard " + part + " holds " + mine.size() : "", todo.size(), mine.size() - todo.size() - kept,
+                kept == 0 ? "" : ", " + kept + " extended by train --resume (kept as they are)",
                 threads, threads == 1 ? "" : "s", threadsOption.value() == null && threads < cores
                         ? String.format(Locale.ROOT, " (%d of %d cores are busy with other work; --threads N chooses)",
                                 cores - threads, cores)
@@ -281,7 +285,7 @@ public final class SweepCommand implements Callable<Integer> {
             stdout.printf("array_job_id %s%nreport_job_id %s%n", ids[0], ids[1]);
         } else {
             stdout.printf("submit with: id=$(sbatch --parsable %s) && sbatch --dependency=afterany:$id %s%n",
-                    dir.file(Slurm.SWEEP_SCRIPT), dir.file(Slurm.REPORT_SCRIPT));
+                    Slurm.quote(dir.file(Slurm.SWEEP_SCRIPT).toString()), Slurm.quote(dir.file(Slurm.REPORT_SCRIPT).toString()));
         }
         stdout.flush();
         return ExitCodes.OK;
@@ -319,6 +323,7 @@ public final class SweepCommand implements Callable<Integer> {
         out.println();
         out.println(r.table().stripTrailing());
         out.println();
+        r.seedSpread().forEach(out::println);
         StringBuilder counts = new StringBuilder();
         for (Map.Entry<String, Integer> e : r.counts().entrySet()) {
             counts.append(counts.length() == 0 ? "" : ", ").append(e.getValue()).append(' ').append(e.getKey());
@@ -331,7 +336,12 @@ public final class SweepCommand implements Callable<Integer> {
         return new UserException(ExitCodes.USAGE, message);
     }
 
-    /** One progress bar (or about twenty plain lines) for the whole sweep, counted in member-epochs. */
+    /**
+     * One progress bar (or about twenty plain lines) for the whole sweep, counted in member-epochs.
+     * A member counts as done once it has run its last epoch (a stacked program reports its members
+     * finished only after its last step), or when it stops; {@code val} is left out of a line whose
+     * member has no validation loss (no validation set, or an epoch without evaluation).
+     */
     static final class Bar implements MemberRunner.Progress, AutoCloseable {
         private final PrintWriter err;
         private final long total;
@@ -339,8 +349,8 @@ public final class SweepCommand implements Callable<Integer> {
         private final ProgressBar bar;
         private final long every;
         private final java.util.Map<Integer, Integer> epochs = new java.util.HashMap<>();
+        private final java.util.Set<Integer> finished = new java.util.HashSet<>();
         private long done;
-        private int finished;
 
         Bar(PrintWriter err, boolean terminal, long totalEpochs, int members) {
             this.err = err;
@@ -361,6 +371,9 @@ public final class SweepCommand implements Callable<Integer> {
         private void advance(Member m, int epoch) {
             Integer before = epochs.put(m.index(), epoch);
             done += epoch - (before == null ? 0 : before);
+            if (epoch >= m.spec().train().epochs()) {
+                finished.add(m.index());
+            }
         }
 
         @Override
@@ -369,20 +382,27 @@ public final class SweepCommand implements Callable<Integer> {
             advance(m, e.epoch());
             if (bar != null) {
                 bar.stepTo(done);
-                bar.setExtraMessage((finished) + "/" + members + " members done");
+                bar.setExtraMessage(finished.size() + "/" + members + " members done");
             } else if (before / every != done / every || done == total) {
-                err.printf(Locale.ROOT, "sweep %d/%d member-epochs (%.0f%%)  %d/%d members done  %s epoch %d  loss %.6g  val %.6g%n",
-                        done, total, 100.0 * done / total, finished, members, m.id(), e.epoch(), e.loss(), e.valLoss());
+                err.println(line(done, total, finished.size(), members, m.id(), e));
                 err.flush();
             }
         }
 
+        /** A plain progress line. */
+        static String line(long done, long total, int finished, int members, String id, EpochMetrics e) {
+            return String.format(Locale.ROOT, "sweep %d/%d member-epochs (%.0f%%)  %d/%d members done  %s epoch %d  loss %.6g%s",
+                    done, total, 100.0 * done / total, finished, members, id, e.epoch(), e.loss(),
+                    Double.isNaN(e.valLoss()) ? "" : String.format(Locale.ROOT, "  val %.6g", e.valLoss()));
+        }
+
         @Override
         public void memberFinished(Member m, String stopped) {
-            finished++;
             advance(m, m.spec().train().epochs());
+            finished.add(m.index());
             if (bar != null) {
                 bar.stepTo(done);
+                bar.setExtraMessage(finished.size() + "/" + members + " members done");
             }
             if (!stopped.equals("completed")) {
                 err.printf("member %s: %s%n", m.id(), stopped);

@@ -103,6 +103,76 @@ public final class Logging {
     }
 
     /**
+     * A started appender {@code name} for a run log of which many are written at once (a stacked
+     * sweep's members: 10,000 of them in one program), registered with {@code config}. It holds no
+     * descriptor: lines wait in memory and are appended to {@code file} (opened and closed again) at
+     * least once a second while lines come, at once from a warning up, at 64 kB, and when it stops.
+     * A new log ({@code !append}) starts empty. Write failures give one warning line.
+     */
+    public static Appender batchedRunLogAppender(String name, Path file, boolean append, Configuration config)
+            throws java.io.IOException {
+        if (!append) {
+            java.nio.file.Files.write(file, new byte[0]);
+        }
+        BatchedFileAppender appender = new BatchedFileAppender(name, file, PatternLayout.newBuilder()
+                .withPattern(RUN_LOG_PATTERN).withConfiguration(config).build());
+        appender.setHandler(quietWriteErrors(file));
+        appender.start();
+        config.addAppender(appender);
+        return appender;
+    }
+
+    /** See {@link #batchedRunLogAppender}. */
+    private static final class BatchedFileAppender extends org.apache.logging.log4j.core.appender.AbstractAppender {
+        private static final int MAX_PENDING = 1 << 16;
+        private static final long MAX_WAIT_NANOS = 1_000_000_000L;
+        private final Path file;
+        private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+        private long writtenAt = System.nanoTime();
+
+        BatchedFileAppender(String name, Path file, PatternLayout layout) {
+            super(name, null, layout, true, org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY);
+            this.file = file;
+        }
+
+        @Override
+        public synchronized void append(org.apache.logging.log4j.core.LogEvent event) {
+            byte[] line = getLayout().toByteArray(event);
+            pending.write(line, 0, line.length);
+            if (event.getLevel().isMoreSpecificThan(Level.WARN) || pending.size() >= MAX_PENDING
+                    || System.nanoTime() - writtenAt >= MAX_WAIT_NANOS) {
+                flush();
+            }
+        }
+
+        private synchronized void flush() {
+            writtenAt = System.nanoTime();
+            if (pending.size() == 0) {
+                return;
+            }
+            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND)) {
+                pending.writeTo(out);
+            } catch (java.io.IOException e) {
+                getHandler().error("cannot write " + file, null, e);
+            }
+            pending.reset();
+        }
+
+        @Override
+        public void stop() {
+            flush();
+            super.stop();
+        }
+
+        @Override
+        public boolean stop(long timeout, java.util.concurrent.TimeUnit unit) {
+            flush();
+            return super.stop(timeout, unit);
+        }
+    }
+
+    /**
      * Adds the run's log file; everything from info up is written there. A new run's log starts
      * empty; a resumed run's ({@code append}) continues the old one.
      */

@@ -73,12 +73,19 @@ public final class RunDirectory implements AutoCloseable {
     private final Mode mode;
     private final FileChannel lockChannel;
     private final FileLock lock;
+    /** Claimed through a sweep's {@link MemberLocks}. */
+    private final boolean heldElsewhere;
 
     private RunDirectory(Path path, Mode mode, FileChannel lockChannel, FileLock lock) {
+        this(path, mode, lockChannel, lock, false);
+    }
+
+    private RunDirectory(Path path, Mode mode, FileChannel lockChannel, FileLock lock, boolean heldElsewhere) {
         this.path = path;
         this.mode = mode;
         this.lockChannel = lockChannel;
         this.lock = lock;
+        this.heldElsewhere = heldElsewhere;
     }
 
     /**
@@ -152,6 +159,7 @@ public final class RunDirectory implements AutoCloseable {
             channel.truncate(0);
             channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
             channel.force(true);
+            MemberLocks.checkFree(dir); // a sweep's member that the sweep trains now
             List<Path> held = contents(dir);
             if (!held.isEmpty() && mode == Mode.NEW) {
                 throw new NotEmpty("the output directory " + dir + " is not empty (it holds " + names(held)
@@ -163,7 +171,7 @@ public final class RunDirectory implements AutoCloseable {
                 }
             }
             return new RunDirectory(dir, mode, channel, lock);
-        } catch (NotEmpty | RuntimeException e) {
+        } catch (NotEmpty | InUse | RuntimeException e) {
             lock.release();
             channel.close();
             throw e;
@@ -174,9 +182,25 @@ public final class RunDirectory implements AutoCloseable {
         }
     }
 
+    /**
+     * A sweep member's directory, created if needed, whose claim is held by the sweep's {@link
+     * MemberLocks} (one descriptor for all members) instead of a lock of its own.
+     */
+    public static RunDirectory member(Path dir, MemberLocks locks, boolean resume) throws IOException {
+        if (!dir.toAbsolutePath().normalize().getParent().equals(locks.folder())) {
+            throw new IllegalArgumentException(dir + " is not in " + locks.folder());
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IOException("cannot create the run directory " + dir + ": " + describe(e), e);
+        }
+        return new RunDirectory(dir, resume ? Mode.RESUME : Mode.OVERWRITE, null, null, true);
+    }
+
     /** Deletes everything the claimed directory holds but its lock (what {@link Mode#OVERWRITE} does at the claim). */
     public void clear() throws IOException {
-        if (lock == null) {
+        if (lock == null && !heldElsewhere) {
             throw new IllegalStateException(path + " is not claimed");
         }
         for (Path p : contents(path)) {

@@ -91,13 +91,26 @@ public record SweepSpec(@JsonProperty("grid") List<String> grid) {
             if (values.isEmpty()) {
                 throw new SpecException(field, "the grid of " + path + " is empty; give at least one value");
             }
-            Set<String> seen = new HashSet<>();
+            // values, not strings: 1e-3 and 0.001 would train two identical members
+            java.util.Map<Object, String> seen = new java.util.HashMap<>();
             for (String v : values) {
-                if (!seen.add(v)) {
-                    throw new SpecException(field, "the value " + v + " appears twice in the grid of " + path);
+                String before = seen.putIfAbsent(valueOf(v), v);
+                if (before != null) {
+                    throw new SpecException(field, before.equals(v) ? "the value " + v + " appears twice in the grid of " + path
+                            : "the values " + before + " and " + v + " are the same number in the grid of " + path);
                 }
             }
             return new Axis(path, List.copyOf(values), text);
+        }
+
+        /** What a grid value stands for: a number's value (1e-3 and 0.001 are one), else its text. */
+        private static Object valueOf(String v) {
+            try {
+                double d = Double.parseDouble(v.strip());
+                return d == 0 ? 0.0 : d; // -0 and 0 are one value too
+            } catch (NumberFormatException e) {
+                return v;
+            }
         }
 
         /** Splits at commas outside parentheses and brackets. */
@@ -168,7 +181,8 @@ public record SweepSpec(@JsonProperty("grid") List<String> grid) {
                 }
                 boolean log = fn.equals("logspace");
                 if (log && (lo <= 0 || hi <= 0)) {
-                    throw new SpecException(field, "'" + item + "': logspace needs positive ends (put 0 beside it: 0," + item + ")");
+                    throw new SpecException(field, "'" + item + "': logspace needs positive ends, found " + format(lo <= 0 ? lo : hi)
+                            + zeroHint(lo, hi, n));
                 }
                 for (int i = 0; i < n; i++) {
                     double t = n == 1 ? 0 : (double) i / (n - 1);
@@ -186,6 +200,22 @@ public record SweepSpec(@JsonProperty("grid") List<String> grid) {
                 throw new SpecException(field, "'" + item + "': unknown function; expected logspace(low,high,n) or linspace(low,high,n)");
             }
             into.add(item);
+        }
+
+        /**
+         * For a logspace with one end 0 and the other positive: the valid way to have 0 among the
+         * values, 0 beside a logspace of the positive end and one 1000 times nearer 0, with one value
+         * fewer ({@code logspace(1,0,3)}: {@code 0,logspace(1,0.001,2)}); nothing else.
+         */
+        private static String zeroHint(double lo, double hi, int n) {
+            double positive = lo > 0 ? lo : hi;
+            if ((lo != 0 && hi != 0) || positive <= 0 || n < 2) {
+                return "";
+            }
+            String small = format(positive * 1e-3);
+            String args = lo > 0 ? format(lo) + "," + small : small + "," + format(hi);
+            return "; for 0 among the values put it beside a logspace of positive ends, such as 0,logspace(" + args + ","
+                    + (n - 1) + ")";
         }
 
         private static double number(String field, String item, String s) {

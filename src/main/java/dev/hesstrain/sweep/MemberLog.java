@@ -7,7 +7,7 @@ import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.FileAppender;
+import org.apache.logging.log4j.core.Appender;
 import org.apache.logging.log4j.core.config.Configuration;
 import org.apache.logging.log4j.core.config.LoggerConfig;
 
@@ -17,13 +17,14 @@ import org.apache.logging.log4j.core.config.LoggerConfig;
  * loggers of its own instead: named {@code hesstrain.member.<n>.<Class>}, not additive (nothing
  * reaches the console or another member's log), writing to the member's file in the layout of
  * {@link Logging#RUN_LOG_PATTERN}, so that a line reads as the plain run's does ({@code INFO
- * TrainJob - epoch 3: train_mse ...}).
+ * TrainJob - epoch 3: train_mse ...}). The file is open only while lines are appended to it
+ * ({@link Logging#batchedRunLogAppender}): a program of 10,000 members holds no descriptor for them.
  */
 final class MemberLog implements AutoCloseable {
     private static final AtomicLong NEXT = new AtomicLong();
 
     private final String prefix;
-    private final FileAppender appender;
+    private final Appender appender;
 
     MemberLog(Path file) {
         this(file, false);
@@ -34,7 +35,11 @@ final class MemberLog implements AutoCloseable {
         this.prefix = "hesstrain.member." + NEXT.incrementAndGet();
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         Configuration config = ctx.getConfiguration();
-        this.appender = Logging.runLogAppender(prefix, file, append, config);
+        try {
+            this.appender = Logging.batchedRunLogAppender(prefix, file, append, config);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
         LoggerConfig logger = new LoggerConfig(prefix, Level.INFO, false);
         logger.addAppender(appender, Level.INFO, null);
         config.addLogger(prefix, logger);

@@ -31,7 +31,7 @@ public final class Slurm {
     private Slurm() {}
 
     /** Single-quotes a word for bash. */
-    static String quote(String s) {
+    public static String quote(String s) {
         if (s.matches("[A-Za-z0-9_./=:,+@%^-]+")) {
             return s;
         }

@@ -185,6 +185,47 @@ public final class SweepDirectory {
         return j;
     }
 
+    /**
+     * The epochs of a member whose run was extended beyond the sweep's by {@code train --resume
+     * members/X --set train.epochs=N} (its spec.yaml differs from the member's only in a larger
+     * {@code train.epochs}), or 0 for any other member. The sweep keeps such a member as it is (it
+     * would otherwise train it afresh and throw the extension away) and says so. A member directory
+     * with a summary whose spec differs in anything else holds a run this sweep did not train:
+     * refused, so that nothing finished is deleted without a word.
+     */
+    public int extended(Member m) {
+        Path dir = memberPath(m);
+        Path specFile = dir.resolve(RunDirectory.SPEC);
+        if (!Files.isRegularFile(specFile)) {
+            return 0;
+        }
+        dev.hesstrain.spec.Spec own;
+        try {
+            if (Files.readString(specFile, StandardCharsets.UTF_8).equals(SpecLoader.toYaml(m.spec()))) {
+                return 0;
+            }
+            own = SpecLoader.load(specFile);
+        } catch (IOException e) {
+            return 0;
+        } catch (RuntimeException e) {
+            return 0; // unreadable: a broken member, trained afresh as before
+        }
+        if (SpecLoader.toYaml(own).equals(SpecLoader.toYaml(m.spec()))) {
+            return 0;
+        }
+        try {
+            dev.hesstrain.train.Resume.requireSameSpec(dir, m.spec());
+        } catch (RuntimeException e) {
+            if (Files.isRegularFile(dir.resolve(RunDirectory.SUMMARY))) {
+                throw new SweepException(true, "member " + m.id() + ": " + dir + " holds a run of another spec than this "
+                        + "sweep's member (" + e.getMessage().replaceFirst("^.*?\\((.*)\\).*$", "$1")
+                        + "); move it away, and the sweep trains the member afresh, or give another --out");
+            }
+            return 0;
+        }
+        return own.train().epochs() > m.spec().train().epochs() ? own.train().epochs() : 0;
+    }
+
     /** Whether a member's run completed with this spec (its summary says so and its spec matches). */
     public boolean completed(Member m) {
         Path dir = memberPath(m);

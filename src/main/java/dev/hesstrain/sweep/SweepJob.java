@@ -1,5 +1,6 @@
 package dev.hesstrain.sweep;
 
+import dev.hesstrain.runs.MemberLocks;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.train.Resume;
 import dev.hesstrain.train.ResumeException;
@@ -44,6 +45,24 @@ public final class SweepJob {
         this.baseDir = baseDir;
     }
 
+    /**
+     * The most members of one stacked program. A program's arrays are its members' together: 10,000
+     * one-epoch sin2pi members in one program held 16 GB resident before their first step ended
+     * (about 1.6 MB a member), while 64 members already run at the engine's speed (docs/sweeps.md,
+     * Speed). A larger group trains as consecutive programs of at most this many members.
+     */
+    static final int MAX_STACKED = 256;
+
+    /** A group cut into programs of at most {@link #MAX_STACKED} members, as even as can be, in grid order. */
+    static List<List<Member>> programs(List<Member> group) {
+        int n = (group.size() + MAX_STACKED - 1) / MAX_STACKED;
+        List<List<Member>> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(group.subList(i * group.size() / n, (i + 1) * group.size() / n));
+        }
+        return out;
+    }
+
     /** The members of shard {@code index} of {@code count} (all of them for 0/1). */
     public List<Member> shard(int index, int count) {
         return count <= 1 ? plan.members() : Shards.split(plan.members(), count).get(index);
@@ -56,9 +75,29 @@ public final class SweepJob {
         }
     }
 
-    /** The members of {@code members} that still need training in {@code dir}. */
+    /**
+     * The members of {@code members} that still need training in {@code dir}: neither completed
+     * nor {@linkplain SweepDirectory#extended extended} by {@code train --resume}.
+     */
     public static List<Member> pending(SweepDirectory dir, List<Member> members) {
-        return members.stream().filter(m -> !dir.completed(m)).toList();
+        return members.stream().filter(m -> !dir.completed(m) && dir.extended(m) == 0).toList();
+    }
+
+    /**
+     * The members of {@code members} that {@code train --resume} extended beyond the sweep's epochs,
+     * each with the warning to show: the sweep keeps them as they are.
+     */
+    public static Map<Member, String> extended(SweepDirectory dir, List<Member> members) {
+        Map<Member, String> out = new LinkedHashMap<>();
+        for (Member m : members) {
+            int epochs = dir.extended(m);
+            if (epochs > 0) {
+                out.put(m, "member " + m.id() + " was extended to " + epochs + " epochs (train --resume), where the sweep has "
+                        + m.spec().train().epochs() + "; it is kept as it is and reported with its " + epochs + " epochs"
+                        + (dir.completed(m) ? "" : "; continue it with hesstrain train --resume " + dir.memberPath(m)));
+            }
+        }
+        return out;
     }
 
     /**
@@ -84,24 +123,33 @@ public final class SweepJob {
 
     public Result run(SweepDirectory dir, List<Member> members, MemberRunner runner, MemberRunner.Progress progress,
             Supplier<String> stop) throws IOException {
+        Map<Member, String> kept = extended(dir, members);
+        kept.values().forEach(LOG::info); // the command shows them as warnings
         List<Member> todo = pending(dir, members);
-        List<Member> skipped = members.stream().filter(m -> !todo.contains(m)).toList();
+        List<Member> skipped = members.stream().filter(m -> !todo.contains(m) && !kept.containsKey(m)).toList();
         if (!skipped.isEmpty()) {
             LOG.info("{} of {} members completed before; skipping them", skipped.size(), members.size());
         }
-        // Every member to train is claimed before any trains, as train claims its run directory (an OS
-        // lock held while the sweep lives): a second sweep into the same directory fails at once,
-        // while shards, whose members are disjoint, share it.
+        // Every member to train is claimed before any trains, with an OS lock held while the sweep
+        // lives: a second sweep into the same directory fails at once, while shards, whose members are
+        // disjoint, share it. All the claims sit in one file (MemberLocks: one descriptor however many
+        // members), and a member directory holds no descriptor while it is not being written.
         Map<Member, RunDirectory> claimed = new LinkedHashMap<>();
         Map<Member, Trainer.Position> resumed = new LinkedHashMap<>();
         List<MemberRunner.Outcome> outcomes = new ArrayList<>();
+        MemberLocks locks;
         try {
+            locks = MemberLocks.open(dir.path().resolve(SweepDirectory.MEMBERS));
+        } catch (IOException e) {
+            throw new SweepException(true, e.getMessage(), e);
+        }
+        try (locks) {
             for (Member m : todo) {
                 try {
                     // the lock first: nothing of a directory that another sweep holds is read
                     Path path = dir.memberPath(m);
-                    RunDirectory run = RunDirectory.claim(path,
-                            Files.isDirectory(path) ? RunDirectory.Mode.RESUME : RunDirectory.Mode.OVERWRITE);
+                    locks.claim(m.index(), path);
+                    RunDirectory run = RunDirectory.member(path, locks, Files.isDirectory(path));
                     claimed.put(m, run);
                     Trainer.Position at = resumePoint(m, run.path());
                     if (at == null) {
@@ -123,13 +171,17 @@ public final class SweepJob {
                 String key = m.group() + (at == null ? "" : "@" + at.epochs() + "/" + at.batches() + "/" + at.steps());
                 groups.computeIfAbsent(key, g -> new ArrayList<>()).add(m);
             }
-            for (List<Member> g : groups.values()) {
-                outcomes.addAll(runner.run(g, g.stream().map(claimed::get).toList(), resumed.containsKey(g.get(0)), baseDir,
-                        progress, stop));
-            }
-        } finally {
-            for (RunDirectory d : claimed.values()) {
-                d.close();
+            for (List<Member> whole : groups.values()) {
+                for (List<Member> g : programs(whole)) {
+                    // after a stop, a program not started stays pending, as a sequential member does (the
+                    // first is not asked: the runner polls the stop once a step, as a signal would be seen)
+                    if (!outcomes.isEmpty() && stop.get() != null) {
+                        g.forEach(m -> outcomes.add(new MemberRunner.Outcome(m, "interrupted", "not started")));
+                        continue;
+                    }
+                    outcomes.addAll(runner.run(g, g.stream().map(claimed::get).toList(), resumed.containsKey(g.get(0)), baseDir,
+                            progress, stop));
+                }
             }
         }
         SweepReport report = SweepReport.read(dir.path());

@@ -4,6 +4,7 @@ import dev.hesstrain.runs.AtomicFiles;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -41,28 +42,32 @@ public final class SweepPlots {
         String x = xAxis(r);
         String loss = r.loss();
         if (x != null) {
-            byX(dir.resolve(VAL_PLOT), r, x, SweepReport.Row::val, "validation " + loss, false);
-            byX(dir.resolve(HESSIAN_PLOT), r, x, SweepReport.Row::hessianMean, "mean ||H||_F (training samples)", true);
+            byX(dir.resolve(VAL_PLOT), r, x, r::score, r.scoreLabel(), false);
+            byX(dir.resolve(HESSIAN_PLOT), r, x, SweepReport.Row::hessianMean, "mean ||H||_F (training samples)"
+                    + (r.hessian() ? "" : ": no member has Hessian norms"), true);
+        } else {
+            // a sweep over seeds alone: nothing to plot against (the report gives the spread over seeds)
+            Files.deleteIfExists(dir.resolve(VAL_PLOT));
+            Files.deleteIfExists(dir.resolve(HESSIAN_PLOT));
         }
         front(dir.resolve(FRONT_PLOT), r);
     }
 
-    /** penalty.lambda if varied, else the first axis whose values are all numbers (seed last). */
+    /**
+     * penalty.lambda if varied, else the first axis but seed whose values are all numbers, else null:
+     * the loss against the seed (on a log axis, as it was) shows nothing, so a sweep over seeds alone
+     * has no such plot and its report gives the spread over the seeds instead ({@link SweepReport#seedSpread}).
+     */
     static String xAxis(SweepReport r) {
         if (r.paths().contains("penalty.lambda")) {
             return "penalty.lambda";
         }
-        String fallback = null;
         for (String p : r.paths()) {
-            boolean numeric = r.rows().stream().allMatch(row -> isNumber(row.values().get(p)));
-            if (numeric && !p.equals("seed")) {
+            if (!p.equals("seed") && r.rows().stream().allMatch(row -> isNumber(row.values().get(p)))) {
                 return p;
             }
-            if (numeric) {
-                fallback = p;
-            }
         }
-        return fallback;
+        return null;
     }
 
     private static boolean isNumber(String s) {
@@ -185,7 +190,7 @@ public final class SweepPlots {
             }
         }
         if (!any) {
-            c.setTitle(title + " (no finished members yet)");
+            c.setTitle(title + (r.rows().stream().anyMatch(SweepReport.Row::finished) ? "" : " (no finished members yet)"));
             c.getStyler().setLegendVisible(false);
             c.getStyler().setXAxisLogarithmic(false);
             c.getStyler().setYAxisLogarithmic(false);
@@ -204,11 +209,12 @@ public final class SweepPlots {
     /** Validation loss against curvature: every member, the lower-left front, the best member marked. */
     private static void front(Path png, SweepReport r) throws IOException {
         List<SweepReport.Row> rows = r.rows().stream()
-                .filter(row -> Double.isFinite(row.val()) && Double.isFinite(row.hessianMean())).toList();
-        XYChart c = chart("validation " + r.loss() + " against curvature: the trade-off front", "mean ||H||_F (training samples)",
-                "validation " + r.loss());
+                .filter(row -> Double.isFinite(r.score(row)) && Double.isFinite(row.hessianMean())).toList();
+        XYChart c = chart(r.scoreLabel() + " against curvature: the trade-off front", "mean ||H||_F (training samples)",
+                r.scoreLabel());
         if (rows.isEmpty()) {
-            c.setTitle(c.getTitle() + " (no finished members yet)");
+            c.setTitle(c.getTitle() + (r.rows().stream().anyMatch(row -> Double.isFinite(r.score(row)))
+                    ? " (no member has Hessian norms)" : " (no finished members yet)"));
             c.getStyler().setLegendVisible(false);
             save(c, png);
             return;
@@ -217,37 +223,37 @@ public final class SweepPlots {
         boolean logX = rows.stream().allMatch(row -> row.hessianMean() > 0)
                 && rows.stream().mapToDouble(SweepReport.Row::hessianMean).max().getAsDouble()
                         >= 100 * rows.stream().mapToDouble(SweepReport.Row::hessianMean).min().getAsDouble();
-        boolean logY = rows.stream().allMatch(row -> row.val() > 0)
-                && rows.stream().mapToDouble(SweepReport.Row::val).max().getAsDouble()
-                        >= 100 * rows.stream().mapToDouble(SweepReport.Row::val).min().getAsDouble();
+        boolean logY = rows.stream().allMatch(row -> r.score(row) > 0)
+                && rows.stream().mapToDouble(r::score).max().getAsDouble()
+                        >= 100 * rows.stream().mapToDouble(r::score).min().getAsDouble();
         c.getStyler().setXAxisLogarithmic(logX);
         c.getStyler().setYAxisLogarithmic(logY);
         XYSeries all = c.addSeries("members", rows.stream().mapToDouble(SweepReport.Row::hessianMean).toArray(),
-                rows.stream().mapToDouble(SweepReport.Row::val).toArray());
+                rows.stream().mapToDouble(r::score).toArray());
         all.setXYSeriesRenderStyle(XYSeriesRenderStyle.Scatter);
         all.setMarker(SeriesMarkers.CIRCLE);
         all.setMarkerColor(new Color(31, 119, 180, 160));
         List<SweepReport.Row> sorted = new ArrayList<>(rows);
-        sorted.sort(Comparator.comparingDouble(SweepReport.Row::hessianMean).thenComparingDouble(SweepReport.Row::val));
+        sorted.sort(Comparator.comparingDouble(SweepReport.Row::hessianMean).thenComparingDouble(r::score));
         List<SweepReport.Row> front = new ArrayList<>();
         double best = Double.POSITIVE_INFINITY;
         for (SweepReport.Row row : sorted) {
-            if (row.val() < best) {
+            if (r.score(row) < best) {
                 front.add(row);
-                best = row.val();
+                best = r.score(row);
             }
         }
         XYSeries f = c.addSeries("front (no member is both smoother and better)",
                 front.stream().mapToDouble(SweepReport.Row::hessianMean).toArray(),
-                front.stream().mapToDouble(SweepReport.Row::val).toArray());
+                front.stream().mapToDouble(r::score).toArray());
         f.setXYSeriesRenderStyle(XYSeriesRenderStyle.Line);
         f.setLineColor(new Color(214, 39, 40));
         f.setLineStyle(new BasicStroke(2.5f));
         f.setMarker(SeriesMarkers.NONE);
-        SweepReport.Row top = front.get(front.size() - 1); // the lowest validation loss
+        SweepReport.Row top = front.get(front.size() - 1); // the lowest validation (or training) loss
         StringBuilder label = new StringBuilder("best: ");
         top.values().forEach((k, v) -> label.append(SweepPlan.shortName(k)).append('=').append(v).append(' '));
-        XYSeries b = c.addSeries(label.toString().strip(), new double[] {top.hessianMean()}, new double[] {top.val()});
+        XYSeries b = c.addSeries(label.toString().strip(), new double[] {top.hessianMean()}, new double[] {r.score(top)});
         b.setXYSeriesRenderStyle(XYSeriesRenderStyle.Scatter);
         b.setMarker(SeriesMarkers.DIAMOND);
         b.setMarkerColor(Color.BLACK);

@@ -299,6 +299,132 @@ class SweepCommandTest {
         assertTrue(cli.err().contains("member 001-lr=1e30 diverged"), cli.err());
     }
 
+    /**
+     * Issue 21, defect 3: a member extended by {@code train --resume members/X --set
+     * train.epochs=N} was trained afresh with the sweep's epochs when the sweep ran again ("1 to
+     * train"), its extension thrown away without a word. It is kept, with a warning; a member
+     * directory holding a run of another spec is refused instead of deleted.
+     */
+    @Test
+    void aMemberExtendedByTrainResumeIsKeptWithAWarning(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("sweep");
+        String[] a = args(out, List.of(), "penalty.lambda=0,1e-2");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run(a), cli.err());
+        Path member = out.resolve("members/001-lambda=1e-2");
+        CliRunner extend = new CliRunner();
+        assertEquals(0, extend.run("train", "--resume", member.toString(), "--set", "train.epochs=6"), extend.err());
+        assertEquals(7, Files.readAllLines(member.resolve("metrics.csv")).size());
+        FileTime before = Files.getLastModifiedTime(member.resolve("summary.json"));
+        List<String> metrics = Files.readAllLines(member.resolve("metrics.csv"));
+
+        CliRunner again = new CliRunner();
+        assertEquals(0, again.run(a), again.err());
+        assertTrue(again.err().contains("0 to train, 1 completed before, 1 extended by train --resume (kept as they are)"),
+                again.err());
+        assertTrue(again.err().contains("warning: member 001-lambda=1e-2 was extended to 6 epochs (train --resume), where the "
+                + "sweep has 4; it is kept as it is and reported with its 6 epochs"), again.err());
+        assertEquals(before, Files.getLastModifiedTime(member.resolve("summary.json")));
+        assertEquals(metrics, Files.readAllLines(member.resolve("metrics.csv")));
+        assertTrue(again.out().contains("2 members: 2 completed"), again.out());
+
+        // a member directory that holds a run of another spec: refused, nothing deleted
+        Path other = out.resolve("members/000-lambda=0");
+        Files.writeString(other.resolve("spec.yaml"), Files.readString(other.resolve("spec.yaml")).replace("lr: 0.01", "lr: 0.02"));
+        CliRunner refused = new CliRunner();
+        assertEquals(ExitCodes.USAGE, refused.run(a), refused.err());
+        assertTrue(refused.err().contains("error: member 000-lambda=0: " + other + " holds a run of another spec than this "
+                + "sweep's member (train.lr differs); move it away"), refused.err());
+        assertTrue(Files.isRegularFile(other.resolve("model.safetensors")));
+    }
+
+    /**
+     * Issue 18, item 4: a sweep without a validation set (data.validation=0, a normal choice for a
+     * λ study on a fixed sample) ranked nothing, plotted empty axes titled "no finished members yet"
+     * and printed {@code val NaN}. It ranks, writes and plots the training loss, and says so.
+     */
+    @Test
+    void withoutAValidationSetTheReportUsesTheTrainingLossAndSaysSo(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("sweep");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run(args(out, List.of("--set", "data.validation=0"), "penalty.lambda=0,1e-2,1")), cli.err());
+        assertTrue(cli.out().contains("ranked by train_mse: no member has a validation set"), cli.out());
+        List<String> table = cli.out().lines().filter(l -> l.matches("^(rank |\\d+ ).*")).toList();
+        assertEquals(List.of("rank", "member", "lambda", "train_mse", "penalty", "|H|_F", "mean", "stopped", "seconds"),
+                List.of(table.get(0).split("\\s+")));
+        assertEquals(4, table.size(), cli.out());
+        double last = -1;
+        for (String l : table.subList(1, 4)) {
+            double v = Double.parseDouble(l.trim().split("\\s+")[3]);
+            assertTrue(v >= last, cli.out());
+            last = v;
+        }
+        List<String[]> rows = csv(out.resolve("sweep.csv"));
+        assertEquals(List.of("member", "penalty.lambda", "group", "train_mse", "penalty", "hessian_fro_mean", "hessian_fro_max",
+                "stopped", "seconds", "dir"), List.of(rows.get(0)));
+        var report = dev.hesstrain.sweep.SweepReport.read(out);
+        assertFalse(report.validation());
+        assertEquals("training mse (no validation set)", report.scoreLabel());
+        assertEquals(report.rows().get(0).train(), report.score(report.rows().get(0)));
+        assertFalse(cli.err().contains("val"), "no val in the progress lines: " + cli.err());
+        assertTrue(cli.err().contains("  loss "), cli.err());
+    }
+
+    /**
+     * Issue 21, defect 5: a sweep over seeds alone plotted the validation loss against the seed on
+     * a log axis; it now has no such plot and prints the spread over the seeds. sweep.csv's seconds
+     * repeated the stacked program's time for every member; each member now gets its share.
+     */
+    @Test
+    void aSeedOnlySweepReportsTheSpreadOverSeedsAndEachMemberItsShareOfTheTime(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("sweep");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run(args(out, List.of(), "seed=0..2")), cli.err());
+        assertFalse(Files.exists(out.resolve("val_loss_vs_lambda.png")));
+        assertFalse(Files.exists(out.resolve("hessian_vs_lambda.png")));
+        assertTrue(Files.exists(out.resolve("tradeoff.png")));
+        List<String[]> rows = csv(out.resolve("sweep.csv"));
+        int val = List.of(rows.get(0)).indexOf("val_mse");
+        int sec = List.of(rows.get(0)).indexOf("seconds");
+        double[] v = rows.subList(1, 4).stream().mapToDouble(r -> Double.parseDouble(r[val])).toArray();
+        double mean = (v[0] + v[1] + v[2]) / 3;
+        String spread = cli.out().lines().filter(l -> l.startsWith("val_mse over 3 seeds: mean ")).findFirst().orElseThrow(
+                () -> new AssertionError(cli.out()));
+        assertEquals(mean, Double.parseDouble(spread.split("\\s+")[5]), 1e-5 * Math.abs(mean), spread);
+        // the stacked program's seconds (every member's metrics.csv has them) shared out: a third each
+        double program = 0;
+        List<String> m = Files.readAllLines(out.resolve("members").resolve(rows.get(1)[0]).resolve("metrics.csv"));
+        int col = List.of(m.get(0).split(",")).indexOf("seconds");
+        for (String l : m.subList(1, m.size())) {
+            program += Double.parseDouble(l.split(",")[col]);
+        }
+        for (String[] r : rows.subList(1, 4)) {
+            assertEquals(program / 3, Double.parseDouble(r[sec]), 1e-9 * program, String.join(",", r));
+        }
+    }
+
+    /** Issue 21, defect 5: "0/6 members done" at 100 %, and "val NaN" without a validation loss. */
+    @Test
+    void progressLinesCountMembersDoneAtTheirLastEpochAndLeaveOutAMissingVal() {
+        java.io.StringWriter text = new java.io.StringWriter();
+        var members = dev.hesstrain.sweep.SweepPlan.resolve(Path.of(CONFIG), List.of("train.epochs=3"),
+                List.of("seed=0,1")).members();
+        try (SweepCommand.Bar bar = new SweepCommand.Bar(new java.io.PrintWriter(text), false, 6, 2)) {
+            members.forEach(bar::memberStarted);
+            for (int e = 1; e <= 3; e++) { // a stacked program: every member's epoch e, then e + 1
+                for (var m : members) {
+                    bar.epoch(m, new dev.hesstrain.train.EpochMetrics(e, 0.5, m.index() == 0 ? 0.25 : Double.NaN, 0, 0, 0.5,
+                            0, 0, 0.01));
+                }
+            }
+        }
+        List<String> lines = text.toString().lines().toList();
+        assertEquals("sweep 6/6 member-epochs (100%)  2/2 members done  001-seed=1 epoch 3  loss 0.500000",
+                lines.get(lines.size() - 1));
+        assertTrue(lines.contains("sweep 5/6 member-epochs (83%)  1/2 members done  000-seed=0 epoch 3  loss 0.500000  val 0.250000"),
+                String.join("\n", lines));
+    }
+
     @Test
     void shardsSplitTheMembersAndTheReportMergesThem(@TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("sweep");
@@ -397,5 +523,12 @@ class SweepCommandTest {
         assertTrue(r.contains("\nexport MALLOC_MMAP_THRESHOLD_="), r);
         assertTrue(cli.out().contains("sbatch --dependency=afterany:$id"), cli.out());
         assertFalse(Files.exists(out.resolve("members").resolve("000-lambda=0-seed=0")), "nothing trained");
+
+        // issue 21, defect 5: the printed submit line is quoted for the shell (a space in --out)
+        Path spaced = tmp.resolve("my sweep");
+        CliRunner q = new CliRunner();
+        assertEquals(0, q.run(args(spaced, List.of("--slurm", "--shards", "2"), "seed=0,1")), q.err());
+        assertTrue(q.out().contains("submit with: id=$(sbatch --parsable '" + spaced + "/sweep.sbatch') && sbatch "
+                + "--dependency=afterany:$id '" + spaced + "/report.sbatch'"), q.out());
     }
 }
