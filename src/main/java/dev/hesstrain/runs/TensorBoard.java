@@ -115,7 +115,8 @@ public final class TensorBoard implements Closeable {
 
     /**
      * The HParams session start of a sweep member: its varied fields (numbers as numbers,
-     * {@code true}/{@code false} as booleans, anything else as text), in its own event file.
+     * {@code true}/{@code false} as booleans, anything else as text), in its own event file; once,
+     * in its first file (a resumed member's session goes on).
      */
     public void sessionStart(Map<String, String> hparams) {
         if (file == null) {
@@ -133,21 +134,22 @@ public final class TensorBoard implements Closeable {
         }));
     }
 
-    /** The HParams session end: {@link #STATUS_SUCCESS} or {@link #STATUS_FAILURE}. */
-    public void sessionEnd(int status) {
-        if (file == null) {
+    /**
+     * The HParams session end of a member that stopped for {@code reason} (a {@code StopReason}
+     * id): {@link #STATUS_SUCCESS} for completed, {@link #STATUS_FAILURE} for diverged; nothing
+     * for interrupted, as the member continues when the sweep is rerun, and TensorBoard keeps the
+     * first end a session is given.
+     */
+    public void sessionEnd(String reason) {
+        if (file == null || "interrupted".equals(reason)) {
             return;
         }
+        int status = "completed".equals(reason) ? STATUS_SUCCESS : STATUS_FAILURE;
         // plugin_data.proto: SessionEndInfo { Status status = 1; double end_time_secs = 2; }
         write(SESSION_END_TAG, HPARAMS_SESSION_END, message(c -> {
             c.writeEnum(1, status);
             c.writeDouble(2, System.currentTimeMillis() / 1000.0);
         }));
-    }
-
-    /** The session status of a run that stopped for {@code reason} (a {@code StopReason} id, or "failed"). */
-    public static int status(String reason) {
-        return "completed".equals(reason) ? STATUS_SUCCESS : STATUS_FAILURE;
     }
 
     /**

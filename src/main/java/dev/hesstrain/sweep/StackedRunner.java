@@ -128,8 +128,9 @@ public final class StackedRunner implements MemberRunner {
                     events.add(TensorBoard.open(run.path(), tensorBoard)); // a resumed member adds a new file
                     if (resume) {
                         events.get(i).resumedAt(at.epochs() + 1);
+                    } else {
+                        events.get(i).sessionStart(members.get(i).values());
                     }
-                    events.get(i).sessionStart(members.get(i).values());
                     MemberLog log = new MemberLog(run.file(RunDirectory.LOG), resume);
                     logs.add(log);
                     Logger job = log.logger(TrainJob.class);
@@ -204,7 +205,7 @@ public final class StackedRunner implements MemberRunner {
                             reason == StopReason.INTERRUPTED ? reason.description() + " (" + stop.get() + ")" : reason.description(),
                             result.steps(), result.stepMillis());
                     metrics.get(i).save(run.file(RunDirectory.METRICS));
-                    events.get(i).sessionEnd(TensorBoard.status(reason.id()));
+                    events.get(i).sessionEnd(reason.id());
                     Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
                     TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], result.epochsRun()[i],

@@ -309,7 +309,7 @@ public final class TrainJob {
             if (resumedAfter != null) {
                 events.resumedAt(resumedAfter + 1);
             }
-            if (hparams != null) {
+            if (hparams != null && resumedAfter == null) {
                 events.sessionStart(hparams);
             }
             Memory memory = new Memory();
@@ -324,7 +324,7 @@ public final class TrainJob {
             }
             metrics.csv.save(run.file(RunDirectory.METRICS));
             if (hparams != null) {
-                events.sessionEnd(TensorBoard.status(result.reason().id()));
+                events.sessionEnd(result.reason().id());
             }
             // the summary before the plots: a scheduler's kill soon after a stop must not lose it
             RunSummary summary = summary(spec, trainer, split, result, checkpoints.lastGood(), metrics.rows,

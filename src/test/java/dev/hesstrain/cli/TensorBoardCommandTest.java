@@ -2,10 +2,16 @@ package dev.hesstrain.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hesstrain.runs.EventReader;
 import dev.hesstrain.runs.MetricsCsv;
+import dev.hesstrain.sweep.Member;
+import dev.hesstrain.sweep.StackedRunner;
+import dev.hesstrain.sweep.SweepDirectory;
+import dev.hesstrain.sweep.SweepJob;
+import dev.hesstrain.sweep.SweepPlan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,6 +93,47 @@ class TensorBoardCommandTest {
                 assertEquals(List.of(), EventReader.files(m));
             }
         }
+    }
+
+    /**
+     * An interrupted stacked sweep rerun: each member's first file has its session start and no end
+     * (it goes on); the second starts with a SessionLog START at the epoch it continues from, has
+     * no second session start, and ends the session as a success; the scalars TensorBoard keeps
+     * of the two files are metrics.csv's.
+     */
+    @Test
+    void anInterruptedSweepsMembersContinueTheirSessions(@TempDir Path tmp) throws IOException {
+        SweepPlan plan = SweepPlan.resolve(Path.of(CONFIG), StackedResumeTest.SETS, List.of("penalty.lambda=1e-3,1e-1"));
+        SweepDirectory dir = SweepDirectory.openFor(tmp.resolve("sweep"), plan);
+        SweepJob job = new SweepJob(plan, Path.of("").toAbsolutePath());
+        assertTrue(job.run(dir, plan.members(), new StackedRunner(), StackedResumeTest.QUIET,
+                StackedResumeTest.stopAfter(7)).interrupted());
+        for (Member m : plan.members()) {
+            List<EventReader.Event> first = EventReader.read(EventReader.files(dir.memberPath(m)).get(0));
+            assertEquals(1, tags(first, "_hparams_/session_start_info"), m.id());
+            assertEquals(0, tags(first, "_hparams_/session_end_info"), m.id());
+        }
+        assertFalse(job.run(dir, plan.members(), new StackedRunner(), StackedResumeTest.QUIET, () -> null).interrupted());
+        for (Member m : plan.members()) {
+            Path member = dir.memberPath(m);
+            List<Path> files = EventReader.files(member);
+            assertEquals(2, files.size(), m.id());
+            List<EventReader.Event> second = EventReader.read(files.get(1));
+            assertEquals(1, second.get(1).sessionLog());
+            assertEquals(0, tags(second, "_hparams_/session_start_info"));
+            assertEquals(1, tags(second, "_hparams_/session_end_info"));
+            MetricsCsv.Table table = MetricsCsv.read(member.resolve("metrics.csv"));
+            assertEquals(6, table.rows().size());
+            java.util.TreeMap<Long, Float> expected = new java.util.TreeMap<>();
+            for (Map<String, String> row : table.rows()) {
+                expected.put(Long.parseLong(row.get("epoch")), MetricsCsv.parseValue(row.get("train_mse")).floatValue());
+            }
+            assertEquals(expected, EventReader.scalars(member).get("train_mse"), m.id());
+        }
+    }
+
+    private static long tags(List<EventReader.Event> events, String tag) {
+        return events.stream().flatMap(e -> e.values().stream()).filter(v -> tag.equals(v.tag())).count();
     }
 
     /**

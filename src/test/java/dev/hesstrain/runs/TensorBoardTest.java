@@ -127,7 +127,7 @@ class TensorBoardTest {
         try (TensorBoard tb = TensorBoard.open(dir, false)) {
             tb.add(row(1, 0.5, null, 0.1));
             tb.sessionStart(Map.of("seed", "1"));
-            tb.sessionEnd(TensorBoard.STATUS_SUCCESS);
+            tb.sessionEnd("completed");
             assertNull(tb.path());
         }
         TensorBoard.experiment(dir, false, List.of(Map.of("seed", "1")), List.of("val_mse"));
@@ -145,7 +145,8 @@ class TensorBoardTest {
         try (TensorBoard tb = TensorBoard.open(dir, true)) {
             tb.sessionStart(member);
             tb.add(row(1, 0.5, null, 0.1));
-            tb.sessionEnd(TensorBoard.status("diverged"));
+            tb.sessionEnd("diverged");
+            tb.sessionEnd("interrupted"); // writes nothing: the member goes on when rerun
         }
         List<EventReader.Event> events = EventReader.read(EventReader.files(dir).get(0));
         EventReader.Value start = events.get(1).values().get(0);
@@ -167,6 +168,7 @@ class TensorBoardTest {
         assertEquals(0.001, hparams.get("penalty.lambda").getNumberValue());
         assertEquals(3.0, hparams.get("seed").getNumberValue());
         assertEquals("sgd", hparams.get("train.optimizer").getStringValue());
+        assertEquals(4, events.size());
         EventReader.Value end = events.get(3).values().get(0);
         assertEquals("_hparams_/session_end_info", end.tag());
         CodedInputStream endInfo = fields(end.content()).get(4).newCodedInput();
