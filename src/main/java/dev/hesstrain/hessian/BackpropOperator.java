@@ -1,10 +1,7 @@
 package dev.hesstrain.hessian;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 
 /**
  * A parameter curvature matrix of a loss whose products come from the layers' own derivatives
@@ -65,21 +62,13 @@ public final class BackpropOperator implements SymmetricOperator {
         return manager;
     }
 
+    /** One pass for the whole block ({@link Curvature#times} hands at most {@link #blockSize()} vectors at once). */
     @Override
     public NDArray multiply(NDArray v) {
         Curvature.checkBlock(this, v);
         int p = dim();
         int k = (int) v.getShape().get(2);
-        NDArray flat = v.reshape(p, k);
-        if (k <= block) {
-            return times(flat).reshape(1, p, k);
-        }
-        NDList parts = new NDList();
-        for (int start = 0; start < k; start += block) {
-            int count = Math.min(block, k - start);
-            parts.add(times(flat.get(new NDIndex(":, " + start + ":" + (start + count)))));
-        }
-        return NDArrays.concat(parts, 1).reshape(1, p, k);
+        return times(v.reshape(p, k)).reshape(1, p, k);
     }
 
     @Override

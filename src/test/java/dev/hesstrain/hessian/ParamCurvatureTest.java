@@ -130,6 +130,20 @@ class ParamCurvatureTest {
         return d;
     }
 
+    /** A V for A [p][p] and a row-major block V [p, k]. */
+    static double[] times(double[][] a, double[] v, int k) {
+        int p = a.length;
+        double[] out = new double[p * k];
+        for (int i = 0; i < p; i++) {
+            for (int j = 0; j < p; j++) {
+                for (int c = 0; c < k; c++) {
+                    out[i * k + c] += a[i][j] * v[j * k + c];
+                }
+            }
+        }
+        return out;
+    }
+
     static double maxAbs(double[] v) {
         double m = 0;
         for (double d : v) {
@@ -190,15 +204,7 @@ class ParamCurvatureTest {
                 d = pc.diagonals(true, true);
                 hv = pc.hessianMultiply(b.create(v, new Shape(p, k))).toDoubleArray();
             }
-            double[] expected = new double[p * k];
-            for (int i = 0; i < p; i++) {
-                for (int j = 0; j < p; j++) {
-                    for (int c = 0; c < k; c++) {
-                        expected[i * k + c] += h[i][j] * v[j * k + c];
-                    }
-                }
-            }
-            assertClose(expected, hv, TOL, "H V by forward-over-reverse");
+            assertClose(times(h, v, k), hv, TOL, "H V by forward-over-reverse");
             assertClose(diagonalOf(h), d.hessian(), TOL, "Hessian diagonal");
             assertEquals(value, d.value(), 1e-12 * Math.max(1, Math.abs(value)), "value");
             assertClose(gradient, d.gradient(), TOL, "gradient");
@@ -292,15 +298,7 @@ class ParamCurvatureTest {
             try (ParamCurvature pc = new ParamCurvature(net, x, n, y, loss, 0, 0);
                     NDManager b = NDManager.newBaseManager()) {
                 double[] gv = pc.multiply(b.create(v, new Shape(p, k))).toDoubleArray();
-                double[] expected = new double[p * k];
-                for (int i = 0; i < p; i++) {
-                    for (int j = 0; j < p; j++) {
-                        for (int c = 0; c < k; c++) {
-                            expected[i * k + c] += g[i][j] * v[j * k + c];
-                        }
-                    }
-                }
-                assertClose(expected, gv, TOL, "G V");
+                assertClose(times(g, v, k), gv, TOL, "G V");
                 assertEquals(k, pc.products());
             }
         }
