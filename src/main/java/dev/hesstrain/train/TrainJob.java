@@ -255,8 +255,8 @@ public final class TrainJob {
                 writeData(run, split, manager);
             }
             Network net = Setup.buildNetwork(spec, specSource, tr.d(), tr.o(), Setup.classes(spec, split), manager);
-            LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
-                    run.path(), tr.n(), va.n(), net.parameterCount(), device);
+            LOG.info("run {}: {} training and {} validation samples from {}, {} parameters, on {}",
+                    run.path(), tr.n(), va.n(), tr.source(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
             Trainer trainer = new Trainer(spec, net, tr, va);
             MetricsRows metrics = new MetricsRows(progress);
