@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
         header = "Train a spec's model with the input-Hessian penalty into a run directory.",
         description = "Train the model of a YAML or JSON spec with the input-Hessian penalty and write a run "
                 + "directory: spec.yaml, metrics.csv, summary.json, model.safetensors, data.npz, loss.png, "
-                + "hessian.png, train.log.",
+                + "hessian.png, accuracy.png (classifiers), train.log.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:the run completed",
@@ -166,6 +166,7 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, Double> rows = new LinkedHashMap<>();
         rows.put("train_" + spec.loss().id(), s.figure("train_" + spec.loss().id()));
         rows.put("val_" + spec.loss().id(), s.figure("val_" + spec.loss().id()));
+        rows.put("train_accuracy", s.trainAccuracy());
         rows.put("val_accuracy", s.valAccuracy());
         rows.put("penalty", s.penalty());
         rows.put("hessian_fro_mean", s.hessianFroMean());

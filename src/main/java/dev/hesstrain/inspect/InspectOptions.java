@@ -183,6 +183,10 @@ public record InspectOptions(
                 throw new InspectException("--rows applies to --wrt params --quantity full only");
             }
         }
+        if (steps != null && steps < k && wrt == Wrt.PARAMS && qs.contains(Quantity.EIGS)) {
+            throw new InspectException("--steps " + steps + " is fewer than --k " + k + ": Lanczos takes at least k steps"
+                    + " to give k eigenvalues at each end; give --steps " + k + " or more, or --k " + steps);
+        }
         if (eigenvectors && !qs.contains(Quantity.EIGS)) {
             throw new InspectException("--eigenvectors is only used by --quantity eigs");
         }

@@ -473,7 +473,7 @@ public final class TrainJob {
     }
 
     /**
-     * A run directory's loss.png and hessian.png from its metrics.csv, read back once the run has
+     * A run directory's loss.png and hessian.png (and a classifier's accuracy.png) from its metrics.csv, read back once the run has
      * saved it for the last time (the train job's and a stacked member's): a run keeps no epoch
      * rows in memory, so that a long run, or a sweep of many members, stays flat.
      */
@@ -495,6 +495,13 @@ public final class TrainJob {
         hess.put("max ||H||_F", column(rows, "hessian_fro_max"));
         Plots.lineChart(run.file(RunDirectory.HESSIAN_PLOT), spec.name() + ": input-Hessian Frobenius norm per epoch",
                 "epoch", "||H||_F over training samples", true, x, hess);
+        if (spec.isClassification()) {
+            LinkedHashMap<String, double[]> acc = new LinkedHashMap<>();
+            acc.put("train accuracy", column(rows, "train_accuracy"));
+            acc.put("validation accuracy", column(rows, "val_accuracy"));
+            Plots.lineChart(run.file(RunDirectory.ACCURACY_PLOT), spec.name() + ": accuracy per epoch", "epoch",
+                    "fraction of samples classified right", false, x, acc);
+        }
     }
 
     /** One column of rows read back, as doubles (NaN where empty). */
