@@ -5,6 +5,7 @@ import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.setup.Preflight;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.Resume;
 import dev.hesstrain.train.ResumeException;
@@ -72,7 +73,11 @@ public final class TrainCommand implements Callable<Integer> {
         Spec spec = specOptions.load(command); // before the engine loads: a bad spec is reported at once
         Setup.threads(intraOp);
         TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath());
-        preflight(job); // fail on bad data, device, shapes or sizes before creating anything
+        try {
+            preflight(job); // fail on bad data, device, shapes or sizes before creating anything
+        } catch (SpecException e) {
+            throw SpecLoader.byOverride(e, specOptions.overrides());
+        }
         PrintWriter err = command.commandLine().getErr();
         AtomicReference<String> stop = Interrupts.install();
         try (RunDirectory run = claim(output.runs(), spec.name(), output.out(), overwrite.mode())) {

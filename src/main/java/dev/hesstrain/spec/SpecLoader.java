@@ -488,6 +488,25 @@ public final class SpecLoader {
         return new SpecException(name, field, lc[0], lc[1], problem);
     }
 
+    /**
+     * An error found after loading (the device, the data against the model) about a field that an
+     * override set, named by that override instead of the file: {@code sin2pi.yaml (--set
+     * device=gpu): device: ...}. Other errors are returned as they are.
+     */
+    public static SpecException byOverride(SpecException e, List<String> overrides) {
+        if (e.field() == null || e.field().isEmpty() || e.line() > 0 || e.file() == null || e.file().contains("(--set ")) {
+            return e;
+        }
+        for (int i = overrides.size() - 1; i >= 0; i--) { // the last override of a field is the one that holds
+            String o = overrides.get(i);
+            int eq = o.indexOf('=');
+            if (eq > 0 && within(e.field(), pathString(steps(o.substring(0, eq).trim(), o)))) {
+                return new SpecException(e.file() + " (--set " + o + ")", e.field(), 0, 0, e.problem());
+            }
+        }
+        return e;
+    }
+
     /** Places an error in the file: at the field if it is there, else at its nearest parent. */
     private static SpecException locate(
             String name, String text, ObjectMapper mapper, SpecException e, Map<String, String> overridden) {

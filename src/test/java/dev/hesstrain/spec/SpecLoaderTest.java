@@ -190,6 +190,19 @@ class SpecLoaderTest {
     }
 
     @Test
+    void anErrorFoundAfterLoadingAboutAnOverriddenFieldNamesTheOverride() {
+        SpecException late = new SpecException("reg.yaml", "device", 0, 0, "is gpu but PyTorch sees no GPU");
+        assertEquals("reg.yaml (--set device=gpu): device: is gpu but PyTorch sees no GPU",
+                SpecLoader.byOverride(late, List.of("train.epochs=2", "device=gpu")).getMessage());
+        SpecException units = new SpecException("reg.yaml", "model.layers[0].units", 0, 0, "too many");
+        assertEquals("reg.yaml (--set model.layers[0]={type: linear, units: 9}): model.layers[0].units: too many",
+                SpecLoader.byOverride(units, List.of("model.layers[0]={type: linear, units: 9}")).getMessage());
+        assertEquals(late, SpecLoader.byOverride(late, List.of("train.epochs=2")));
+        SpecException placed = new SpecException("reg.yaml", "device", 3, 1, "bad");
+        assertEquals(placed, SpecLoader.byOverride(placed, List.of("device=gpu")));
+    }
+
+    @Test
     void anOversizedSpecIsRefusedBeforeItIsParsed(@TempDir Path dir) throws IOException {
         Path name = dir.resolve("big-name.yaml");
         Files.writeString(name, "name: " + "a".repeat(4 << 20) + "\n");
