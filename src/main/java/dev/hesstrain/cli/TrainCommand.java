@@ -5,6 +5,7 @@ import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.setup.Preflight;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.spec.Spec;
+import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.Resume;
 import dev.hesstrain.train.ResumeException;
@@ -32,7 +33,7 @@ import picocli.CommandLine.Option;
         header = "Train a spec's model with the input-Hessian penalty into a run directory.",
         description = "Train the model of a YAML or JSON spec with the input-Hessian penalty and write a run "
                 + "directory: spec.yaml, metrics.csv, summary.json, model.safetensors, data.npz, loss.png, "
-                + "hessian.png, train.log.",
+                + "hessian.png, accuracy.png (classifiers), train.log.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:the run completed",
@@ -76,7 +77,11 @@ public final class TrainCommand implements Callable<Integer> {
         Spec spec = specOptions.load(command); // before the engine loads: a bad spec is reported at once
         Setup.threads(intraOp);
         TrainJob job = new TrainJob(spec, config.toString(), Path.of("").toAbsolutePath()).tensorBoard(!noTensorBoard, null);
-        preflight(job); // fail on bad data, device, shapes or sizes before creating anything
+        try {
+            preflight(job); // fail on bad data, device, shapes or sizes before creating anything
+        } catch (SpecException e) {
+            throw SpecLoader.byOverride(e, specOptions.overrides());
+        }
         PrintWriter err = command.commandLine().getErr();
         AtomicReference<String> stop = Interrupts.install();
         try (RunDirectory run = claim(output.runs(), spec.name(), output.out(), overwrite.mode())) {
@@ -170,6 +175,7 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, Double> rows = new LinkedHashMap<>();
         rows.put("train_" + spec.loss().id(), s.figure("train_" + spec.loss().id()));
         rows.put("val_" + spec.loss().id(), s.figure("val_" + spec.loss().id()));
+        rows.put("train_accuracy", s.trainAccuracy());
         rows.put("val_accuracy", s.valAccuracy());
         rows.put("penalty", s.penalty());
         rows.put("hessian_fro_mean", s.hessianFroMean());

@@ -280,8 +280,11 @@ final class InputInspection {
                 r.files.add(EIGENVALUES_PLOT);
             }
             if (!spectra.isEmpty()) {
+                // the broadened curve over every matrix's nodes is most of density's time at many points
+                long tq = System.nanoTime();
                 SpectralDensity.Quadrature all = SpectralDensity.concat(spectra);
                 writeDensity(r, dir, all, all.defaultSigma());
+                charge("density", 0, tq);
                 Map<String, Object> q = quantity("density", "exact eigenvalues of every Hessian (as SLQ with d = " + d
                         + " steps), averaged over the " + mats + " matrices, Gaussian broadening");
                 q.put("sigma", all.defaultSigma());

@@ -224,6 +224,10 @@ public record InspectOptions(
         if (samplesPerPoint != DEFAULT_SAMPLES_PER_POINT && curvature != Matrix.FISHER) {
             throw new InspectException("--samples-per-point is only used by --curvature fisher");
         }
+        if (steps != null && steps < k && wrt == Wrt.PARAMS && qs.contains(Quantity.EIGS)) {
+            throw new InspectException("--steps " + steps + " is fewer than --k " + k + ": Lanczos takes at least k steps"
+                    + " to give k eigenvalues at each end; give --steps " + k + " or more, or --k " + steps);
+        }
         if (eigenvectors && !qs.contains(Quantity.EIGS)) {
             throw new InspectException("--eigenvectors is only used by --quantity eigs");
         }

@@ -34,6 +34,8 @@ public final class RunDirectory implements AutoCloseable {
     public static final String CHECKPOINT = "checkpoint.safetensors";
     public static final String LOSS_PLOT = "loss.png";
     public static final String HESSIAN_PLOT = "hessian.png";
+    /** Training and validation accuracy per epoch, for classifiers only. */
+    public static final String ACCURACY_PLOT = "accuracy.png";
     public static final String LOG = "train.log";
     public static final String INSPECT = "inspect";
     /** The lock file; it stays in the directory (deleting it would let two runs lock different files). */
@@ -303,6 +305,19 @@ public final class RunDirectory implements AutoCloseable {
     }
 
     private static String describe(IOException e) {
+        if (e instanceof java.nio.file.FileAlreadyExistsException f && f.getFile() != null) {
+            // createDirectories met something that is not a directory: most often a dangling link
+            Path there = Path.of(f.getFile());
+            try {
+                if (Files.isSymbolicLink(there)) {
+                    return there + " is a symbolic link to " + Files.readSymbolicLink(there) + ", which does not exist"
+                            + " (create that directory, or remove the link)";
+                }
+            } catch (IOException ignored) {
+                // fall through to the plain reason
+            }
+            return there + " exists and is not a directory";
+        }
         String cls = e.getClass().getSimpleName();
         return switch (cls) {
             case "AccessDeniedException" -> "permission denied";

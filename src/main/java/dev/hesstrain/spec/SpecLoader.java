@@ -77,6 +77,10 @@ public final class SpecLoader {
         String name = file.toString();
         String text;
         try {
+            long size = Files.size(file);
+            if (size > MAX_BYTES) {
+                throw tooLarge(name, size);
+            }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new SpecException(name, null, 0, 0, "no such file");
@@ -86,11 +90,19 @@ public final class SpecLoader {
         return parse(name, text, overrides);
     }
 
-    /** Parses spec text; {@code name} (a file name) decides YAML or JSON and names errors. */
+    /**
+     * Parses spec text; {@code name} (a file name) decides YAML or JSON and names errors. When
+     * {@code name} is a file, a relative {@code data.file} in the text is resolved against its
+     * folder (see {@link #resolveDataFile}); one given by an override against the working directory.
+     */
     public static Spec parse(String name, String text, List<String> overrides) {
+        if (text.length() > MAX_BYTES) {
+            throw tooLarge(name, text.length());
+        }
         ObjectMapper mapper = mapperFor(name, text);
         JsonNode tree;
         try {
+            refuseAliases(name, text, mapper);
             tree = mapper.readTree(text);
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
@@ -111,14 +123,108 @@ public final class SpecLoader {
         if (!root.has("name")) {
             root.set("name", TextNode.valueOf(stem(name)));
         }
+        resolveDataFile(root, folderOf(name), overridden.containsKey("data.file") || overridden.containsKey("data"));
         try {
             return mapper.treeToValue(root, Spec.class);
         } catch (JsonMappingException e) {
-            throw locate(name, text, mapper, describe(e), overridden);
+            throw locate(name, text, mapper, describe(e, root), overridden);
         } catch (SpecException e) {
             throw locate(name, text, mapper, e, overridden);
         } catch (JsonProcessingException e) {
             throw new SpecException(name, null, 0, 0, e.getOriginalMessage());
+        }
+    }
+
+    /**
+     * The largest spec file read, in bytes (1 MiB): a spec is a few kilobytes, and a bigger file
+     * is refused before it is parsed (a 50 MB {@code name:} would otherwise hold the parser for
+     * minutes).
+     */
+    public static final int MAX_BYTES = 1 << 20;
+
+    private static SpecException tooLarge(String name, long size) {
+        return new SpecException(name, null, 0, 0, "the spec is " + size + " bytes; a spec may have at most " + MAX_BYTES
+                + " bytes (1 MiB)");
+    }
+
+    /**
+     * YAML aliases ({@code *name}) are refused by name: Jackson's tree would read one as the
+     * anchor's name as text, not as the anchored value.
+     */
+    private static void refuseAliases(String name, String text, ObjectMapper mapper) throws JsonProcessingException {
+        if (mapper != YAML || text.indexOf('*') < 0) {
+            return;
+        }
+        try (JsonParser p = mapper.getFactory().createParser(text)) {
+            while (p.nextToken() != null) {
+                if (p instanceof com.fasterxml.jackson.dataformat.yaml.YAMLParser y && y.isCurrentAlias()) {
+                    JsonLocation loc = p.currentTokenLocation();
+                    String field = fieldOf(p.getParsingContext());
+                    throw new SpecException(name, field.isEmpty() ? null : field, line(loc), column(loc),
+                            "YAML aliases such as *" + p.getText() + " are not supported; write the value out in full");
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new SpecException(name, null, 0, 0, "cannot read: " + e.getMessage());
+        }
+    }
+
+    /** The field path of a parser position, as a spec names it ({@code model.layers[1]}). */
+    private static String fieldOf(com.fasterxml.jackson.core.JsonStreamContext context) {
+        List<Object> steps = new ArrayList<>();
+        for (com.fasterxml.jackson.core.JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
+            steps.add(0, c.inArray() ? (Object) c.getCurrentIndex() : c.getCurrentName());
+        }
+        steps.removeIf(java.util.Objects::isNull);
+        return pathString(steps);
+    }
+
+    /** The folder of the spec file {@code name}, or null when {@code name} is no file. */
+    private static Path folderOf(String name) {
+        try {
+            Path p = Path.of(name);
+            if (!Files.isRegularFile(p)) {
+                return null;
+            }
+            return p.toAbsolutePath().normalize().getParent();
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Where a relative {@code data.file} is: relative to the spec file's own folder, so a spec
+     * works from any working directory. For specs written before this rule (paths relative to the
+     * directory hesstrain was started in), a file that is not beside the spec but is in the
+     * working directory is still found. A path given by {@code --set} is relative to the working
+     * directory. The path found is written back absolute, so the spec saved in a run directory
+     * loads from anywhere; a file found nowhere is left as written, for the loader's error.
+     */
+    static void resolveDataFile(ObjectNode root, Path specFolder, boolean fromOverride) {
+        if (!(root.get("data") instanceof ObjectNode data) || !(data.get("file") instanceof TextNode t)) {
+            return;
+        }
+        String file = t.asText();
+        Path path;
+        try {
+            path = Path.of(file);
+        } catch (java.nio.file.InvalidPathException e) {
+            return;
+        }
+        if (file.isBlank() || path.isAbsolute()) {
+            return;
+        }
+        Path work = path.toAbsolutePath().normalize();
+        Path found = null;
+        if (specFolder != null && !fromOverride && Files.exists(specFolder.resolve(path))) {
+            found = specFolder.resolve(path).normalize();
+        } else if (Files.exists(work)) {
+            found = work;
+        }
+        if (found != null) {
+            data.set("file", TextNode.valueOf(found.toString()));
         }
     }
 
@@ -169,6 +275,10 @@ public final class SpecLoader {
         }
         String path = override.substring(0, eq).trim();
         String raw = override.substring(eq + 1);
+        if (raw.isBlank()) {
+            throw new SpecException("--set " + override, null, 0, 0,
+                    "no value after '='; give one, such as " + path + "=5 (write " + path + "='' for an empty text)");
+        }
         JsonNode value;
         try {
             value = raw.isEmpty() ? TextNode.valueOf("") : YAML.readTree(raw);
@@ -241,7 +351,12 @@ public final class SpecLoader {
                 } catch (NumberFormatException e) {
                     throw new SpecException("--set " + override, null, 0, 0, "bad index in path '" + path + "'");
                 }
-                br = p.indexOf('[', close);
+                String rest = p.substring(close + 1);
+                if (!rest.isEmpty() && rest.charAt(0) != '[') {
+                    throw new SpecException("--set " + override, null, 0, 0, "unexpected '" + rest + "' after ']' in path '"
+                            + path + "'; a key after an index follows a dot, as in " + p.substring(0, close + 1) + "." + rest);
+                }
+                br = rest.isEmpty() ? -1 : close + 1;
             }
         }
         return steps;
@@ -264,7 +379,7 @@ public final class SpecLoader {
 
     // ---- errors ----------------------------------------------------------------------------
 
-    private static SpecException describe(JsonMappingException e) {
+    private static SpecException describe(JsonMappingException e, JsonNode root) {
         List<Object> steps = new ArrayList<>();
         for (JsonMappingException.Reference r : e.getPath()) {
             if (r.getFieldName() != null) {
@@ -287,14 +402,42 @@ public final class SpecLoader {
         if (e instanceof InvalidFormatException f) {
             return new SpecException(path, "expected " + typeName(f.getTargetType()) + ", found '" + f.getValue() + "'");
         }
+        String found = found(root.at(pointer(path)));
         if (e instanceof MismatchedInputException m && m.getTargetType() != null && m.getTargetType().isEnum()) {
             return new SpecException(path, "expected one of " + Arrays.stream(m.getTargetType().getEnumConstants())
-                    .map(c -> Choices.id((Enum<?>) c)).collect(Collectors.joining(", ")));
+                    .map(c -> Choices.id((Enum<?>) c)).collect(Collectors.joining(", ")) + found);
         }
         if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
-            return new SpecException(path, "expected " + typeName(m.getTargetType()) + ": " + firstLine(e.getOriginalMessage()));
+            return new SpecException(path, "expected " + typeName(m.getTargetType()) + found);
         }
-        return new SpecException(path, firstLine(e.getOriginalMessage()));
+        return new SpecException(path, "invalid value" + found);
+    }
+
+    /** ", found ..." for the value at a path, in the spec's words (no Java types, no parser tokens). */
+    private static String found(JsonNode node) {
+        if (node == null || node.isMissingNode()) {
+            return "";
+        }
+        String what;
+        if (node.isObject()) {
+            what = "a mapping" + (node.isEmpty() ? "" : " (keys " + String.join(", ", iterable(node.fieldNames())) + ")");
+        } else if (node.isArray()) {
+            what = "a list of " + node.size();
+        } else if (node.isNull()) {
+            what = "nothing (null)";
+        } else if (node.isTextual()) {
+            String t = node.asText();
+            what = "the text '" + (t.length() > 60 ? t.substring(0, 60) + "..." : t) + "'";
+        } else {
+            what = node.asText();
+        }
+        return ", found " + what;
+    }
+
+    private static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> l = new ArrayList<>();
+        it.forEachRemaining(l::add);
+        return l;
     }
 
     private static String typeName(Class<?> c) {
@@ -335,14 +478,6 @@ public final class SpecLoader {
         return String.join("; ", parts);
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "invalid value";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
-
     /**
      * An error about {@code field} of the spec text {@code text} from the file {@code name}, placed
      * at its line and column (or its nearest parent's) as the loader's own errors are: for checks
@@ -353,17 +488,50 @@ public final class SpecLoader {
         return new SpecException(name, field, lc[0], lc[1], problem);
     }
 
+    /**
+     * An error found after loading (the device, the data against the model) about a field that an
+     * override set, named by that override instead of the file: {@code sin2pi.yaml (--set
+     * device=gpu): device: ...}. Other errors are returned as they are.
+     */
+    public static SpecException byOverride(SpecException e, List<String> overrides) {
+        if (e.field() == null || e.field().isEmpty() || e.line() > 0 || e.file() == null || e.file().contains("(--set ")) {
+            return e;
+        }
+        for (int i = overrides.size() - 1; i >= 0; i--) { // the last override of a field is the one that holds
+            String o = overrides.get(i);
+            int eq = o.indexOf('=');
+            if (eq > 0 && within(e.field(), pathString(steps(o.substring(0, eq).trim(), o)))) {
+                return new SpecException(e.file() + " (--set " + o + ")", e.field(), 0, 0, e.problem());
+            }
+        }
+        return e;
+    }
+
     /** Places an error in the file: at the field if it is there, else at its nearest parent. */
     private static SpecException locate(
             String name, String text, ObjectMapper mapper, SpecException e, Map<String, String> overridden) {
         String field = e.field() == null ? "" : e.field();
         for (Map.Entry<String, String> o : overridden.entrySet()) {
-            if (field.equals(o.getKey()) || field.startsWith(o.getKey() + ".") || field.startsWith(o.getKey() + "[")) {
+            if (within(field, o.getKey()) || !field.isEmpty() && within(o.getKey(), field) && !inText(mapper, text, field)) {
                 return new SpecException(name + " (--set " + o.getValue() + ")", field, 0, 0, e.problem());
             }
         }
         int[] lc = find(mapper.getFactory(), text, pointer(field));
         return e.in(name, lc[0], lc[1]);
+    }
+
+    /** Whether the spec text itself has the field (not only an override). */
+    private static boolean inText(ObjectMapper mapper, String text, String field) {
+        try {
+            return !mapper.readTree(text).at(pointer(field)).isMissingNode();
+        } catch (JsonProcessingException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code path} is {@code ancestor} or lies inside it. */
+    private static boolean within(String path, String ancestor) {
+        return path.equals(ancestor) || path.startsWith(ancestor + ".") || path.startsWith(ancestor + "[");
     }
 
     private static JsonPointer pointer(String field) {

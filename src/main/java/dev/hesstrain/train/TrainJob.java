@@ -272,8 +272,8 @@ public final class TrainJob {
                 writeData(run, split, manager);
             }
             Network net = Setup.buildNetwork(spec, specSource, tr.d(), tr.o(), Setup.classes(spec, split), manager);
-            LOG.info("run {}: {} training and {} validation samples, {} parameters, on {}",
-                    run.path(), tr.n(), va.n(), net.parameterCount(), device);
+            LOG.info("run {}: {} training and {} validation samples from {}, {} parameters, on {}",
+                    run.path(), tr.n(), va.n(), tr.source(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
             Trainer trainer = new Trainer(spec, net, tr, va);
             MetricsRows metrics = new MetricsRows(progress);
@@ -501,7 +501,7 @@ public final class TrainJob {
     }
 
     /**
-     * A run directory's loss.png and hessian.png from its metrics.csv, read back once the run has
+     * A run directory's loss.png and hessian.png (and a classifier's accuracy.png) from its metrics.csv, read back once the run has
      * saved it for the last time (the train job's and a stacked member's): a run keeps no epoch
      * rows in memory, so that a long run, or a sweep of many members, stays flat.
      */
@@ -523,6 +523,13 @@ public final class TrainJob {
         hess.put("max ||H||_F", column(rows, "hessian_fro_max"));
         Plots.lineChart(run.file(RunDirectory.HESSIAN_PLOT), spec.name() + ": input-Hessian Frobenius norm per epoch",
                 "epoch", "||H||_F over training samples", true, x, hess);
+        if (spec.isClassification()) {
+            LinkedHashMap<String, double[]> acc = new LinkedHashMap<>();
+            acc.put("train accuracy", column(rows, "train_accuracy"));
+            acc.put("validation accuracy", column(rows, "val_accuracy"));
+            Plots.lineChart(run.file(RunDirectory.ACCURACY_PLOT), spec.name() + ": accuracy per epoch", "epoch",
+                    "fraction of samples classified right", false, x, acc);
+        }
     }
 
     /** One column of rows read back, as doubles (NaN where empty). */

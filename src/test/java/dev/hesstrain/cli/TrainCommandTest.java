@@ -94,6 +94,33 @@ class TrainCommandTest {
         assertTrue(cli.out().contains("train_mse"), cli.out());
     }
 
+    /**
+     * Issue 21, 2 and 6: a spec moved out of the repository finds its data beside itself, the run's
+     * own spec.yaml loads back from anywhere, train.log names the data file, and a classifier gets
+     * its accuracy curve and both accuracies in the table.
+     */
+    @Test
+    void aMovedClassifierSpecFindsItsDataAndReportsItsAccuracy(@TempDir Path tmp) throws IOException {
+        Path config = Files.createDirectories(tmp.resolve("moved/configs")).resolve("mlp-nll.yaml");
+        Files.copy(Path.of("configs/mlp-nll.yaml"), config);
+        Path data = Files.createDirectories(tmp.resolve("moved/datasets")).resolve("mlp-nll.csv");
+        Files.copy(Path.of("datasets/mlp-nll.csv"), data);
+        Path run = tmp.resolve("run");
+        CliRunner cli = new CliRunner();
+        int code = cli.run("train", "--config", config.toString(), "--out", run.toString(), "--set", "train.epochs=3");
+        assertEquals(0, code, cli.err());
+        String used = data.toAbsolutePath().normalize().toString();
+        Spec saved = SpecLoader.load(run.resolve("spec.yaml"));
+        assertEquals(used, saved.data().file());
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere")).resolve("spec.yaml");
+        Files.copy(run.resolve("spec.yaml"), elsewhere);
+        assertEquals(saved, SpecLoader.load(elsewhere));
+        assertTrue(Files.readString(run.resolve("train.log")).contains("validation samples from " + used),
+                Files.readString(run.resolve("train.log")));
+        assertNotNull(ImageIO.read(run.resolve("accuracy.png").toFile()));
+        assertTrue(cli.out().contains("train_accuracy") && cli.out().contains("val_accuracy"), cli.out());
+    }
+
     @Test
     void theSameSpecAndSeedGiveIdenticalMetrics(@TempDir Path tmp) throws IOException {
         String[] a = metricsWithoutSeconds(tmp.resolve("a"));

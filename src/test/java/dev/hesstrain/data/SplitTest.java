@@ -105,4 +105,15 @@ class SplitTest {
             assertEquals(q[7 + r], (int) s.validation().x(r, 0));
         }
     }
+
+    @Test
+    void aFractionThatRoundsToNoValidationRowsIsWarnedAbout() {
+        assertEquals("data.validation: 0.2 of 2 rows rounds to no validation rows, so the run reports no validation"
+                + " loss; give at least 3 rows, or set data.validation: 0 to train on all rows knowingly",
+                Split.validationWarning(2, 0.2));
+        assertTrue(Split.validationWarning(1, 0.2).startsWith("data.validation: 0.2 of 1 row rounds"));
+        assertEquals(null, Split.validationWarning(3, 0.2)); // round(0.6) = 1 validation row
+        assertEquals(null, Split.validationWarning(2, 0.0)); // asked for none
+        assertTrue(Split.validationWarning(49, 0.01).contains("at least 50 rows"));
+    }
 }

@@ -2,6 +2,7 @@ package dev.hesstrain.inspect;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -438,6 +439,17 @@ class InspectJobTest {
             }
         }
         Files.write(file, b.array());
+    }
+
+    @Test
+    void eigsWithFewerStepsThanKIsRefusedNotSilentlyRaised(@TempDir Path dir) throws IOException {
+        Path config = spec(dir, TINY);
+        Path out = dir.resolve("out");
+        InspectOptions one = builder(config, out, "params", "loss", "eigs").steps(1).build();
+        InspectException e = assertThrows(InspectException.class, () -> run(one, dir));
+        assertEquals("--steps 1 is fewer than --k 6: Lanczos takes at least k steps to give k eigenvalues at each end;"
+                + " give --steps 6 or more, or --k 1", e.getMessage());
+        assertFalse(Files.exists(out));
     }
 
     @Test

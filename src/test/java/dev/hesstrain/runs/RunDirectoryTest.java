@@ -81,6 +81,17 @@ class RunDirectoryTest {
     }
 
     @Test
+    void aDanglingLinkAsTheRunDirectoryIsRefusedSayingWhy(@TempDir Path tmp) throws IOException {
+        Path link = Files.createSymbolicLink(tmp.resolve("dangling"), tmp.resolve("gone"));
+        IOException e = assertThrows(IOException.class, () -> RunDirectory.claim(link, RunDirectory.Mode.NEW));
+        assertEquals("cannot create the run directory " + link + ": " + link + " is a symbolic link to " + tmp.resolve("gone")
+                + ", which does not exist (create that directory, or remove the link)", e.getMessage());
+        e = assertThrows(IOException.class, () -> RunDirectory.create(tmp, "x", link.resolve("sub")));
+        assertTrue(e.getMessage().endsWith(link + " is a symbolic link to " + tmp.resolve("gone") + ", which does not exist"
+                + " (create that directory, or remove the link)"), e.getMessage());
+    }
+
+    @Test
     void resumingNeedsAnExistingDirectory(@TempDir Path tmp) {
         IOException e = assertThrows(IOException.class,
                 () -> RunDirectory.claim(tmp.resolve("nope"), RunDirectory.Mode.RESUME));

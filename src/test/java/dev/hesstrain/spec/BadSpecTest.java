@@ -1,6 +1,7 @@
 package dev.hesstrain.spec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
@@ -35,5 +36,8 @@ class BadSpecTest {
             Files.writeString(expected, e.getMessage() + "\n", StandardCharsets.UTF_8);
         }
         assertEquals(Files.readString(expected, StandardCharsets.UTF_8).strip(), e.getMessage());
+        for (String internal : List.of("dev.hesstrain", "java.", "JsonToken", "Cannot construct", "`")) {
+            assertFalse(e.getMessage().contains(internal), "a Java internal in: " + e.getMessage());
+        }
     }
 }

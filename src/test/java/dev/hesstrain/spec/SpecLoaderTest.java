@@ -168,7 +168,8 @@ class SpecLoaderTest {
     @Test
     void aClosedSetGivenAListIsATypeError() {
         SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("loss=[mse]")));
-        assertEquals("configs/sin2pi.yaml (--set loss=[mse]): loss: expected one of mse, cross_entropy, nll", e.getMessage());
+        assertEquals("configs/sin2pi.yaml (--set loss=[mse]): loss: expected one of mse, cross_entropy, nll, found a list of 1",
+                e.getMessage());
     }
 
     @Test
@@ -182,5 +183,96 @@ class SpecLoaderTest {
         assertEquals(List.of(), logp.warnings());
         assertEquals(List.of(), SpecLoader.load(SIN2PI, List.of("loss=cross_entropy")).warnings());
         assertEquals(List.of(), SpecLoader.load(SIN2PI).warnings());
+    }
+
+    @Test
+    void anEmptyOverrideValueIsRefusedNamingTheOverride() {
+        for (String o : List.of("train.epochs=", "train.epochs=  ")) {
+            SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of(o)));
+            assertTrue(e.getMessage().startsWith("--set " + o + ": no value after '='"), e.getMessage());
+        }
+    }
+
+    @Test
+    void textAfterAnIndexIsRefusedNotIgnored() {
+        SpecException e = assertThrows(SpecException.class,
+                () -> SpecLoader.load(SIN2PI, List.of("model.layers[0]units=3")));
+        assertEquals("--set model.layers[0]units=3: unexpected 'units' after ']' in path 'model.layers[0]units'; a key"
+                + " after an index follows a dot, as in layers[0].units", e.getMessage());
+        assertEquals(3, SpecLoader.load(SIN2PI, List.of("model.layers[0].units=3")).model().layers().get(0).units());
+    }
+
+    @Test
+    void anUnknownKeyOrBadValueFromAnOverrideNamesTheOverrideNotTheFile() {
+        SpecException e = assertThrows(SpecException.class,
+                () -> SpecLoader.load(SIN2PI, List.of("logging.tensorboard=true")));
+        assertTrue(e.getMessage().startsWith("configs/sin2pi.yaml (--set logging.tensorboard=true): logging: unknown key"
+                + " 'logging'"), e.getMessage());
+        e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("device=tpu")));
+        assertTrue(e.getMessage().startsWith("configs/sin2pi.yaml (--set device=tpu): device: unknown value 'tpu'"),
+                e.getMessage());
+        e = assertThrows(SpecException.class, () -> SpecLoader.load(SIN2PI, List.of("train.nosuch=1")));
+        assertTrue(e.getMessage().startsWith("configs/sin2pi.yaml (--set train.nosuch=1): train.nosuch: unknown key"),
+                e.getMessage());
+    }
+
+    @Test
+    void anErrorFoundAfterLoadingAboutAnOverriddenFieldNamesTheOverride() {
+        SpecException late = new SpecException("reg.yaml", "device", 0, 0, "is gpu but PyTorch sees no GPU");
+        assertEquals("reg.yaml (--set device=gpu): device: is gpu but PyTorch sees no GPU",
+                SpecLoader.byOverride(late, List.of("train.epochs=2", "device=gpu")).getMessage());
+        SpecException units = new SpecException("reg.yaml", "model.layers[0].units", 0, 0, "too many");
+        assertEquals("reg.yaml (--set model.layers[0]={type: linear, units: 9}): model.layers[0].units: too many",
+                SpecLoader.byOverride(units, List.of("model.layers[0]={type: linear, units: 9}")).getMessage());
+        assertEquals(late, SpecLoader.byOverride(late, List.of("train.epochs=2")));
+        SpecException placed = new SpecException("reg.yaml", "device", 3, 1, "bad");
+        assertEquals(placed, SpecLoader.byOverride(placed, List.of("device=gpu")));
+    }
+
+    @Test
+    void anOversizedSpecIsRefusedBeforeItIsParsed(@TempDir Path dir) throws IOException {
+        Path name = dir.resolve("big-name.yaml");
+        Files.writeString(name, "name: " + "a".repeat(4 << 20) + "\n");
+        SpecException e = assertThrows(SpecException.class, () -> SpecLoader.load(name));
+        assertEquals(name + ": the spec is " + Files.size(name) + " bytes; a spec may have at most 1048576 bytes (1 MiB)",
+                e.getMessage());
+        Path comments = dir.resolve("comments.yaml");
+        Files.writeString(comments, Files.readString(SIN2PI) + "# a comment\n".repeat(200_000));
+        e = assertThrows(SpecException.class, () -> SpecLoader.load(comments));
+        assertTrue(e.getMessage().contains("a spec may have at most 1048576 bytes"), e.getMessage());
+        e = assertThrows(SpecException.class, () -> SpecLoader.parse("x.yaml", "#".repeat(SpecLoader.MAX_BYTES + 1), List.of()));
+        assertTrue(e.getMessage().contains("a spec may have at most"), e.getMessage());
+    }
+
+    @Test
+    void aRelativeDataFileIsResolvedAgainstTheSpecsFolderAndSavedAbsolute(@TempDir Path dir) throws IOException {
+        Path sub = Files.createDirectories(dir.resolve("a/b"));
+        Files.writeString(dir.resolve("a/rows.csv"), "x,y\n1,2\n");
+        Path spec = sub.resolve("s.yaml");
+        Files.writeString(spec, "data: {file: ../rows.csv}\nmodel: {layers: [{type: linear, units: 1}]}\n");
+        Spec s = SpecLoader.load(spec);
+        assertEquals(dir.resolve("a/rows.csv").toAbsolutePath().normalize().toString(), s.data().file());
+        // the run's own spec.yaml, saved elsewhere, loads back with the same data file
+        Path saved = Files.createDirectories(dir.resolve("elsewhere")).resolve("spec.yaml");
+        Files.writeString(saved, SpecLoader.toYaml(s));
+        assertEquals(s, SpecLoader.load(saved));
+        // not found anywhere: left as written, for the data loader's error naming both places
+        Files.writeString(spec, "data: {file: nowhere.csv}\nmodel: {layers: [{type: linear, units: 1}]}\n");
+        assertEquals("nowhere.csv", SpecLoader.load(spec).data().file());
+    }
+
+    @Test
+    void everyShippedConfigFindsItsDataFileWhereverItIsLoadedFrom() throws IOException {
+        try (var configs = Files.list(Path.of("configs"))) {
+            for (Path c : configs.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+                String file = SpecLoader.load(c.toAbsolutePath()).data().file();
+                if (file != null) {
+                    assertTrue(Path.of(file).isAbsolute() && Files.isRegularFile(Path.of(file)), c + ": " + file);
+                    // relative to the config's own folder, not to the repository root
+                    String text = Files.readString(c);
+                    assertTrue(text.contains("file: ../datasets/"), c + " should name its data relative to configs/");
+                }
+            }
+        }
     }
 }
