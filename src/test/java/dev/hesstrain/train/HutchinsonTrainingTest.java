@@ -59,10 +59,9 @@ class HutchinsonTrainingTest {
             Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(),
                     Seeds.split(spec.seed()));
             Network net = Setup.buildNetwork(spec, "test", split.train().d(), split.train().o(), 0, m);
-            Trainer trainer = new Trainer(spec, net, split.train(), split.validation());
-            Trainer.Result r = TrainerTest.run(trainer,
-                    TrainerTest.checkpoints(trainer, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}));
-            assertEquals(StopReason.COMPLETED, r.reason());
+            try (Trainer trainer = new Trainer(spec, net, split.train(), split.validation())) {
+                assertEquals(StopReason.COMPLETED, TrainerTest.run(trainer).result.reason());
+            }
             return meanNorm(net, split.train(), norm, m);
         }
     }
