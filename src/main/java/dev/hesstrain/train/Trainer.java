@@ -992,8 +992,8 @@ public final class Trainer implements AutoCloseable {
             all &= active[i];
             uniform &= specs.get(i).train().lr() * lrFactor[i] == lr0 && momentumOf(i) == mu0;
         }
-        NDArray on = step.create(mask, new Shape(r, 1)).toType(dtype, false);
         if (!all) { // a stopped member's gradient may be NaN, and NaN · 0 is NaN
+            NDArray on = step.create(mask, new Shape(r, 1));
             g = NDArrays.where(on.gt(0).broadcast(g.getShape()), g, g.zerosLike());
         }
         if (all && uniform) {
