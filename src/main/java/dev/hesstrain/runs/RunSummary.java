@@ -16,11 +16,13 @@ import java.util.Map;
  * {@code train_cross_entropy}, ...) and live in {@link #lossFigures}; figures that are not defined
  * (a validation loss without validation rows, a NaN) are written as {@code null} and read back as
  * null; accuracies appear for classification runs only, {@code stacked_members} and {@code
- * stacked_ms_per_step} for the members of a stacked sweep group only.
+ * stacked_ms_per_step} for the members of a stacked sweep group only. {@code wall_ms_per_step} is
+ * the training loop's wall time divided by its steps (evaluation, rows and checkpoints included:
+ * what a user waits), {@code ms_per_step} the median step alone.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"name", "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "train_accuracy", "val_accuracy",
-        "epochs_run", "steps", "ms_per_step", "stopped", "stop_reason", "checkpoint_epoch", "resumed_after_epoch",
+        "epochs_run", "steps", "wall_ms_per_step", "ms_per_step", "stopped", "stop_reason", "checkpoint_epoch", "resumed_after_epoch",
         "parameters", "train_samples", "validation_samples", "stacked_members", "stacked_ms_per_step", "provenance",
         "resident_mb_at_step"})
 public record RunSummary(
@@ -34,6 +36,7 @@ public record RunSummary(
         @JsonProperty("val_accuracy") Double valAccuracy,
         @JsonProperty("epochs_run") int epochsRun,
         @JsonProperty("steps") long steps,
+        @JsonProperty("wall_ms_per_step") Double wallMsPerStep,
         @JsonProperty("ms_per_step") Double msPerStep,
         @JsonProperty("stopped") String stopped,
         @JsonProperty("stop_reason") String stopReason,
@@ -53,21 +56,23 @@ public record RunSummary(
 
     /** A plain run's summary (not one member of a stacked sweep group). */
     public RunSummary(String name, Map<String, Double> lossFigures, Double penalty, Double loss, Double hessianFroMean,
-            Double hessianFroMax, Double trainAccuracy, Double valAccuracy, int epochsRun, long steps, Double msPerStep,
-            String stopped, String stopReason, int checkpointEpoch, Integer resumedAfterEpoch, long parameters,
+            Double hessianFroMax, Double trainAccuracy, Double valAccuracy, int epochsRun, long steps, Double wallMsPerStep,
+            Double msPerStep, String stopped, String stopReason, int checkpointEpoch, Integer resumedAfterEpoch, long parameters,
             int trainSamples, int validationSamples, Provenance provenance, Map<String, Double> residentMbAtStep) {
         this(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy, epochsRun, steps,
-                msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch, parameters, trainSamples,
+                wallMsPerStep, msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch, parameters, trainSamples,
                 validationSamples, provenance, residentMbAtStep, null, null);
     }
 
     /**
      * This summary as that of member of a stacked sweep group of {@code members}, whose stacked
-     * step took {@code stackedMsPerStep} (median); {@code msPerStep} is then that divided by the members.
+     * step took {@code stackedMsPerStep} (median); {@code msPerStep} is then that divided by the
+     * members, and {@code wallMsPerStep} the group's wall time per step divided by them (per
+     * member-step).
      */
     public RunSummary stacked(int members, double stackedMsPerStep) {
         return new RunSummary(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
-                epochsRun, steps, stackedMsPerStep / members, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
+                epochsRun, steps, wallMsPerStep == null ? null : wallMsPerStep / members, stackedMsPerStep / members, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
                 parameters, trainSamples, validationSamples, provenance, residentMbAtStep, members, stackedMsPerStep);
     }
 

@@ -4,8 +4,12 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
-/** How to train: optimizer, learning rate, epochs, batch size, checkpoints. */
-@JsonPropertyOrder({"optimizer", "lr", "momentum", "epochs", "batch_size", "checkpoint_every"})
+/**
+ * How to train: optimizer, learning rate, epochs, batch size, checkpoints, and how often the
+ * validation loss and the Hessian norms are evaluated ({@code eval_every} epochs; absent: the
+ * default of {@link #evalEvery(int)}).
+ */
+@JsonPropertyOrder({"optimizer", "lr", "momentum", "epochs", "batch_size", "checkpoint_every", "eval_every"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TrainSpec(
         @JsonProperty("optimizer") OptimizerKind optimizer,
@@ -13,7 +17,8 @@ public record TrainSpec(
         @JsonProperty("momentum") Double momentum,
         @JsonProperty("epochs") Integer epochs,
         @JsonProperty("batch_size") Integer batchSize,
-        @JsonProperty("checkpoint_every") Integer checkpointEvery) {
+        @JsonProperty("checkpoint_every") Integer checkpointEvery,
+        @JsonProperty("eval_every") Integer evalEvery) {
 
     public TrainSpec {
         optimizer = optimizer == null ? OptimizerKind.ADAM : optimizer;
@@ -31,9 +36,32 @@ public record TrainSpec(
             Check.positive("batch_size", batchSize);
         }
         checkpointEvery = Check.positive("checkpoint_every", checkpointEvery == null ? 10 : checkpointEvery);
+        if (evalEvery != null) {
+            Check.positive("eval_every", evalEvery);
+        }
+    }
+
+    /** Evaluations cost about one step of the epoch; this keeps them near a tenth of the steps. */
+    private static final int STEPS_PER_EVALUATION = 10;
+
+    /**
+     * Every how many epochs the validation loss and the Hessian norms are evaluated (the last epoch
+     * always is): {@code eval_every} when given, else so that an evaluation comes at most every
+     * {@value #STEPS_PER_EVALUATION} steps: every epoch when an epoch has 10 steps or more, every
+     * 10 epochs for full-batch training, ⌈10 / steps per epoch⌉ between.
+     *
+     * @param trainSamples the training rows, which with {@code batch_size} give the steps per epoch
+     */
+    public int evalEvery(int trainSamples) {
+        if (evalEvery != null) {
+            return evalEvery;
+        }
+        int batch = batchSize == null ? Math.max(1, trainSamples) : Math.min(batchSize, Math.max(1, trainSamples));
+        int steps = Math.max(1, (trainSamples + batch - 1) / batch);
+        return Math.max(1, (STEPS_PER_EVALUATION + steps - 1) / steps);
     }
 
     public static TrainSpec defaults() {
-        return new TrainSpec(null, null, null, null, null, null);
+        return new TrainSpec(null, null, null, null, null, null, null);
     }
 }

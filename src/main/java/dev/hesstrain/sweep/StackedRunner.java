@@ -15,21 +15,19 @@ import dev.hesstrain.runs.RunSummary;
 import dev.hesstrain.runs.TensorBoard;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
-import dev.hesstrain.train.Checkpoints;
-import dev.hesstrain.train.Divergence;
 import dev.hesstrain.train.EpochMetrics;
 import dev.hesstrain.train.Memory;
 import dev.hesstrain.setup.Setup;
-import dev.hesstrain.train.StackedTrainer;
 import dev.hesstrain.train.StopReason;
+import dev.hesstrain.train.StopRequest;
 import dev.hesstrain.train.TrainJob;
 import dev.hesstrain.train.Trainer;
+import dev.hesstrain.train.TrainingListener;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -37,12 +35,12 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Trains a structure group as ONE stacked program ({@link StackedTrainer}: the members' parameters
+ * Trains a structure group as ONE stacked program ({@link Trainer}: the members' parameters
  * on a leading axis, every op of a step serving all of them), and writes each member's standard run
  * directory as {@code TrainJob} does: spec.yaml, data.npz, metrics.csv and weights at every
  * checkpoint, then loss.png, hessian.png and summary.json from the member's final weights. Groups
  * the stacked trainer cannot take (one member, a penalty whose pass has no replicated form for the
- * model: {@link StackedTrainer#penaltyRefused}, specs that differ beyond λ, lr, momentum and seed)
+ * model: {@link Trainer#penaltyRefused}, specs that differ beyond λ, lr, momentum and seed)
  * go through the {@link SequentialRunner},
  * with a log line saying why.
  */
@@ -66,7 +64,7 @@ public final class StackedRunner implements MemberRunner {
         if (members.size() < 2) {
             return new SequentialRunner(tensorBoard).run(members, dirs, resume, baseDir, progress, stop);
         }
-        String differ = StackedTrainer.incompatibility(specs);
+        String differ = Trainer.incompatibility(specs);
         if (differ != null) {
             return sequential(members, dirs, resume, baseDir, progress, stop, differ);
         }
@@ -89,7 +87,7 @@ public final class StackedRunner implements MemberRunner {
                         Setup.classes(specs.get(i), splits.get(i)), manager));
             }
             String why = null;
-            String refused = specs.stream().anyMatch(s -> s.penalty().active()) ? StackedTrainer.penaltyRefused(nets.get(0)) : null;
+            String refused = specs.stream().anyMatch(s -> s.penalty().active()) ? Trainer.penaltyRefused(nets.get(0)) : null;
             if (!nets.get(0).replicable()) {
                 why = "the model has a layer without a replicated pass";
             } else if (refused != null) {
@@ -146,16 +144,17 @@ public final class StackedRunner implements MemberRunner {
                     progress.memberStarted(members.get(i));
                 }
                 LOG.info("training {} members as one stacked program ({} parameters each)", r, nets.get(0).parameterCount());
-                Map<String, Double> rss = new LinkedHashMap<>();
-                StackedTrainer.Result result;
-                try (StackedTrainer trainer = new StackedTrainer(specs, nets, splits.stream().map(Split::train).toList(),
+                Trainer.Result result;
+                Memory memory = new Memory();
+                List<Outcome> out = new ArrayList<>();
+                try (Trainer trainer = new Trainer(specs, nets, splits.stream().map(Split::train).toList(),
                         splits.stream().map(Split::validation).toList())) {
                     if (resume) {
                         trainer.resume(dirs.stream().map(d -> d.file(RunDirectory.CHECKPOINT)).toList());
                     }
-                    result = trainer.run(new StackedTrainer.Listener() {
+                    TrainingListener files = new TrainingListener() {
                         @Override
-                        public void onEpoch(int member, EpochMetrics m) {
+                        public void onEpoch(Trainer.Loop loop, int member, EpochMetrics m) {
                             Map<String, Object> row = TrainJob.metricsRow(specs.get(member), m);
                             metrics.get(member).add(row);
                             events.get(member).add(row);
@@ -164,20 +163,13 @@ public final class StackedRunner implements MemberRunner {
                         }
 
                         @Override
-                        public void onDiverged(int member, int epoch, int lastGood) {
-                            logs.get(member).logger(Divergence.class).warn("epoch {}: the loss is not finite; stopping this "
+                        public void onDiverged(Trainer.Loop loop, int member, int epoch, int lastGood) {
+                            logs.get(member).logger(Trainer.class).warn("epoch {}: the loss is not finite; stopping this "
                                     + "member and keeping the checkpoint of epoch {}", epoch, lastGood);
                         }
 
                         @Override
-                        public void onStep(long step) {
-                            if (Memory.isMilestone(step)) {
-                                rss.put(Long.toString(step), Memory.residentMegabytes());
-                            }
-                        }
-
-                        @Override
-                        public void onCheckpoint(int epoch, List<Integer> saved) {
+                        public void onCheckpoint(Trainer.Loop loop, int epoch, List<Integer> saved) {
                             try {
                                 for (int i : saved) {
                                     // as TrainJob: metrics.csv first and the checkpoint last, so that the rows up
@@ -186,40 +178,36 @@ public final class StackedRunner implements MemberRunner {
                                     metrics.get(i).save(dirs.get(i).file(RunDirectory.METRICS));
                                     AtomicFiles.write(dirs.get(i).file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
                                     trainer.writeCheckpoint(i, dirs.get(i).file(RunDirectory.CHECKPOINT));
-                                    logs.get(i).logger(Checkpoints.class).info("checkpoint at epoch {}", epoch);
+                                    logs.get(i).logger(TrainJob.class).info("checkpoint at epoch {}", epoch);
                                 }
                             } catch (IOException e) {
                                 throw new UncheckedIOException(e);
                             }
                         }
-                    }, () -> stop.get() != null);
+                    };
+                    result = trainer.run(List.of(files, memory, new StopRequest(stop)));
                 }
-                rss.putIfAbsent(Long.toString(result.steps()), Memory.residentMegabytes());
-                List<Outcome> out = new ArrayList<>();
                 for (int i = 0; i < r; i++) {
                     Spec spec = specs.get(i);
                     RunDirectory run = dirs.get(i);
                     StopReason reason = result.reasons().get(i);
-                    // the member's rows are in its metrics.csv, not kept (the summary needs only the count)
-                    Trainer.Result one = new Trainer.Result(List.of(), reason,
-                            reason == StopReason.INTERRUPTED ? reason.description() + " (" + stop.get() + ")" : reason.description(),
-                            result.steps(), result.stepMillis());
+                    String detail = result.details().get(i);
                     metrics.get(i).save(run.file(RunDirectory.METRICS));
                     events.get(i).sessionEnd(reason.id());
-                    Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
-                    TrainJob.summary(spec, evaluator, splits.get(i), one, result.lastGoodEpoch()[i], result.epochsRun()[i],
-                            resume ? at.epochs() : null,
-                            provenance.get(i), nets.get(i), rss)
-                            .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
+                    try (Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation())) {
+                        TrainJob.summary(spec, evaluator, splits.get(i), result, i, resume ? at.epochs() : null,
+                                provenance.get(i), nets.get(i), memory.readings())
+                                .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
+                    }
                     TrainJob.plots(spec, run);
                     Logger job = logs.get(i).logger(TrainJob.class);
                     if (reason == StopReason.INTERRUPTED) {
-                        job.warn("{} after epoch {}; the weights of epoch {} are saved", one.detail(),
+                        job.warn("{} after epoch {}; the weights of epoch {} are saved", detail,
                                 result.epochsRun()[i],
                                 result.lastGoodEpoch()[i]);
                     }
-                    job.info("run stopped: {} ({})", reason.id(), one.detail());
+                    job.info("run stopped: {} ({})", reason.id(), detail);
                     progress.memberFinished(members.get(i), reason.id());
                     out.add(new Outcome(members.get(i), reason.id(), null));
                 }

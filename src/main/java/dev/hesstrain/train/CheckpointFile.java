@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * What {@code train --resume} continues from, in one safetensors file written atomically
  * ({@code checkpoint.safetensors}): the weights under their PyTorch names, the optimizer's state
- * ({@code optimizer.m.<i>}, {@code optimizer.v.<i>}, see {@link Optimizer#state}), and
+ * ({@code optimizer.m.0}, {@code optimizer.v.0}: Adam's moments or SGD's momentum buffer, which
+ * holds lr·b as the engine's fused update keeps it), and
  * {@code checkpoint.position} (int64: whole epochs done, batches of the next, steps, optimizer
  * updates) with {@code checkpoint.sums} (float64: the cut epoch's running sums, see
  * {@link Trainer.Position}). One file, so that a process killed between two writes cannot leave
@@ -32,17 +33,16 @@ public final class CheckpointFile {
 
     private CheckpointFile() {}
 
-    /** A checkpoint read back: the position, the optimizer's update count. */
-    public record Saved(Trainer.Position position, long updates) {}
-
-    /** Writes the network's weights, the optimizer's state and the loop's position to {@code file}, atomically. */
-    public static void write(Path file, Network net, Optimizer optimizer, Trainer.Position p) throws IOException {
-        write(file, net, optimizer.state(), optimizer.updates(), p);
-    }
+    /**
+     * A checkpoint read back: the position, the optimizer's update count and its state arrays by
+     * name (in the network's manager: the caller closes them once copied).
+     */
+    public record Saved(Trainer.Position position, long updates, Map<String, NDArray> optimizerState) {}
 
     /**
-     * Writes a checkpoint from the optimizer's state given by name, as {@link Optimizer#state}
-     * names it (a stacked sweep member's rows of the stacked state), and its update count.
+     * Writes the network's weights, the optimizer's state given by name ({@code optimizer.m.0}, and
+     * for Adam {@code optimizer.v.0}: a member's row of the trainer's state), its update count and
+     * the loop's position to {@code file}, atomically.
      */
     public static void write(Path file, Network net, Map<String, NDArray> optimizerState, long updates, Trainer.Position p)
             throws IOException {
@@ -94,13 +94,13 @@ public final class CheckpointFile {
     }
 
     /**
-     * Restores a checkpoint into {@code net} and {@code optimizer} (built from the run's spec) and
-     * returns where the run stood. Names, shapes and finiteness are checked before anything is
-     * changed.
+     * Restores a checkpoint's weights into {@code net} (built from the run's spec) and returns where
+     * the run stood, with the optimizer's state. Names, shapes and finiteness of the weights are
+     * checked before anything is changed.
      *
      * @throws IOException naming the file and what is wrong with it
      */
-    public static Saved restore(Path file, Network net, Optimizer optimizer) throws IOException {
+    public static Saved restore(Path file, Network net) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException("no checkpoint at " + file);
         }
@@ -125,15 +125,21 @@ public final class CheckpointFile {
                 throw new IOException("the checkpoint " + file + " does not match the model:\n  "
                         + String.join("\n  ", problems));
             }
-            try {
-                optimizer.restore(byName, pos[3]);
-            } catch (IllegalArgumentException e) {
-                throw new IOException("the checkpoint " + file + " does not match the optimizer: " + e.getMessage());
+            if (pos[3] < 0) {
+                throw new IOException("the checkpoint " + file + " has the update count " + pos[3]);
+            }
+            Map<String, NDArray> state = new java.util.LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : byName.entrySet()) {
+                if (e.getKey().startsWith("optimizer.")) {
+                    NDArray a = e.getValue().duplicate();
+                    a.attach(net.manager());
+                    state.put(e.getKey(), a);
+                }
             }
             for (Parameter param : net.parameters()) { // in place: the parameters may be views of one flat array
                 param.array().set(new NDIndex(":"), byName.get(param.name()).toType(param.array().getDataType(), false));
             }
-            return new Saved(p, pos[3]);
+            return new Saved(p, pos[3], state);
         }
     }
 

@@ -24,7 +24,7 @@ public final class Memory implements TrainingListener {
     }
 
     @Override
-    public void onStepEnd(Trainer.Loop loop, StepFigures step) {
+    public void onStepEnd(Trainer.Loop loop) {
         if (isMilestone(loop.steps())) {
             double mb = residentMegabytes();
             readings.put(Long.toString(loop.steps()), mb);

@@ -15,7 +15,7 @@ public final class StopRequest implements TrainingListener {
     }
 
     @Override
-    public void onStepEnd(Trainer.Loop loop, StepFigures step) {
+    public void onStepEnd(Trainer.Loop loop) {
         String by = requestedBy.get();
         if (by != null && !loop.stopping()) {
             loop.stop(StopReason.INTERRUPTED, StopReason.INTERRUPTED.description() + " (" + by + ")");

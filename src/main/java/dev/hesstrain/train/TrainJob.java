@@ -201,7 +201,7 @@ public final class TrainJob {
         Logging.addRunLog(run.file(RunDirectory.LOG), run.mode() == RunDirectory.Mode.RESUME);
         try {
             return runLogged(run, progress, stop);
-        } catch (Checkpoints.Failed e) {
+        } catch (CheckpointFailed e) {
             throw new WriteFailed(run.path(), "the checkpoint of epoch " + e.epoch(), e.getCause(), e.kept());
         } catch (IOException e) {
             throw new WriteFailed(run.path(), "the run's files", e, kept);
@@ -275,60 +275,65 @@ public final class TrainJob {
             LOG.info("run {}: {} training and {} validation samples from {}, {} parameters, on {}",
                     run.path(), tr.n(), va.n(), tr.source(), net.parameterCount(), device);
             progress.start(spec, run, tr.n(), va.n(), net.parameterCount(), device.toString());
-            Trainer trainer = new Trainer(spec, net, tr, va);
-            MetricsRows metrics = new MetricsRows(progress);
-            // metrics.csv first and the checkpoint last: the checkpoint is what a resumed run
-            // continues from, and the rows up to it are then always in metrics.csv
-            Checkpoints checkpoints = new Checkpoints(net, spec.train().checkpointEvery(),
-                    Trainer.MIN_CHECKPOINT_SECONDS, epoch -> {
-                        metrics.csv.save(run.file(RunDirectory.METRICS));
-                        AtomicFiles.write(run.file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
-                        CheckpointFile.write(run.file(RunDirectory.CHECKPOINT), net, trainer.optimizer(),
-                                trainer.position());
-                    });
-            Integer resumedAfter = null;
-            if (resuming) {
-                Trainer.Position from;
-                try {
-                    from = CheckpointFile.restore(run.file(RunDirectory.CHECKPOINT), net, trainer.optimizer()).position();
-                    metrics.restore(run.file(RunDirectory.METRICS), from.epochs());
-                } catch (IOException e) {
-                    throw new ResumeException("cannot resume " + run.path() + ": " + e.getMessage(), e);
+            Trainer.Result result;
+            RunSummary summary;
+            try (Trainer trainer = new Trainer(spec, net, tr, va)) {
+                MetricsRows metrics = new MetricsRows(progress);
+                // metrics.csv first and the checkpoint last: the checkpoint is what a resumed run
+                // continues from, and the rows up to it are then always in metrics.csv
+                TrainingListener files = new TrainingListener() {
+                    @Override
+                    public void onCheckpoint(Trainer.Loop loop, int epoch, List<Integer> members) {
+                        try {
+                            metrics.csv.save(run.file(RunDirectory.METRICS));
+                            AtomicFiles.write(run.file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
+                            trainer.writeCheckpoint(0, run.file(RunDirectory.CHECKPOINT));
+                        } catch (IOException e) {
+                            throw new CheckpointFailed(epoch, trainer.lastCheckpoint(0), e);
+                        }
+                        kept = epoch;
+                        LOG.info("checkpoint at epoch {}", epoch);
+                    }
+                };
+                Integer resumedAfter = null;
+                if (resuming) {
+                    Trainer.Position from;
+                    try {
+                        from = trainer.resume(run.file(RunDirectory.CHECKPOINT));
+                        metrics.restore(run.file(RunDirectory.METRICS), from.epochs());
+                    } catch (IOException e) {
+                        throw new ResumeException("cannot resume " + run.path() + ": " + e.getMessage(), e);
+                    }
+                    // nothing in the directory changes before the checkpoint is restored; then the spec (its
+                    // epochs perhaps raised), and no summary of the run before this one, which would read as
+                    // this run's until this one writes its own
+                    AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
+                    java.nio.file.Files.deleteIfExists(run.file(RunDirectory.SUMMARY));
+                    kept = from.checkpointEpoch();
+                    resumedAfter = from.epochs();
+                    logResumed(LOG, from, spec.train().epochs());
                 }
-                trainer.resumeAt(from);
-                // nothing in the directory changes before the checkpoint is restored; then the spec (its
-                // epochs perhaps raised), and no summary of the run before this one, which would read as
-                // this run's until this one writes its own
-                AtomicFiles.writeString(run.file(RunDirectory.SPEC), SpecLoader.toYaml(spec));
-                java.nio.file.Files.deleteIfExists(run.file(RunDirectory.SUMMARY));
-                checkpoints.resumedAt(from.checkpointEpoch());
-                resumedAfter = from.epochs();
-                logResumed(LOG, from, spec.train().epochs());
+                events = TensorBoard.open(run.path(), tensorBoard); // a resumed run adds a new file
+                if (resumedAfter != null) {
+                    events.resumedAt(resumedAfter + 1);
+                }
+                if (hparams != null && resumedAfter == null) {
+                    events.sessionStart(hparams);
+                }
+                Memory memory = new Memory();
+                result = trainer.run(List.of(metrics, files, memory, new StopRequest(stop)));
+                progress.finish();
+                if (result.reason() == StopReason.INTERRUPTED) {
+                    LOG.warn("{} after epoch {}; the weights of epoch {} are saved", result.detail(), metrics.rows,
+                            result.lastGoodEpoch()[0]);
+                }
+                metrics.csv.save(run.file(RunDirectory.METRICS));
+                if (hparams != null) {
+                    events.sessionEnd(result.reason().id());
+                }
+                // the summary before the plots: a scheduler's kill soon after a stop must not lose it
+                summary = summary(spec, trainer, split, result, 0, resumedAfter, provenance, net, memory.readings());
             }
-            events = TensorBoard.open(run.path(), tensorBoard); // a resumed run adds a new file
-            if (resumedAfter != null) {
-                events.resumedAt(resumedAfter + 1);
-            }
-            if (hparams != null && resumedAfter == null) {
-                events.sessionStart(hparams);
-            }
-            Memory memory = new Memory();
-            Trainer.Result result = trainer.run(List.of(metrics, checkpoints, new Divergence(checkpoints::lastGood),
-                    memory, new StopRequest(stop)));
-            kept = checkpoints.lastGood();
-            progress.finish();
-            if (result.reason() == StopReason.INTERRUPTED) {
-                LOG.warn("{} after epoch {}; the weights of epoch {} are saved", result.detail(),
-                        metrics.rows,
-                        checkpoints.lastGood());
-            }
-            metrics.csv.save(run.file(RunDirectory.METRICS));
-            if (hparams != null) {
-                events.sessionEnd(result.reason().id());
-            }
-            // the summary before the plots: a scheduler's kill soon after a stop must not lose it
-            RunSummary summary = summary(spec, trainer, split, result, checkpoints.lastGood(), metrics.rows,
-                    resumedAfter, provenance, net, memory.readings());
             summary.write(run.file(RunDirectory.SUMMARY));
             plots(spec, run);
             LOG.info("run stopped: {} ({})", result.reason().id(), result.detail());
@@ -386,7 +391,7 @@ public final class TrainJob {
         }
 
         @Override
-        public void onEpoch(Trainer.Loop loop, EpochMetrics m) {
+        public void onEpoch(Trainer.Loop loop, int member, EpochMetrics m) {
             Map<String, Object> row = metricsRow(spec, m);
             csv.add(row);
             events.add(row);
@@ -426,22 +431,22 @@ public final class TrainJob {
     /** An epoch's row of metrics.csv, in the order of {@link #metricsColumns}. */
     public static Map<String, Object> metricsRow(Spec spec, EpochMetrics m) {
         String lossName = spec.loss().id();
-        boolean estimated = estimated(spec);
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("epoch", m.epoch());
         row.put("train_" + lossName, m.trainLoss());
-        row.put("val_" + lossName, m.valLoss());
+        // the evaluated figures (every train.eval_every epochs) are empty on the other epochs
+        row.put("val_" + lossName, orNull(m.valLoss()));
         if (spec.isClassification()) {
             row.put("train_accuracy", m.trainAccuracy());
-            row.put("val_accuracy", m.valAccuracy());
+            row.put("val_accuracy", orNull(m.valAccuracy()));
         }
         row.put("penalty", m.penalty());
-        if (estimated) { // exact figures only on the epochs that computed them, else empty
+        if (estimated(spec)) { // exact figures only on the epochs that computed them, else empty
             row.put("penalty_exact", orNull(m.penaltyExact()));
         }
         row.put("loss", m.loss());
-        row.put("hessian_fro_mean", estimated ? orNull(m.hessianFroMean()) : (Double) m.hessianFroMean());
-        row.put("hessian_fro_max", estimated ? orNull(m.hessianFroMax()) : (Double) m.hessianFroMax());
+        row.put("hessian_fro_mean", orNull(m.hessianFroMean()));
+        row.put("hessian_fro_max", orNull(m.hessianFroMax()));
         row.put("seconds", m.seconds());
         return row;
     }
@@ -451,21 +456,23 @@ public final class TrainJob {
     }
 
     /**
-     * A run's summary.json record: the final figures of {@code trainer}'s network on the split, and
-     * how the run went (also for each member of a stacked sweep).
+     * A run's summary.json record: the final figures of {@code evaluator}'s network (member 0) on
+     * the split, and how member {@code member} of {@code result} went (a plain run: member 0; a
+     * stacked sweep member: its own figures, the group's steps and times).
      */
-    public static RunSummary summary(Spec spec, Trainer trainer, Split split, Trainer.Result result, int checkpointEpoch,
-            int epochsRun, Integer resumedAfter, Provenance provenance, Network net, Map<String, Double> memory) {
-        Trainer.Evaluation tr = trainer.evaluate(split.train());
-        Trainer.Evaluation va = trainer.evaluate(split.validation());
+    public static RunSummary summary(Spec spec, Trainer evaluator, Split split, Trainer.Result result, int member,
+            Integer resumedAfter, Provenance provenance, Network net, Map<String, Double> memory) {
+        Trainer.Figures tr = evaluator.evaluate(split.train());
+        Trainer.Figures va = evaluator.evaluate(split.validation());
         Map<String, Double> figures = new LinkedHashMap<>();
         figures.put("train_" + spec.loss().id(), tr.data());
         figures.put("val_" + spec.loss().id(), va.data());
         boolean classes = spec.isClassification();
         return new RunSummary(spec.name(), figures, tr.penalty(), tr.data() + tr.penalty(), tr.hessianFroMean(),
-                tr.hessianFroMax(), classes ? tr.accuracy() : null, classes ? va.accuracy() : null, epochsRun,
-                result.steps(), result.medianStepMillis(), result.reason().id(), result.detail(), checkpointEpoch, resumedAfter,
-                net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
+                tr.hessianFroMax(), classes ? tr.accuracy() : null, classes ? va.accuracy() : null,
+                result.epochsRun()[member], result.steps(), orNull(result.wallMillisPerStep()), result.medianStepMillis(),
+                result.reasons().get(member).id(), result.details().get(member), result.lastGoodEpoch()[member],
+                resumedAfter, net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
     }
 
     private static Double orNull(double v) {

@@ -22,28 +22,54 @@ class TrainerTest {
     }
 
     static Trainer trainer(Spec spec, NDManager m) {
+        return trainer(spec, m, Trainer.MIN_CHECKPOINT_SECONDS);
+    }
+
+    static Trainer trainer(Spec spec, NDManager m, double minCheckpointSeconds) {
         Split split = Split.split(Generator.generate(spec.data(), Seeds.data(spec.seed())), spec.data().validation(), Seeds.split(spec.seed()));
         Network net = Network.build(spec.model(), 2, DataType.FLOAT32, m, Seeds.init(spec.seed()));
-        return new Trainer(spec, net, split.train(), split.validation());
+        return new Trainer(List.of(spec), List.of(net), List.of(split.train()), List.of(split.validation()),
+                minCheckpointSeconds);
     }
 
-    /** A whole run of {@code t} with the job's checkpoint and divergence listeners, and {@code more}. */
-    static Trainer.Result run(Trainer t, Checkpoints checkpoints, TrainingListener... more) {
-        List<TrainingListener> all = new ArrayList<>(List.of(checkpoints, new Divergence(checkpoints::lastGood)));
+    /** A listener that keeps member 0's rows and the checkpoints' epochs and times. */
+    static final class Recorder implements TrainingListener {
+        final List<EpochMetrics> rows = new ArrayList<>();
+        final List<long[]> checkpoints = new ArrayList<>();
+        Trainer.Result result;
+
+        @Override
+        public void onEpoch(Trainer.Loop loop, int member, EpochMetrics metrics) {
+            if (member == 0) {
+                rows.add(metrics);
+            }
+        }
+
+        @Override
+        public void onCheckpoint(Trainer.Loop loop, int epoch, List<Integer> members) {
+            checkpoints.add(new long[] {epoch, System.nanoTime()});
+        }
+
+        List<Long> checkpointEpochs() {
+            return checkpoints.stream().map(c -> c[0]).toList();
+        }
+    }
+
+    /** A whole run of {@code t} with {@code more} listeners, recorded. */
+    static Recorder run(Trainer t, TrainingListener... more) {
+        Recorder rec = new Recorder();
+        List<TrainingListener> all = new ArrayList<>(List.of(rec));
         all.addAll(List.of(more));
-        return t.run(all);
-    }
-
-    static Checkpoints checkpoints(Trainer t, Spec spec, double minSeconds, Checkpoints.Saver saver) {
-        return new Checkpoints(t.network(), spec.train().checkpointEvery(), minSeconds, saver);
+        rec.result = t.run(all);
+        return rec;
     }
 
     /** The arrays alive in {@code m} after each epoch of a whole run of {@code t}. */
     static List<Integer> liveArraysAfterEachEpoch(Trainer t, Spec spec, NDManager m) {
         List<Integer> live = new ArrayList<>();
-        run(t, checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}), new TrainingListener() {
+        run(t, new TrainingListener() {
             @Override
-            public void onEpoch(Trainer.Loop loop, EpochMetrics metrics) {
+            public void onEpoch(Trainer.Loop loop, int member, EpochMetrics metrics) {
                 live.add(m.getManagedArrays().size());
             }
         });
@@ -51,10 +77,8 @@ class TrainerTest {
     }
 
     /** Epochs checkpointed, with the time of each. */
-    private static List<long[]> checkpoints(Trainer t, Spec spec, double minSeconds) {
-        List<long[]> out = new ArrayList<>();
-        run(t, checkpoints(t, spec, minSeconds, epoch -> out.add(new long[] {epoch, System.nanoTime()})));
-        return out;
+    private static List<long[]> checkpoints(Trainer t) {
+        return run(t).checkpoints;
     }
 
     /** Stops the run after the step at which {@code when} first holds. */
@@ -73,7 +97,7 @@ class TrainerTest {
     void everyDueCheckpointIsWrittenWithoutAMinimumInterval() {
         try (NDManager m = NDManager.newBaseManager()) {
             Spec spec = spec("train.epochs=9", "train.checkpoint_every=2");
-            List<long[]> c = checkpoints(trainer(spec, m), spec, 0);
+            List<long[]> c = checkpoints(trainer(spec, m, 0));
             assertEquals(List.of(0L, 2L, 4L, 6L, 8L, 9L), c.stream().map(e -> e[0]).toList());
         }
     }
@@ -87,7 +111,7 @@ class TrainerTest {
     void checkpointsDueSoonerThanTheMinimumIntervalAreSkippedButTheLastIsKept() {
         try (NDManager m = NDManager.newBaseManager()) {
             Spec spec = spec("train.epochs=40", "train.checkpoint_every=1");
-            List<long[]> c = checkpoints(trainer(spec, m), spec, Trainer.MIN_CHECKPOINT_SECONDS);
+            List<long[]> c = checkpoints(trainer(spec, m));
             assertEquals(0L, c.get(0)[0]);
             assertEquals(40L, c.get(c.size() - 1)[0]);
             for (int i = 1; i < c.size() - 1; i++) {
@@ -114,15 +138,14 @@ class TrainerTest {
     void aStopRequestEndsTheRunAfterTheStepWithACheckpoint() {
         Spec spec = spec("train.epochs=50", "train.checkpoint_every=100");
         try (NDManager m = NDManager.newBaseManager()) {
-            List<Integer> checkpoints = new ArrayList<>();
             Trainer t = trainer(spec, m);
-            Checkpoints c = checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, checkpoints::add);
-            Trainer.Result r = run(t, c, stopWhen(steps -> steps >= 3));
+            Recorder rec = run(t, stopWhen(steps -> steps >= 3));
+            Trainer.Result r = rec.result;
             assertEquals(StopReason.INTERRUPTED, r.reason());
             assertEquals("interrupted by a signal (SIGINT)", r.detail());
-            assertEquals(3, r.epochs().size());
-            assertEquals(List.of(0, 3), checkpoints);
-            assertEquals(3, c.lastGood());
+            assertEquals(3, rec.rows.size());
+            assertEquals(List.of(0L, 3L), rec.checkpointEpochs());
+            assertEquals(3, t.lastCheckpoint(0));
         }
     }
 
@@ -130,13 +153,12 @@ class TrainerTest {
     void aStopRequestMidEpochStopsAfterThatStep() {
         Spec spec = spec("train.epochs=5", "train.batch_size=64"); // 400 rows: 7 steps an epoch
         try (NDManager m = NDManager.newBaseManager()) {
-            Trainer t = trainer(spec, m);
-            Trainer.Result r = run(t, checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}),
-                    stopWhen(steps -> steps >= 3));
+            Recorder rec = run(trainer(spec, m), stopWhen(steps -> steps >= 3));
+            Trainer.Result r = rec.result;
             assertEquals(StopReason.INTERRUPTED, r.reason());
             assertEquals(3, r.steps());
-            assertEquals(1, r.epochs().size());
-            EpochMetrics e = r.epochs().get(0);
+            assertEquals(1, rec.rows.size());
+            EpochMetrics e = rec.rows.get(0);
             assertTrue(e.finite() && e.trainLoss() > 0.3, "averaged over the 192 rows stepped on, not all 400: " + e);
         }
     }
@@ -145,11 +167,46 @@ class TrainerTest {
     void aNanLossStopsTheRunAsDiverged() {
         Spec spec = spec("train.epochs=100", "train.lr=1e30", "train.optimizer=sgd", "train.checkpoint_every=1");
         try (NDManager m = NDManager.newBaseManager()) {
-            Trainer t = trainer(spec, m);
-            Trainer.Result r = run(t, checkpoints(t, spec, Trainer.MIN_CHECKPOINT_SECONDS, e -> {}));
-            assertEquals(StopReason.DIVERGED, r.reason());
-            assertTrue(r.epochs().size() < 100);
-            assertTrue(r.epochs().stream().allMatch(EpochMetrics::finite), "no metrics row holds the NaN step");
+            Recorder rec = run(trainer(spec, m));
+            assertEquals(StopReason.DIVERGED, rec.result.reason());
+            assertTrue(rec.rows.size() < 100);
+            assertTrue(rec.rows.stream().allMatch(EpochMetrics::finite), "no metrics row holds the NaN step");
+        }
+    }
+
+    /**
+     * Full batch: the validation loss and the Hessian norms (λ = 0: not given by the steps) come
+     * every 10 epochs by default and at the last; the training loss every epoch.
+     */
+    @Test
+    void evaluationRunsEveryEvalEveryEpochsAndAtTheLast() {
+        for (String every : new String[] {"", "3"}) {
+            Spec spec = every.isEmpty() ? spec("train.epochs=25", "penalty.lambda=0")
+                    : spec("train.epochs=25", "penalty.lambda=0", "train.eval_every=" + every);
+            int k = every.isEmpty() ? 10 : 3;
+            try (NDManager m = NDManager.newBaseManager(); Trainer t = trainer(spec, m)) {
+                List<EpochMetrics> rows = run(t).rows;
+                assertEquals(25, rows.size());
+                for (EpochMetrics e : rows) {
+                    boolean evaluated = e.epoch() % k == 0 || e.epoch() == 25;
+                    String at = "eval_every " + k + ", epoch " + e.epoch();
+                    assertEquals(evaluated, Double.isFinite(e.valLoss()), at + ": " + e);
+                    assertEquals(evaluated, Double.isFinite(e.hessianFroMean()), at + ": " + e);
+                    assertTrue(Double.isFinite(e.trainLoss()) && e.trainLoss() > 0, at + ": " + e);
+                }
+            }
+        }
+    }
+
+    /** The loop's wall time covers its steps: the wall time per step is at least their mean. */
+    @Test
+    void theWallTimePerStepCoversTheSteps() {
+        Spec spec = spec("train.epochs=20");
+        try (NDManager m = NDManager.newBaseManager(); Trainer t = trainer(spec, m)) {
+            Trainer.Result r = run(t).result;
+            assertEquals(20, r.stepMillis().length);
+            double mean = java.util.Arrays.stream(r.stepMillis()).sum() / 20;
+            assertTrue(r.wallMillisPerStep() >= mean, r.wallMillisPerStep() + " < " + mean);
         }
     }
 }

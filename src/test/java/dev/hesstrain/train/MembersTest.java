@@ -31,15 +31,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Each member of a stacked training gives, epoch by epoch, the metrics of a plain {@link Trainer}
- * run of that member's resolved spec (its own λ, lr, momentum and seed, so its own data, initial
+ * Each member of a stack of R > 1 in {@link Trainer} gives, epoch by epoch, the metrics of a plain
+ * run (a stack of one, through the network's own passes) of that member's resolved spec (its own λ, lr, momentum and seed, so its own data, initial
  * weights, split, minibatch order and probes), to float tolerance, and ends with the same weights.
  */
-class StackedTrainerTest {
+class MembersTest {
     /** sin2pi, small: 120 samples, float64, checkpoints every epoch. */
     private static Spec spec(List<String> common, String member) {
         List<String> all = new ArrayList<>(List.of("data.samples=120", "dtype=float64", "train.epochs=6",
-                "train.checkpoint_every=1"));
+                "train.checkpoint_every=1", "train.eval_every=1"));
         String config = "configs/sin2pi.yaml";
         for (String c : common) {
             if (c.startsWith("config=")) { // another shipped config than sin2pi
@@ -59,8 +59,8 @@ class StackedTrainerTest {
     /** The members' specs, networks and data, as the stacked trainer takes them. */
     private record Stack(List<Spec> specs, List<Network> nets, List<Dataset> train, List<Dataset> validation) {
         /** A stacked trainer of these members that checkpoints whenever one is due. */
-        StackedTrainer trainer() {
-            return new StackedTrainer(specs, nets, train, validation, 0);
+        Trainer trainer() {
+            return new Trainer(specs, nets, train, validation, 0);
         }
     }
 
@@ -108,15 +108,10 @@ class StackedTrainerTest {
 
     private static Plain plain(Spec spec, NDManager m, boolean poisoned) {
         Member a = member(spec, m, poisoned);
-        List<EpochMetrics> rows = new ArrayList<>();
-        Checkpoints checkpoints = new Checkpoints(a.net, spec.train().checkpointEvery(), 0, epoch -> {});
-        Trainer.Result res = new Trainer(spec, a.net, a.train, a.validation).run(List.of(new TrainingListener() {
-            @Override
-            public void onEpoch(Trainer.Loop loop, EpochMetrics metrics) {
-                rows.add(metrics);
-            }
-        }, checkpoints, new Divergence(checkpoints::lastGood)));
-        return new Plain(rows, res, checkpoints.lastGood(), Weights.snapshot(a.net));
+        try (Trainer t = new Trainer(List.of(spec), List.of(a.net), List.of(a.train), List.of(a.validation), 0)) {
+            TrainerTest.Recorder rec = TrainerTest.run(t);
+            return new Plain(rec.rows, rec.result, rec.result.lastGoodEpoch()[0], Weights.snapshot(a.net));
+        }
     }
 
     private static void assertClose(double expected, double actual, double tol, String what) {
@@ -147,28 +142,25 @@ class StackedTrainerTest {
     }
 
     /** Trains the members stacked and each alone, and compares every member's rows and final weights. */
-    private static StackedTrainer.Result check(List<String> common, List<String> members, double tol) {
+    private static Trainer.Result check(List<String> common, List<String> members, double tol) {
         return check(common, members, tol, -1);
     }
 
     /** {@link #check}, with member {@code poisoned}'s data poisoned (see {@link #member(Spec, NDManager, boolean)}). */
-    private static StackedTrainer.Result check(List<String> common, List<String> members, double tol, int poisoned) {
+    private static Trainer.Result check(List<String> common, List<String> members, double tol, int poisoned) {
         try (NDManager m = NDManager.newBaseManager()) {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
             Stack stack = stack(specs, m, poisoned);
             List<List<EpochMetrics>> rows = new ArrayList<>();
             specs.forEach(s -> rows.add(new ArrayList<>()));
-            StackedTrainer.Result res;
-            try (StackedTrainer st = stack.trainer()) {
-                res = st.run(new StackedTrainer.Listener() {
+            Trainer.Result res;
+            try (Trainer st = stack.trainer()) {
+                res = st.run(List.of(new TrainingListener() {
                     @Override
-                    public void onEpoch(int member, EpochMetrics metrics) {
+                    public void onEpoch(Trainer.Loop loop, int member, EpochMetrics metrics) {
                         rows.get(member).add(metrics);
                     }
-
-                    @Override
-                    public void onCheckpoint(int epoch, List<Integer> saved) {}
-                }, () -> false);
+                }));
             }
             for (int i = 0; i < specs.size(); i++) {
                 Plain p = plain(specs.get(i), m, i == poisoned);
@@ -241,20 +233,20 @@ class StackedTrainerTest {
     @Test
     void membersThatDifferInStructureAreRefused() {
         Spec a = spec(List.of(), "penalty.lambda=1e-3");
-        assertNull(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "penalty.lambda=0 seed=3 train.lr=0.1"))));
-        String why = StackedTrainer.incompatibility(List.of(a, spec(List.of(), "model.layers[0].units=7")));
+        assertNull(Trainer.incompatibility(List.of(a, spec(List.of(), "penalty.lambda=0 seed=3 train.lr=0.1"))));
+        String why = Trainer.incompatibility(List.of(a, spec(List.of(), "model.layers[0].units=7")));
         assertNotNull(why);
         assertTrue(why.contains("model"), why);
-        assertTrue(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "train.epochs=3"))).contains("train"));
+        assertTrue(Trainer.incompatibility(List.of(a, spec(List.of(), "train.epochs=3"))).contains("train"));
         // equal boxed values beyond the Integer cache (200 epochs) are equal
-        assertNull(StackedTrainer.incompatibility(List.of(spec(List.of("train.epochs=200", "train.checkpoint_every=150"), ""),
+        assertNull(Trainer.incompatibility(List.of(spec(List.of("train.epochs=200", "train.checkpoint_every=150"), ""),
                 spec(List.of("train.epochs=200", "train.checkpoint_every=150"), "penalty.lambda=1e-2"))));
-        assertTrue(StackedTrainer.incompatibility(List.of(a, spec(List.of(), "penalty.norm=trace"))).contains("penalty"));
+        assertTrue(Trainer.incompatibility(List.of(a, spec(List.of(), "penalty.norm=trace"))).contains("penalty"));
         try (NDManager m = NDManager.newBaseManager()) {
             Spec b = spec(List.of(), "penalty.method=hutchinson");
             Member x = member(a, m);
             Member y = member(b, m);
-            assertThrows(IllegalArgumentException.class, () -> new StackedTrainer(List.of(a, b), List.of(x.net, y.net),
+            assertThrows(IllegalArgumentException.class, () -> new Trainer(List.of(a, b), List.of(x.net, y.net),
                     List.of(x.train, y.train), List.of(x.validation, y.validation)));
         }
     }
@@ -265,17 +257,37 @@ class StackedTrainerTest {
      */
     private static void plainCheckpoint(Spec spec, NDManager m, Path file, long stopAfter, boolean poisoned) {
         Member a = member(spec, m, poisoned);
-        Trainer trainer = new Trainer(spec, a.net, a.train, a.validation);
-        Checkpoints checkpoints = new Checkpoints(a.net, spec.train().checkpointEvery(), 0,
-                epoch -> CheckpointFile.write(file, a.net, trainer.optimizer(), trainer.position()));
-        trainer.run(List.of(checkpoints, new Divergence(checkpoints::lastGood), new TrainingListener() {
+        try (Trainer trainer = new Trainer(List.of(spec), List.of(a.net), List.of(a.train), List.of(a.validation), 0)) {
+            trainer.run(List.of(writer(trainer, i -> file), stopAfter(stopAfter)));
+        }
+    }
+
+    /** Stops the run after {@code steps} steps, as a signal would. */
+    private static TrainingListener stopAfter(long steps) {
+        return new TrainingListener() {
             @Override
-            public void onStepEnd(Trainer.Loop loop, StepFigures step) {
-                if (loop.steps() >= stopAfter) {
+            public void onStepEnd(Trainer.Loop loop) {
+                if (loop.steps() >= steps) {
                     loop.stop(StopReason.INTERRUPTED, "stopped by the test");
                 }
             }
-        }));
+        };
+    }
+
+    /** Writes each checkpointed member's checkpoint.safetensors to {@code file.apply(member)}. */
+    private static TrainingListener writer(Trainer t, java.util.function.IntFunction<Path> file) {
+        return new TrainingListener() {
+            @Override
+            public void onCheckpoint(Trainer.Loop loop, int epoch, List<Integer> saved) {
+                for (int i : saved) {
+                    try {
+                        t.writeCheckpoint(i, file.apply(i));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        };
     }
 
     /** A checkpoint's arrays by name, as float64 values. */
@@ -305,24 +317,11 @@ class StackedTrainerTest {
             List<Spec> specs = members.stream().map(s -> spec(common, s)).toList();
             Stack stack = stack(specs, m, poisoned);
             int[] written = new int[specs.size()];
-            long[] polls = {0};
-            try (StackedTrainer st = stack.trainer()) {
-                st.run(new StackedTrainer.Listener() {
-                    @Override
-                    public void onEpoch(int member, EpochMetrics metrics) {}
-
-                    @Override
-                    public void onCheckpoint(int epoch, List<Integer> saved) {
-                        for (int i : saved) {
-                            try {
-                                st.writeCheckpoint(i, tmp.resolve("stacked-" + i + ".safetensors"));
-                            } catch (IOException e) {
-                                throw new UncheckedIOException(e);
-                            }
-                            written[i]++;
-                        }
-                    }
-                }, () -> ++polls[0] >= stopAfter);
+            try (Trainer st = stack.trainer()) {
+                st.run(List.of(writer(st, i -> {
+                    written[i]++;
+                    return tmp.resolve("stacked-" + i + ".safetensors");
+                }), stopAfter(stopAfter)));
             }
             for (int i = 0; i < specs.size(); i++) {
                 String who = "member " + i + " (" + members.get(i) + ")";
@@ -370,15 +369,15 @@ class StackedTrainerTest {
     void whenAFusedAdamMemberDivergesTheOthersStillEqualTheirPlainRuns(@TempDir Path tmp) throws IOException {
         List<String> common = List.of("train.batch_size=24", "penalty.lambda=1e-3");
         List<String> members = List.of("seed=0", "penalty.lambda=1e-2 seed=1", "penalty.lambda=0 seed=2");
-        StackedTrainer.Result res = check(common, members, 1e-9, 1);
+        Trainer.Result res = check(common, members, 1e-9, 1);
         assertEquals(List.of(StopReason.COMPLETED, StopReason.DIVERGED, StopReason.COMPLETED), res.reasons());
         assertEquals(0, res.epochsRun()[1], "no row for the epoch it diverged in");
         assertNull(res.lastRows().get(1));
         assertEquals(0, res.lastGoodEpoch()[1]);
         assertEquals(6 * 4, res.steps(), "4 steps an epoch");
         try (NDManager m = NDManager.newBaseManager()) {
-            assertEquals(3, plain(spec(common, members.get(1)), m, true).result.steps(),
-                    "the poisoned member's 3 fused steps before the one it diverged in");
+            assertEquals(4, plain(spec(common, members.get(1)), m, true).result.steps(),
+                    "the poisoned member's 3 fused steps and the one it diverged in");
         }
         checkCheckpoints(common, members, Long.MAX_VALUE, 1e-9, tmp, 1);
     }
@@ -391,7 +390,7 @@ class StackedTrainerTest {
     @ParameterizedTest
     @ValueSource(strings = {"penalty.lambda=0,penalty.lambda=1e-2 seed=1", "train.lr=0.003,train.lr=0.01 seed=2"})
     void crossEntropyMembersEqualTheirPlainRuns(String members) {
-        StackedTrainer.Result res = check(List.of("config=configs/digits.yaml", "data.samples=200", "train.epochs=4",
+        Trainer.Result res = check(List.of("config=configs/digits.yaml", "data.samples=200", "train.epochs=4",
                 "train.batch_size=64", "penalty.exact_every=2"), List.of(members.split(",")), 1e-9);
         assertEquals(4, res.epochsRun()[1]);
         double acc = res.lastRows().get(1).trainAccuracy();
@@ -413,7 +412,7 @@ class StackedTrainerTest {
     @ParameterizedTest
     @ValueSource(strings = {"frobenius", "trace"})
     void closedFormExactPenaltyMembersEqualTheirPlainRuns(String norm) {
-        StackedTrainer.Result res = check(List.of("config=configs/digits.yaml", "data.samples=150", "train.epochs=3",
+        Trainer.Result res = check(List.of("config=configs/digits.yaml", "data.samples=150", "train.epochs=3",
                 "train.batch_size=64", "penalty={lambda: 0.01, norm: " + norm + ", method: exact}"),
                 List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1", "train.lr=0.01 seed=2"), 1e-9);
         assertTrue(res.lastRows().get(1).penalty() > 0, "a penalty: " + res.lastRows().get(1).penalty());
@@ -426,7 +425,7 @@ class StackedTrainerTest {
      */
     @Test
     void convolutionAndLogSoftmaxMembersWithAPenaltyEqualTheirPlainRuns() {
-        StackedTrainer.Result res = check(List.of("config=configs/conv12.yaml", "data.samples=8", "train.epochs=3", "loss=nll",
+        Trainer.Result res = check(List.of("config=configs/conv12.yaml", "data.samples=8", "train.epochs=3", "loss=nll",
                 "model.layers=[{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}, {type: tanh}, "
                         + "{type: flatten}, {type: linear, units: 5}, {type: log_softmax}]",
                 "penalty={lambda: 0.01, norm: frobenius, method: exact}"),
@@ -450,7 +449,7 @@ class StackedTrainerTest {
                         "model.layers=[{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}, {type: tanh}, "
                                 + "{type: flatten}, {type: linear, units: 5}, {type: log_softmax}]", pen)
                 : List.of("config=configs/mlp-nll.yaml", "data.samples=60", "train.epochs=3", pen);
-        StackedTrainer.Result res = check(common, List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1"), 1e-9);
+        Trainer.Result res = check(common, List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1"), 1e-9);
         assertTrue(res.lastRows().get(1).penalty() != 0, "a penalty: " + res.lastRows().get(1).penalty());
     }
 
@@ -460,7 +459,7 @@ class StackedTrainerTest {
      */
     @Test
     void twoInputsWithALogSoftmaxLayerStackThroughTheClosedForm() {
-        StackedTrainer.Result res = check(List.of("model.layers=[{type: linear, units: 6}, {type: tanh}, "
+        Trainer.Result res = check(List.of("model.layers=[{type: linear, units: 6}, {type: tanh}, "
                 + "{type: linear, units: 3}, {type: log_softmax}, {type: linear, units: 1}]",
                 "penalty={lambda: 0.01, norm: frobenius, method: exact}"), List.of("penalty.lambda=0.1", "penalty.lambda=1 seed=1"), 1e-9);
         assertTrue(res.lastRows().get(0).penalty() > 0, "a penalty: " + res.lastRows().get(0).penalty());

@@ -1,0 +1,222 @@
+package dev.hesstrain.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.hesstrain.hessian.ClosedForm;
+import dev.hesstrain.hessian.HutchinsonNorm;
+import dev.hesstrain.hessian.InputHessian;
+import dev.hesstrain.model.Loss;
+import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Pairs;
+import dev.hesstrain.model.Scopes;
+import dev.hesstrain.model.Taylor;
+import dev.hesstrain.spec.LossKind;
+import dev.hesstrain.spec.Norm;
+import dev.hesstrain.spec.Spec;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * R members' passes as one on the replica axis ({@link Network#forward(NDArray, List)}, {@link
+ * Network#taylor(NDArray, NDArray, Pairs, List)}, {@link Network#curvature(NDArray, NDArray,
+ * NDArray, List)}): the exact penalty through the replicated closed form, or up to d = {@link
+ * #TAYLOR_MAX_INPUTS} the replicated Taylor pairs; Hutchinson's probes through the replicated
+ * Taylor pass, or the closed form along the probes for a model without it (conv2d, flatten,
+ * log_softmax).
+ */
+final class ReplicaPasses extends Passes {
+    /**
+     * Up to this many inputs the exact penalty on the replica axis takes the replicated Taylor pairs
+     * (d² of them): the replicated closed form runs row-major (its products batched over replicas
+     * and samples), which at d = 2 costs twice the pairs. 4 sin2pi members, 300 epochs, stacked ms
+     * per step in alternating sweeps: 2.8-3.6 with the pairs, 5.4-7.0 with the closed form.
+     */
+    static final int TAYLOR_MAX_INPUTS = 2;
+
+    private final int r;
+    private final Network template;
+    private final List<NDArray> views;
+    private final LossKind loss;
+    private final Norm norm;
+    private final boolean classification;
+    private final DataType dtype;
+    private final InputHessian hessian;
+    private final HutchinsonNorm estimator;
+    private final NDArray lambda;
+    private final NDArray eye;
+    private final boolean curvature;
+    private final boolean closedForm;
+    private Values values;
+
+    ReplicaPasses(List<Spec> specs, Network template, List<NDArray> views, HutchinsonNorm estimator, NDManager manager,
+            double[] lambdas) {
+        super(views);
+        this.r = specs.size();
+        this.template = template;
+        this.views = views;
+        Spec first = specs.get(0);
+        this.loss = first.loss();
+        this.norm = first.penalty().norm();
+        this.classification = first.isClassification();
+        this.dtype = template.dtype();
+        this.estimator = estimator;
+        this.hessian = new InputHessian(template);
+        this.curvature = Arrays.stream(lambdas).anyMatch(l -> l > 0);
+        this.lambda = manager.create(lambdas, new Shape(r, 1)).toType(dtype, false);
+        this.eye = manager.eye(template.inputs()).toType(dtype, false).expandDims(1);
+        this.closedForm = !template.replicatedTaylor()
+                || (hessian.method() == InputHessian.Method.CLOSED_FORM && template.inputs() > TAYLOR_MAX_INPUTS);
+    }
+
+    @Override
+    NDArray step(NDManager step, NDArray x, NDArray y, long[] probeSeeds) {
+        NDArray dirs = null;
+        if (curvature && estimator != null) {
+            NDList parts = new NDList();
+            long b = x.getShape().get(1);
+            for (long seed : probeSeeds) {
+                parts.add(estimator.directions(step, (int) b, new SplittableRandom(seed).split()));
+            }
+            dirs = NDArrays.stack(parts);
+        }
+        values = evaluate(x, y, curvature, curvature && hessian.frobeniusIsCheap(norm), dirs);
+        return values.total().sum();
+    }
+
+    @Override
+    double[] read() {
+        return values.read();
+    }
+
+    @Override
+    double[] evaluate(NDArray x, NDArray y, boolean exact) {
+        return evaluate(x, y, exact, exact, null).read();
+    }
+
+    @Override
+    int chunk(boolean exact, int members) {
+        return exact ? Math.max(1, hessian.rowsPerPass(EXACT_PASS_ELEMENTS, EVAL_CHUNK) / members) : EVAL_CHUNK;
+    }
+
+    @Override
+    boolean estimated() {
+        return estimator != null;
+    }
+
+    @Override
+    void attach(NDManager step) {
+        template.attach(step);
+        super.attach(step);
+        Scopes.tempAttach(step, lambda, eye);
+        hessian.attach(step);
+        if (estimator != null) {
+            estimator.pairs().attach(step);
+        }
+    }
+
+    /** One evaluation of all members: per-member [R] arrays. */
+    private record Values(NDArray total, NDArray data, NDArray penalty, NDArray froMean, NDArray froMax,
+            NDArray correct) {
+        /** [total..., data..., penalty..., froMean..., froMax..., correct...] in one copy to Java. */
+        double[] read() {
+            NDList parts = new NDList(total, data, penalty);
+            if (froMean != null) {
+                parts.add(froMean);
+                parts.add(froMax);
+            }
+            if (correct != null) {
+                parts.add(correct);
+            }
+            return NDArrays.concat(parts).toType(DataType.FLOAT64, false).toDoubleArray();
+        }
+    }
+
+    /** For classification, how many of each member's rows its model gets right: [R] of the model's dtype. */
+    private NDArray correct(NDArray out, NDArray labels) {
+        return classification ? out.argMax(-1).eq(labels).sum(new int[] {1}).toType(dtype, false) : null;
+    }
+
+    /**
+     * The members' objectives on x [R, B, d] and y [R, B, ...]: with {@code withCurvature} the
+     * penalty λ_r · mean norm (exact, or estimated along {@code dirs} [R, K, B, d] when given) and,
+     * when exact and {@code withFrobenius}, the Frobenius norms' per-member mean and max.
+     */
+    private Values evaluate(NDArray x, NDArray y, boolean withCurvature, boolean withFrobenius, NDArray dirs) {
+        long b = x.getShape().get(1);
+        if (!withCurvature) {
+            NDArray out = template.forward(x, views);
+            NDArray dataLoss = Loss.perReplica(loss, out, y);
+            NDArray zero = dataLoss.zerosLike();
+            return new Values(dataLoss, dataLoss, zero, null, null, correct(out, y));
+        }
+        NDArray out;
+        NDArray perSample;
+        NDArray froSquared = null;
+        if (dirs == null && closedForm) {
+            ClosedForm.Norms norms = hessian.closedForm(x, views);
+            out = byMember(norms.value(), b);
+            perSample = norms.get(norm).reshape(r, b);
+            if (withFrobenius) {
+                froSquared = norm == Norm.FROBENIUS ? perSample : norms.get(Norm.FROBENIUS).reshape(r, b);
+            }
+        } else if (dirs != null && !template.replicatedTaylor()) {
+            // probes through the closed form: u_aᵀ H v_b from the Jacobian rows along the probes
+            ClosedForm.Norms norms = hessian.closedForm(x, dirs, views);
+            out = byMember(norms.value(), b);
+            perSample = estimator.estimate(new Taylor(norms.value(), null, norms.directional(estimator.pairs()))).reshape(r, b);
+        } else {
+            Pairs pairs = dirs == null ? hessian.pairs() : estimator.pairs();
+            Taylor t = template.taylor(x, dirs == null ? eye : dirs, pairs, views);
+            out = t.value();
+            Taylor flat = flatReplicas(t);
+            if (dirs == null) {
+                perSample = hessian.norm(flat, norm).reshape(r, b);
+                if (withFrobenius) {
+                    froSquared = norm == Norm.FROBENIUS ? perSample : hessian.norm(flat, Norm.FROBENIUS).reshape(r, b);
+                }
+            } else {
+                perSample = estimator.estimate(flat).reshape(r, b);
+            }
+        }
+        NDArray dataLoss = Loss.perReplica(loss, out, y);
+        NDArray froMean = null;
+        NDArray froMax = null;
+        if (froSquared != null) {
+            NDArray fro = froSquared.sqrt();
+            froMean = fro.mean(new int[] {1});
+            froMax = fro.max(new int[] {1});
+        }
+        NDArray pen = perSample.mean(new int[] {1}).mul(lambda.reshape(r));
+        return new Values(dataLoss.add(pen), dataLoss, pen, froMean, froMax, correct(out, y));
+    }
+
+    /** The outputs [R·B, ...] of a pass of R·B samples (replica-major) as [R, B, ...]. */
+    private NDArray byMember(NDArray value, long b) {
+        return value.reshape(new Shape(r, b).addAll(value.getShape().slice(1)));
+    }
+
+    /** A replicated Taylor pass seen as one of R·N samples, for the per-sample norms of one network. */
+    private static Taylor flatReplicas(Taylor t) {
+        Shape v = t.value().getShape(); // [R, N, o]
+        NDArray value = t.value().reshape(v.get(0) * v.get(1), v.get(2));
+        NDArray hess = null;
+        if (t.hess() != null) {
+            Shape h = t.hess().getShape(); // [R, P, N, o]
+            hess = t.hess().transpose(1, 0, 2, 3).reshape(h.get(1), h.get(0) * h.get(2), h.get(3));
+        }
+        return new Taylor(value, null, hess);
+    }
+
+    @Override
+    public void close() {
+        hessian.close();
+        if (estimator != null) {
+            estimator.close();
+        }
+    }
+}
