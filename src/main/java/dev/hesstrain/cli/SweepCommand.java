@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
         description = "Train every member of a grid over spec fields (--grid, or the spec's sweep: section) into "
                 + "SWEEPS/<name>-<timestamp>/ (or --out): one run directory per member under members/, sweep.csv, "
                 + "sweep.json, val_loss_vs_lambda.png, hessian_vs_lambda.png, tradeoff.png, and a table ranked by "
-                + "validation loss. Again into the same --out, it skips the members that completed. "
+                + "validation loss (training loss without a validation set). Again into the same --out, it skips the members that completed. "
                 + "Grid values: V1,V2,... (YAML scalars), integer ranges a..b, logspace(low,high,n), linspace(low,high,n).",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

@@ -205,9 +205,7 @@ public final class SweepDirectory {
                 return 0;
             }
             own = SpecLoader.load(specFile);
-        } catch (IOException e) {
-            return 0;
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return 0; // unreadable: a broken member, trained afresh as before
         }
         if (SpecLoader.toYaml(own).equals(SpecLoader.toYaml(m.spec()))) {
