@@ -221,7 +221,8 @@ class TrainCommandTest {
         // this build ships PyTorch's CPU library only
         cli = new CliRunner();
         assertEquals(2, cli.run("train", "--config", CONFIG, "--set", "device=gpu", "--out", tmp.resolve("g").toString()));
-        assertTrue(cli.err().contains(CONFIG + ": device: is gpu but PyTorch sees no GPU"), cli.err());
+        // issue 21, 4: the error names the override that set the field, not the file
+        assertTrue(cli.err().contains(CONFIG + " (--set device=gpu): device: is gpu but PyTorch sees no GPU"), cli.err());
         assertFalse(Files.exists(tmp.resolve("g")));
 
         cli = new CliRunner();
