@@ -180,7 +180,8 @@ public final class TrainCommand implements Callable<Integer> {
         rows.put("penalty", s.penalty());
         rows.put("hessian_fro_mean", s.hessianFroMean());
         rows.put("hessian_fro_max", s.hessianFroMax());
-        rows.put("ms_per_step", s.msPerStep());
+        rows.put("wall_ms_per_step", s.wallMsPerStep());
+        rows.put("ms_per_step", s.msPerStep()); // the median step
         rows.forEach((key, v) -> {
             if (v != null && !v.isNaN()) {
                 out.printf(Locale.ROOT, "%-20s %s%n", key, String.format(Locale.ROOT, "%.6g", v));

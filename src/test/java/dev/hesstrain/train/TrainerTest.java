@@ -209,4 +209,69 @@ class TrainerTest {
             assertTrue(r.wallMillisPerStep() >= mean, r.wallMillisPerStep() + " < " + mean);
         }
     }
+
+    /** Two sin2pi members (seeds 0 and 1) as one stack. */
+    private static Trainer pair(Spec spec, NDManager m) {
+        List<Spec> specs = List.of(spec, spec("train.epochs=6", "seed=1"));
+        List<Network> nets = new ArrayList<>();
+        List<dev.hesstrain.data.Dataset> train = new ArrayList<>();
+        List<dev.hesstrain.data.Dataset> val = new ArrayList<>();
+        for (Spec s : specs) {
+            Split split = Split.split(Generator.generate(s.data(), Seeds.data(s.seed())), s.data().validation(),
+                    Seeds.split(s.seed()));
+            nets.add(Network.build(s.model(), 2, DataType.FLOAT32, m, Seeds.init(s.seed())));
+            train.add(split.train());
+            val.add(split.validation());
+        }
+        return new Trainer(specs, nets, train, val, 0);
+    }
+
+    /** A stop request for one member (early stopping's hook): it gets no more rows and a checkpoint, the other goes on. */
+    @Test
+    void aMemberStoppedByAListenerStopsAloneWithACheckpoint() {
+        try (NDManager m = NDManager.newBaseManager(); Trainer t = pair(spec("train.epochs=6"), m)) {
+            List<int[]> rows = new ArrayList<>();
+            List<String> checkpoints = new ArrayList<>();
+            Trainer.Result r = t.run(List.of(new TrainingListener() {
+                @Override
+                public void onEpoch(Trainer.Loop loop, int member, EpochMetrics e) {
+                    rows.add(new int[] {member, e.epoch()});
+                    if (member == 1 && e.epoch() == 2) {
+                        loop.stopMember(1, StopReason.INTERRUPTED, "stopped early");
+                    }
+                }
+
+                @Override
+                public void onCheckpoint(Trainer.Loop loop, int epoch, List<Integer> members) {
+                    checkpoints.add(epoch + ":" + members);
+                }
+            }));
+            assertEquals(6, rows.stream().filter(x -> x[0] == 0).count());
+            assertEquals(2, rows.stream().filter(x -> x[0] == 1).count());
+            assertEquals(List.of(StopReason.COMPLETED, StopReason.INTERRUPTED), r.reasons());
+            assertEquals("stopped early", r.details().get(1));
+            assertEquals(6, r.lastGoodEpoch()[0]);
+            assertEquals(2, r.lastGoodEpoch()[1]);
+            assertTrue(checkpoints.contains("2:[1]") || checkpoints.contains("2:[0, 1]"), checkpoints.toString());
+        }
+    }
+
+    /** A learning-rate factor (a schedule's hook): factor 0 leaves the member's weights as they were. */
+    @Test
+    void aLearningRateFactorOfZeroFreezesTheWeights() {
+        Spec spec = spec("train.epochs=3");
+        try (NDManager m = NDManager.newBaseManager(); Trainer t = trainer(spec, m)) {
+            java.util.Map<String, double[]> before = dev.hesstrain.model.Weights.snapshot(t.network());
+            run(t, new TrainingListener() {
+                @Override
+                public void onTrainingBegin(Trainer.Loop loop) {
+                    loop.scaleLearningRate(0, 0);
+                }
+            });
+            java.util.Map<String, double[]> after = dev.hesstrain.model.Weights.snapshot(t.network());
+            for (String k : before.keySet()) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(before.get(k), after.get(k), k);
+            }
+        }
+    }
 }
