@@ -76,6 +76,21 @@ public record RunSummary(
                 parameters, trainSamples, validationSamples, provenance, residentMbAtStep, members, stackedMsPerStep);
     }
 
+    /**
+     * This summary with one more top-level figure {@code key} (the monitor's final {@code
+     * sharpness}, {@code hessian_trace}); a null value adds nothing.
+     */
+    public RunSummary withFigure(String key, Double value) {
+        if (value == null) {
+            return this;
+        }
+        Map<String, Double> figures = new LinkedHashMap<>(lossFigures);
+        figures.put(key, value);
+        return new RunSummary(name, figures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
+                epochsRun, steps, wallMsPerStep, msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
+                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, stackedMembers, stackedMsPerStep);
+    }
+
     /** The loss-named figures ({@code train_<loss>}, {@code val_<loss>}), written at the top level. */
     @JsonAnyGetter
     @Override
