@@ -16,7 +16,8 @@ import java.util.Map;
  * {@code train_cross_entropy}, ...) and live in {@link #lossFigures}; figures that are not defined
  * (a validation loss without validation rows, a NaN) are written as {@code null} and read back as
  * null; accuracies appear for classification runs only, {@code stacked_members} and {@code
- * stacked_ms_per_step} for the members of a stacked sweep group only. {@code wall_ms_per_step} is
+ * stacked_ms_per_step} for the members of a stacked sweep group only; {@code sharpness} and {@code
+ * hessian_trace} (the last values of the spec's {@code monitor}) sit beside the loss figures ({@link #withFigure}). {@code wall_ms_per_step} is
  * the training loop's wall time divided by its steps (evaluation, rows and checkpoints included:
  * what a user waits), {@code ms_per_step} the median step alone.
  */

@@ -104,7 +104,14 @@ public final class SharpnessMonitor implements TrainingListener {
         double value = Double.NaN;
         double trace = Double.NaN;
         if (s) {
-            Sharpness.Measurement r = sharpness[member].measure(into, x, m, y, spec.loss());
+            Sharpness.Measurement r;
+            try {
+                r = sharpness[member].measure(into, x, m, y, spec.loss());
+            } catch (RuntimeException ex) { // weights gone non-finite: the loop stops the member next; the run goes on
+                log.warn("epoch {}: no sharpness: {}", e, ex.getMessage());
+                current[member] = Reading.NONE;
+                return;
+            }
             value = r.value();
             lastSharpness[member] = value;
             log.info("epoch {}: sharpness {} on {} points ({} Lanczos iterations, {} HVPs, {} s, residual {}{}{})", e,
