@@ -34,6 +34,8 @@ public final class RunDirectory implements AutoCloseable {
     public static final String CHECKPOINT = "checkpoint.safetensors";
     public static final String LOSS_PLOT = "loss.png";
     public static final String HESSIAN_PLOT = "hessian.png";
+    /** The monitored sharpness (and parameter-Hessian trace) per epoch, for runs with a {@code monitor} section. */
+    public static final String SHARPNESS_PLOT = "sharpness.png";
     /** Training and validation accuracy per epoch, for classifiers only. */
     public static final String ACCURACY_PLOT = "accuracy.png";
     public static final String LOG = "train.log";

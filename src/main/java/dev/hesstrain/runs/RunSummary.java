@@ -16,7 +16,8 @@ import java.util.Map;
  * {@code train_cross_entropy}, ...) and live in {@link #lossFigures}; figures that are not defined
  * (a validation loss without validation rows, a NaN) are written as {@code null} and read back as
  * null; accuracies appear for classification runs only, {@code stacked_members} and {@code
- * stacked_ms_per_step} for the members of a stacked sweep group only. {@code wall_ms_per_step} is
+ * stacked_ms_per_step} for the members of a stacked sweep group only; {@code sharpness} and {@code
+ * hessian_trace} (the last values of the spec's {@code monitor}) sit beside the loss figures ({@link #withFigure}). {@code wall_ms_per_step} is
  * the training loop's wall time divided by its steps (evaluation, rows and checkpoints included:
  * what a user waits), {@code ms_per_step} the median step alone.
  */
@@ -74,6 +75,21 @@ public record RunSummary(
         return new RunSummary(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
                 epochsRun, steps, wallMsPerStep == null ? null : wallMsPerStep / members, stackedMsPerStep / members, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
                 parameters, trainSamples, validationSamples, provenance, residentMbAtStep, members, stackedMsPerStep);
+    }
+
+    /**
+     * This summary with one more top-level figure {@code key} (the monitor's final {@code
+     * sharpness}, {@code hessian_trace}); a null value adds nothing.
+     */
+    public RunSummary withFigure(String key, Double value) {
+        if (value == null) {
+            return this;
+        }
+        Map<String, Double> figures = new LinkedHashMap<>(lossFigures);
+        figures.put(key, value);
+        return new RunSummary(name, figures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
+                epochsRun, steps, wallMsPerStep, msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
+                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, stackedMembers, stackedMsPerStep);
     }
 
     /** The loss-named figures ({@code train_<loss>}, {@code val_<loss>}), written at the top level. */

@@ -18,6 +18,7 @@ import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.EpochMetrics;
 import dev.hesstrain.train.Memory;
 import dev.hesstrain.setup.Setup;
+import dev.hesstrain.train.SharpnessMonitor;
 import dev.hesstrain.train.StopReason;
 import dev.hesstrain.train.StopRequest;
 import dev.hesstrain.train.TrainJob;
@@ -147,15 +148,28 @@ public final class StackedRunner implements MemberRunner {
                 Trainer.Result result;
                 Memory memory = new Memory();
                 List<Outcome> out = new ArrayList<>();
+                SharpnessMonitor monitor;
                 try (Trainer trainer = new Trainer(specs, nets, splits.stream().map(Split::train).toList(),
                         splits.stream().map(Split::validation).toList())) {
                     if (resume) {
                         trainer.resume(dirs.stream().map(d -> d.file(RunDirectory.CHECKPOINT)).toList());
                     }
+                    // the monitor measures each member on its current weights, copied into a spare network
+                    Network spare = null;
+                    if (SharpnessMonitor.wanted(specs)) {
+                        Dataset tr = splits.get(0).train();
+                        spare = Setup.buildNetwork(specs.get(0), members.get(0).id(), tr.d(), tr.o(),
+                                Setup.classes(specs.get(0), splits.get(0)), manager);
+                        nets.add(spare); // closed with the members' networks
+                    }
+                    monitor = spare == null ? null : new SharpnessMonitor(specs,
+                            splits.stream().map(Split::train).toList(), spare, i -> logs.get(i).logger(TrainJob.class));
+                    SharpnessMonitor rows = monitor;
                     TrainingListener files = new TrainingListener() {
                         @Override
                         public void onEpoch(Trainer.Loop loop, int member, EpochMetrics m) {
-                            Map<String, Object> row = TrainJob.metricsRow(specs.get(member), m);
+                            Map<String, Object> row = TrainJob.metricsRow(specs.get(member), m,
+                                    rows == null ? SharpnessMonitor.Reading.NONE : rows.reading(member, m.epoch()));
                             metrics.get(member).add(row);
                             events.get(member).add(row);
                             progress.epoch(members.get(member), m);
@@ -185,7 +199,12 @@ public final class StackedRunner implements MemberRunner {
                             }
                         }
                     };
-                    result = trainer.run(List.of(files, memory, new StopRequest(stop)));
+                    List<TrainingListener> listeners = new ArrayList<>();
+                    if (monitor != null) {
+                        listeners.add(monitor); // before the rows, which take its values
+                    }
+                    listeners.addAll(List.of(files, memory, new StopRequest(stop)));
+                    result = trainer.run(listeners);
                 }
                 for (int i = 0; i < r; i++) {
                     Spec spec = specs.get(i);
@@ -196,9 +215,9 @@ public final class StackedRunner implements MemberRunner {
                     events.get(i).sessionEnd(reason.id());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
                     try (Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation())) {
-                        TrainJob.summary(spec, evaluator, splits.get(i), result, i, resume ? at.epochs() : null,
-                                provenance.get(i), nets.get(i), memory.readings())
-                                .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
+                        TrainJob.monitored(TrainJob.summary(spec, evaluator, splits.get(i), result, i,
+                                resume ? at.epochs() : null, provenance.get(i), nets.get(i), memory.readings())
+                                .stacked(r, result.medianStepMillis()), monitor, i).write(run.file(RunDirectory.SUMMARY));
                     }
                     TrainJob.plots(spec, run);
                     Logger job = logs.get(i).logger(TrainJob.class);

@@ -28,6 +28,7 @@ import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -278,7 +279,9 @@ public final class TrainJob {
             Trainer.Result result;
             RunSummary summary;
             try (Trainer trainer = new Trainer(spec, net, tr, va)) {
-                MetricsRows metrics = new MetricsRows(progress);
+                SharpnessMonitor monitor = spec.monitor() == null ? null
+                        : new SharpnessMonitor(List.of(spec), List.of(tr), net, i -> LOG);
+                MetricsRows metrics = new MetricsRows(progress, monitor);
                 // metrics.csv first and the checkpoint last: the checkpoint is what a resumed run
                 // continues from, and the rows up to it are then always in metrics.csv
                 TrainingListener files = new TrainingListener() {
@@ -321,7 +324,12 @@ public final class TrainJob {
                     events.sessionStart(hparams);
                 }
                 Memory memory = new Memory();
-                result = trainer.run(List.of(metrics, files, memory, new StopRequest(stop)));
+                List<TrainingListener> listeners = new ArrayList<>();
+                if (monitor != null) {
+                    listeners.add(monitor); // before the rows, which take its values
+                }
+                listeners.addAll(List.of(metrics, files, memory, new StopRequest(stop)));
+                result = trainer.run(listeners);
                 progress.finish();
                 if (result.reason() == StopReason.INTERRUPTED) {
                     LOG.warn("{} after epoch {}; the weights of epoch {} are saved", result.detail(), metrics.rows,
@@ -332,7 +340,8 @@ public final class TrainJob {
                     events.sessionEnd(result.reason().id());
                 }
                 // the summary before the plots: a scheduler's kill soon after a stop must not lose it
-                summary = summary(spec, trainer, split, result, 0, resumedAfter, provenance, net, memory.readings());
+                summary = monitored(summary(spec, trainer, split, result, 0, resumedAfter, provenance, net,
+                        memory.readings()), monitor, 0);
             }
             summary.write(run.file(RunDirectory.SUMMARY));
             plots(spec, run);
@@ -377,9 +386,11 @@ public final class TrainJob {
         /** The epochs with a row, 1 to rows (the rows themselves are in metrics.csv, not kept). */
         int rows;
         private final Progress progress;
+        private final SharpnessMonitor monitor;
 
-        MetricsRows(Progress progress) {
+        MetricsRows(Progress progress, SharpnessMonitor monitor) {
             this.progress = progress;
+            this.monitor = monitor;
         }
 
         /**
@@ -392,7 +403,8 @@ public final class TrainJob {
 
         @Override
         public void onEpoch(Trainer.Loop loop, int member, EpochMetrics m) {
-            Map<String, Object> row = metricsRow(spec, m);
+            Map<String, Object> row = metricsRow(spec, m,
+                    monitor == null ? SharpnessMonitor.Reading.NONE : monitor.reading(member, m.epoch()));
             csv.add(row);
             events.add(row);
             rows++;
@@ -424,12 +436,38 @@ public final class TrainJob {
         if (estimated(spec)) {
             columns.add("penalty_exact"); // beside the estimate
         }
-        columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
+        columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max"));
+        columns.addAll(monitorColumns(spec));
+        columns.add("seconds");
         return columns;
     }
 
-    /** An epoch's row of metrics.csv, in the order of {@link #metricsColumns}. */
+    /** The columns of the spec's {@code monitor} section: sharpness, hessian_trace, those asked for. */
+    private static List<String> monitorColumns(Spec spec) {
+        List<String> columns = new ArrayList<>();
+        if (spec.monitor() != null && spec.monitor().sharpnessEvery() != null) {
+            columns.add(SHARPNESS);
+        }
+        if (spec.monitor() != null && spec.monitor().hessianTraceEvery() != null) {
+            columns.add(HESSIAN_TRACE);
+        }
+        return columns;
+    }
+
+    /** The monitor's columns of metrics.csv (and names in summary.json). */
+    public static final String SHARPNESS = "sharpness";
+    public static final String HESSIAN_TRACE = "hessian_trace";
+
+    /** An epoch's row of metrics.csv without monitored values. */
     public static Map<String, Object> metricsRow(Spec spec, EpochMetrics m) {
+        return metricsRow(spec, m, SharpnessMonitor.Reading.NONE);
+    }
+
+    /**
+     * An epoch's row of metrics.csv, in the order of {@link #metricsColumns}, with the monitor's
+     * values of the epoch (empty where not measured).
+     */
+    public static Map<String, Object> metricsRow(Spec spec, EpochMetrics m, SharpnessMonitor.Reading monitored) {
         String lossName = spec.loss().id();
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("epoch", m.epoch());
@@ -447,6 +485,9 @@ public final class TrainJob {
         row.put("loss", m.loss());
         row.put("hessian_fro_mean", orNull(m.hessianFroMean()));
         row.put("hessian_fro_max", orNull(m.hessianFroMax()));
+        for (String c : monitorColumns(spec)) {
+            row.put(c, orNull(c.equals(SHARPNESS) ? monitored.sharpness() : monitored.hessianTrace()));
+        }
         row.put("seconds", m.seconds());
         return row;
     }
@@ -473,6 +514,15 @@ public final class TrainJob {
                 result.epochsRun()[member], result.steps(), orNull(result.wallMillisPerStep()), result.medianStepMillis(),
                 result.reasons().get(member).id(), result.details().get(member), result.lastGoodEpoch()[member],
                 resumedAfter, net.parameterCount(), split.train().n(), split.validation().n(), provenance, memory);
+    }
+
+    /** {@code summary} with member {@code member}'s last monitored values (none without a monitor). */
+    public static RunSummary monitored(RunSummary summary, SharpnessMonitor monitor, int member) {
+        if (monitor == null) {
+            return summary;
+        }
+        return summary.withFigure(SHARPNESS, orNull(monitor.lastSharpness(member)))
+                .withFigure(HESSIAN_TRACE, orNull(monitor.lastTrace(member)));
     }
 
     private static Double orNull(double v) {
@@ -530,6 +580,9 @@ public final class TrainJob {
         hess.put("max ||H||_F", column(rows, "hessian_fro_max"));
         Plots.lineChart(run.file(RunDirectory.HESSIAN_PLOT), spec.name() + ": input-Hessian Frobenius norm per epoch",
                 "epoch", "||H||_F over training samples", true, x, hess);
+        if (!monitorColumns(spec).isEmpty()) {
+            sharpnessPlot(spec, run, x, rows);
+        }
         if (spec.isClassification()) {
             LinkedHashMap<String, double[]> acc = new LinkedHashMap<>();
             acc.put("train accuracy", column(rows, "train_accuracy"));
@@ -537,6 +590,28 @@ public final class TrainJob {
             Plots.lineChart(run.file(RunDirectory.ACCURACY_PLOT), spec.name() + ": accuracy per epoch", "epoch",
                     "fraction of samples classified right", false, x, acc);
         }
+    }
+
+    /**
+     * sharpness.png: the monitored sharpness (and Hessian trace) per epoch, with SGD's stability
+     * threshold 2/lr (gradient descent on a quadratic diverges along eigenvalues above it).
+     */
+    private static void sharpnessPlot(Spec spec, RunDirectory run, double[] x, List<Map<String, Object>> rows)
+            throws IOException {
+        LinkedHashMap<String, double[]> series = new LinkedHashMap<>();
+        if (spec.monitor().sharpnessEvery() != null) {
+            series.put("sharpness (largest eigenvalue)", column(rows, SHARPNESS));
+        }
+        if (spec.monitor().hessianTraceEvery() != null) {
+            series.put("trace", column(rows, HESSIAN_TRACE));
+        }
+        if (spec.train().optimizer() == dev.hesstrain.spec.OptimizerKind.SGD) {
+            double[] line = new double[x.length];
+            Arrays.fill(line, 2 / spec.train().lr());
+            series.put("2/lr = " + (float) (2 / spec.train().lr()), line);
+        }
+        Plots.lineChart(run.file(RunDirectory.SHARPNESS_PLOT), spec.name() + ": parameter Hessian of the data loss "
+                + "per epoch", "epoch", "eigenvalue / trace", true, x, series);
     }
 
     /** One column of rows read back, as doubles (NaN where empty). */

@@ -243,6 +243,21 @@ public final class Trainer implements AutoCloseable {
         public double learningRateFactor(int i) {
             return lrFactor[i];
         }
+
+        /**
+         * Copies member {@code i}'s current weights (at the end of the last step) into {@code into},
+         * a network of the members' structure: a monitor's measurement. A plain run's own network
+         * holds them already.
+         */
+        public void copyWeights(int i, Network into) {
+            if (r == 1 && into == template) {
+                return;
+            }
+            try (NDManager step = manager.newSubManager()) {
+                Scopes.tempAttach(step, theta);
+                into.flatParameters().set(new NDIndex(":"), theta.get(i));
+            }
+        }
     }
 
     private final List<Spec> specs;
