@@ -16,6 +16,7 @@ import dev.hesstrain.runs.TensorBoard;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.EpochMetrics;
+import dev.hesstrain.train.EarlyStopping;
 import dev.hesstrain.train.Memory;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.train.StopReason;
@@ -145,6 +146,7 @@ public final class StackedRunner implements MemberRunner {
                 }
                 LOG.info("training {} members as one stacked program ({} parameters each)", r, nets.get(0).parameterCount());
                 Trainer.Result result;
+                List<EarlyStopping> stoppers = new ArrayList<>(); // each member's early stopping record, or null
                 Memory memory = new Memory();
                 List<Outcome> out = new ArrayList<>();
                 try (Trainer trainer = new Trainer(specs, nets, splits.stream().map(Split::train).toList(),
@@ -186,6 +188,9 @@ public final class StackedRunner implements MemberRunner {
                         }
                     };
                     result = trainer.run(List.of(files, memory, new StopRequest(stop)));
+                    for (int i = 0; i < r; i++) {
+                        stoppers.add(trainer.earlyStopping(i));
+                    }
                 }
                 for (int i = 0; i < r; i++) {
                     Spec spec = specs.get(i);
@@ -196,9 +201,15 @@ public final class StackedRunner implements MemberRunner {
                     events.get(i).sessionEnd(reason.id());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
                     try (Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation())) {
-                        TrainJob.summary(spec, evaluator, splits.get(i), result, i, resume ? at.epochs() : null,
-                                provenance.get(i), nets.get(i), memory.readings())
-                                .stacked(r, result.medianStepMillis()).write(run.file(RunDirectory.SUMMARY));
+                        RunSummary summary = TrainJob.summary(spec, evaluator, splits.get(i), result, i,
+                                resume ? at.epochs() : null, provenance.get(i), nets.get(i), memory.readings())
+                                .stacked(r, result.medianStepMillis());
+                        EarlyStopping es = stoppers.get(i);
+                        if (es != null) {
+                            summary = summary.withEarlyStopping(Trainer.monitored(spec, splits.get(i).validation().n()),
+                                    es.bestEpoch(), es.best());
+                        }
+                        summary.write(run.file(RunDirectory.SUMMARY));
                     }
                     TrainJob.plots(spec, run);
                     Logger job = logs.get(i).logger(TrainJob.class);

@@ -333,6 +333,10 @@ public final class TrainJob {
                 }
                 // the summary before the plots: a scheduler's kill soon after a stop must not lose it
                 summary = summary(spec, trainer, split, result, 0, resumedAfter, provenance, net, memory.readings());
+                EarlyStopping es = trainer.earlyStopping(0);
+                if (es != null) {
+                    summary = summary.withEarlyStopping(Trainer.monitored(spec, va.n()), es.bestEpoch(), es.best());
+                }
             }
             summary.write(run.file(RunDirectory.SUMMARY));
             plots(spec, run);
@@ -424,7 +428,7 @@ public final class TrainJob {
         if (estimated(spec)) {
             columns.add("penalty_exact"); // beside the estimate
         }
-        columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max", "seconds"));
+        columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max", "lr", "seconds"));
         return columns;
     }
 
@@ -447,6 +451,8 @@ public final class TrainJob {
         row.put("loss", m.loss());
         row.put("hessian_fro_mean", orNull(m.hessianFroMean()));
         row.put("hessian_fro_max", orNull(m.hessianFroMax()));
+        // the epoch's learning rate (train.schedule's, stepped once per epoch)
+        row.put("lr", new Schedule(spec.train().schedule(), spec.train().lr(), spec.train().epochs()).lr(m.epoch()));
         row.put("seconds", m.seconds());
         return row;
     }
