@@ -67,13 +67,32 @@ public final class Torch {
      */
     public static void adamUpdate(NDArray w, NDArray g, NDArray m, NDArray v, double lr, double lrCorrected,
             double beta1, double beta2, double eps) {
-        JniUtils.adamUpdate(pt(w), pt(g), pt(m), pt(v), (float) lr, (float) lrCorrected, 0f, 1f, -1f,
-                (float) beta1, (float) beta2, (float) eps, false);
+        adamUpdate(w, g, m, v, lr, lrCorrected, beta1, beta2, eps, 0);
+    }
+
+    /**
+     * The same with AdamW's decoupled weight decay ({@code torch.optim.AdamW}): w −= lr · wd · w
+     * before the Adam step (the engine's update with its {@code adamw} flag).
+     */
+    public static void adamUpdate(NDArray w, NDArray g, NDArray m, NDArray v, double lr, double lrCorrected,
+            double beta1, double beta2, double eps, double weightDecay) {
+        JniUtils.adamUpdate(pt(w), pt(g), pt(m), pt(v), (float) lr, (float) lrCorrected, (float) weightDecay, 1f, -1f,
+                (float) beta1, (float) beta2, (float) eps, weightDecay > 0);
     }
 
     /** PyTorch's fused SGD update with momentum in place: b = μ b + g, w −= lr · b. */
     public static void sgdUpdate(NDArray w, NDArray g, NDArray momentumBuffer, double lr, double momentum) {
-        JniUtils.sgdUpdate(pt(w), pt(g), pt(momentumBuffer), (float) lr, 0f, 1f, -1f, (float) momentum);
+        sgdUpdate(w, g, momentumBuffer, lr, momentum, 0);
+    }
+
+    /**
+     * The same with L2 weight decay added to the gradient, g + wd · w ({@code torch.optim.SGD}'s
+     * {@code weight_decay}). The engine keeps lr · b in the buffer: b' = μ b' + lr (g + wd w), w −= b'.
+     */
+    public static void sgdUpdate(NDArray w, NDArray g, NDArray momentumBuffer, double lr, double momentum,
+            double weightDecay) {
+        JniUtils.sgdUpdate(pt(w), pt(g), pt(momentumBuffer), (float) lr, (float) weightDecay, 1f, -1f,
+                (float) momentum);
     }
 
     /** PyTorch's intra-op thread count for this process. */

@@ -24,7 +24,8 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"name", "penalty", "loss", "hessian_fro_mean", "hessian_fro_max", "train_accuracy", "val_accuracy",
         "epochs_run", "steps", "wall_ms_per_step", "ms_per_step", "stopped", "stop_reason", "checkpoint_epoch", "resumed_after_epoch",
-        "parameters", "train_samples", "validation_samples", "stacked_members", "stacked_ms_per_step", "provenance",
+        "parameters", "train_samples", "validation_samples", "stacked_members", "stacked_ms_per_step", "early_stopping",
+        "provenance",
         "resident_mb_at_step"})
 public record RunSummary(
         @JsonProperty("name") String name,
@@ -49,7 +50,18 @@ public record RunSummary(
         @JsonProperty("provenance") Provenance provenance,
         @JsonProperty("resident_mb_at_step") Map<String, Double> residentMbAtStep,
         @JsonProperty("stacked_members") Integer stackedMembers,
-        @JsonProperty("stacked_ms_per_step") Double stackedMsPerStep) {
+        @JsonProperty("stacked_ms_per_step") Double stackedMsPerStep,
+        @JsonProperty("early_stopping") EarlyStop earlyStopping) {
+
+    /**
+     * A run with {@code train.early_stopping}: the loss it watched, and its best epoch and value
+     * (the epoch whose weights model.safetensors holds).
+     */
+    @JsonPropertyOrder({"monitor", "best_epoch", "best_value"})
+    public record EarlyStop(
+            @JsonProperty("monitor") String monitor,
+            @JsonProperty("best_epoch") int bestEpoch,
+            @JsonProperty("best_value") Double bestValue) {}
 
     public RunSummary {
         lossFigures = lossFigures == null ? new LinkedHashMap<>() : new LinkedHashMap<>(lossFigures);
@@ -62,7 +74,7 @@ public record RunSummary(
             int trainSamples, int validationSamples, Provenance provenance, Map<String, Double> residentMbAtStep) {
         this(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy, epochsRun, steps,
                 wallMsPerStep, msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch, parameters, trainSamples,
-                validationSamples, provenance, residentMbAtStep, null, null);
+                validationSamples, provenance, residentMbAtStep, null, null, null);
     }
 
     /**
@@ -74,7 +86,16 @@ public record RunSummary(
     public RunSummary stacked(int members, double stackedMsPerStep) {
         return new RunSummary(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
                 epochsRun, steps, wallMsPerStep == null ? null : wallMsPerStep / members, stackedMsPerStep / members, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
-                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, members, stackedMsPerStep);
+                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, members, stackedMsPerStep,
+                earlyStopping);
+    }
+
+    /** This summary with early stopping's record: the monitored loss, its best epoch and value. */
+    public RunSummary withEarlyStopping(String monitor, int bestEpoch, double bestValue) {
+        return new RunSummary(name, lossFigures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
+                epochsRun, steps, wallMsPerStep, msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
+                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, stackedMembers, stackedMsPerStep,
+                new EarlyStop(monitor, bestEpoch, Double.isFinite(bestValue) ? bestValue : null));
     }
 
     /**
@@ -89,7 +110,8 @@ public record RunSummary(
         figures.put(key, value);
         return new RunSummary(name, figures, penalty, loss, hessianFroMean, hessianFroMax, trainAccuracy, valAccuracy,
                 epochsRun, steps, wallMsPerStep, msPerStep, stopped, stopReason, checkpointEpoch, resumedAfterEpoch,
-                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, stackedMembers, stackedMsPerStep);
+                parameters, trainSamples, validationSamples, provenance, residentMbAtStep, stackedMembers, stackedMsPerStep,
+                earlyStopping);
     }
 
     /** The loss-named figures ({@code train_<loss>}, {@code val_<loss>}), written at the top level. */

@@ -144,7 +144,7 @@ public final class TensorBoard implements Closeable {
         if (file == null || "interrupted".equals(reason)) {
             return;
         }
-        int status = "completed".equals(reason) ? STATUS_SUCCESS : STATUS_FAILURE;
+        int status = "completed".equals(reason) || "early_stopped".equals(reason) ? STATUS_SUCCESS : STATUS_FAILURE;
         // plugin_data.proto: SessionEndInfo { Status status = 1; double end_time_secs = 2; }
         write(SESSION_END_TAG, HPARAMS_SESSION_END, message(c -> {
             c.writeEnum(1, status);

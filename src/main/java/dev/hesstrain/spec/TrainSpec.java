@@ -5,11 +5,14 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /**
- * How to train: optimizer, learning rate, epochs, batch size, checkpoints, and how often the
+ * How to train: optimizer, learning rate, epochs, batch size, checkpoints, how often the
  * validation loss and the Hessian norms are evaluated ({@code eval_every} epochs; absent: the
- * default of {@link #evalEvery(int)}).
+ * default of {@link #evalEvery(int)}), and the controls: learning-rate schedule, weight decay
+ * (AdamW's decoupled decay with adam, L2 added to the gradient with sgd, as {@code
+ * torch.optim.AdamW} and {@code torch.optim.SGD} apply it) and early stopping.
  */
-@JsonPropertyOrder({"optimizer", "lr", "momentum", "epochs", "batch_size", "checkpoint_every", "eval_every"})
+@JsonPropertyOrder({"optimizer", "lr", "momentum", "epochs", "batch_size", "checkpoint_every", "eval_every",
+        "weight_decay", "schedule", "early_stopping"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TrainSpec(
         @JsonProperty("optimizer") OptimizerKind optimizer,
@@ -18,7 +21,10 @@ public record TrainSpec(
         @JsonProperty("epochs") Integer epochs,
         @JsonProperty("batch_size") Integer batchSize,
         @JsonProperty("checkpoint_every") Integer checkpointEvery,
-        @JsonProperty("eval_every") Integer evalEvery) {
+        @JsonProperty("eval_every") Integer evalEvery,
+        @JsonProperty("weight_decay") Double weightDecay,
+        @JsonProperty("schedule") ScheduleSpec schedule,
+        @JsonProperty("early_stopping") EarlyStoppingSpec earlyStopping) {
 
     public TrainSpec {
         optimizer = optimizer == null ? OptimizerKind.ADAM : optimizer;
@@ -39,6 +45,9 @@ public record TrainSpec(
         if (evalEvery != null) {
             Check.positive("eval_every", evalEvery);
         }
+        weightDecay = Check.nonNegative("weight_decay", weightDecay == null ? 0.0 : weightDecay);
+        schedule = schedule == null ? ScheduleSpec.constant() : schedule;
+        // early_stopping stays null when absent: no early stopping
     }
 
     /** Evaluations cost about one step of the epoch; this keeps them near a tenth of the steps. */
@@ -62,6 +71,6 @@ public record TrainSpec(
     }
 
     public static TrainSpec defaults() {
-        return new TrainSpec(null, null, null, null, null, null, null);
+        return new TrainSpec(null, null, null, null, null, null, null, null, null, null);
     }
 }

@@ -16,6 +16,7 @@ import dev.hesstrain.runs.TensorBoard;
 import dev.hesstrain.spec.Spec;
 import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.train.EpochMetrics;
+import dev.hesstrain.train.EarlyStopping;
 import dev.hesstrain.train.Memory;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.train.SharpnessMonitor;
@@ -146,6 +147,7 @@ public final class StackedRunner implements MemberRunner {
                 }
                 LOG.info("training {} members as one stacked program ({} parameters each)", r, nets.get(0).parameterCount());
                 Trainer.Result result;
+                List<EarlyStopping> stoppers = new ArrayList<>(); // each member's early stopping record, or null
                 Memory memory = new Memory();
                 List<Outcome> out = new ArrayList<>();
                 SharpnessMonitor monitor;
@@ -205,6 +207,9 @@ public final class StackedRunner implements MemberRunner {
                     }
                     listeners.addAll(List.of(files, memory, new StopRequest(stop)));
                     result = trainer.run(listeners);
+                    for (int i = 0; i < r; i++) {
+                        stoppers.add(trainer.earlyStopping(i));
+                    }
                 }
                 for (int i = 0; i < r; i++) {
                     Spec spec = specs.get(i);
@@ -215,9 +220,15 @@ public final class StackedRunner implements MemberRunner {
                     events.get(i).sessionEnd(reason.id());
                     // the summary before the plots, as in TrainJob; resident memory is the whole stacked program's
                     try (Trainer evaluator = new Trainer(spec, nets.get(i), splits.get(i).train(), splits.get(i).validation())) {
-                        TrainJob.monitored(TrainJob.summary(spec, evaluator, splits.get(i), result, i,
+                        RunSummary summary = TrainJob.monitored(TrainJob.summary(spec, evaluator, splits.get(i), result, i,
                                 resume ? at.epochs() : null, provenance.get(i), nets.get(i), memory.readings())
-                                .stacked(r, result.medianStepMillis()), monitor, i).write(run.file(RunDirectory.SUMMARY));
+                                .stacked(r, result.medianStepMillis()), monitor, i);
+                        EarlyStopping es = stoppers.get(i);
+                        if (es != null) {
+                            summary = summary.withEarlyStopping(Trainer.monitored(spec, splits.get(i).validation().n()),
+                                    es.bestEpoch(), es.best());
+                        }
+                        summary.write(run.file(RunDirectory.SUMMARY));
                     }
                     TrainJob.plots(spec, run);
                     Logger job = logs.get(i).logger(TrainJob.class);

@@ -230,7 +230,9 @@ public final class SweepDirectory {
         try {
             JsonNode s = Json.readTree(dir.resolve(RunDirectory.SUMMARY));
             String spec = Files.readString(dir.resolve(RunDirectory.SPEC), StandardCharsets.UTF_8);
-            return "completed".equals(s.path("stopped").asText()) && spec.equals(SpecLoader.toYaml(m.spec()));
+            String stopped = s.path("stopped").asText(); // early_stopped is done too: a rerun would stop again
+            return ("completed".equals(stopped) || "early_stopped".equals(stopped))
+                    && spec.equals(SpecLoader.toYaml(m.spec()));
         } catch (IOException | RuntimeException e) {
             return false;
         }

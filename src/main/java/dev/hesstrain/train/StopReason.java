@@ -4,7 +4,8 @@ package dev.hesstrain.train;
 public enum StopReason {
     COMPLETED("completed", "all epochs ran"),
     INTERRUPTED("interrupted", "interrupted by a signal"),
-    DIVERGED("diverged", "the loss became NaN or infinite");
+    DIVERGED("diverged", "the loss became NaN or infinite"),
+    EARLY_STOPPED("early_stopped", "the monitored loss stopped improving");
 
     private final String id;
     private final String description;

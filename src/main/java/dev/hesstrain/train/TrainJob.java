@@ -342,6 +342,10 @@ public final class TrainJob {
                 // the summary before the plots: a scheduler's kill soon after a stop must not lose it
                 summary = monitored(summary(spec, trainer, split, result, 0, resumedAfter, provenance, net,
                         memory.readings()), monitor, 0);
+                EarlyStopping es = trainer.earlyStopping(0);
+                if (es != null) {
+                    summary = summary.withEarlyStopping(Trainer.monitored(spec, va.n()), es.bestEpoch(), es.best());
+                }
             }
             summary.write(run.file(RunDirectory.SUMMARY));
             plots(spec, run);
@@ -438,7 +442,7 @@ public final class TrainJob {
         }
         columns.addAll(List.of("loss", "hessian_fro_mean", "hessian_fro_max"));
         columns.addAll(monitorColumns(spec));
-        columns.add("seconds");
+        columns.addAll(List.of("lr", "seconds"));
         return columns;
     }
 
@@ -488,6 +492,8 @@ public final class TrainJob {
         for (String c : monitorColumns(spec)) {
             row.put(c, orNull(c.equals(SHARPNESS) ? monitored.sharpness() : monitored.hessianTrace()));
         }
+        // the epoch's learning rate (train.schedule's, stepped once per epoch)
+        row.put("lr", new Schedule(spec.train().schedule(), spec.train().lr(), spec.train().epochs()).lr(m.epoch()));
         row.put("seconds", m.seconds());
         return row;
     }

@@ -286,6 +286,16 @@ public final class Trainer implements AutoCloseable {
     private final String[] details;
     private final boolean[] stopRequested;
     private final double[] lrFactor;
+    /** Each member's {@code train.weight_decay} (AdamW's decoupled decay, or SGD's L2). */
+    private final double[] weightDecay;
+    /** Each member's rate of the last update (SGD's buffers hold lr·b; see {@link #rescaleMomentum}), 0 before any. */
+    private final double[] lastLr;
+    /** Each member's schedule ({@code train.schedule}), set through {@link Loop#scaleLearningRate} per epoch. */
+    private final Schedule[] schedules;
+    /** Each member's early stopping (null without {@code train.early_stopping}). */
+    private final EarlyStopping[] stoppers;
+    /** The weights of each early-stopping member's best epoch (rows of other members unused), or null. */
+    private NDArray best;
     private final int[] lastGood;
     private long t;
     /** Where each member stands for the checkpoint being written ({@link #writeCheckpoint}). */
@@ -367,6 +377,16 @@ public final class Trainer implements AutoCloseable {
         this.stopRequested = new boolean[r];
         this.lrFactor = new double[r];
         Arrays.fill(lrFactor, 1);
+        this.weightDecay = new double[r];
+        this.lastLr = new double[r];
+        this.schedules = new Schedule[r];
+        this.stoppers = new EarlyStopping[r];
+        for (int i = 0; i < r; i++) {
+            TrainSpec ts = specs.get(i).train();
+            weightDecay[i] = ts.weightDecay();
+            schedules[i] = new Schedule(ts.schedule(), ts.lr(), ts.epochs());
+            stoppers[i] = ts.earlyStopping() == null ? null : new EarlyStopping(ts.earlyStopping());
+        }
         this.lastGood = new int[r];
         Arrays.fill(lastGood, -1); // no checkpoint yet
         this.resumedSums = new double[r][];
@@ -592,8 +612,16 @@ public final class Trainer implements AutoCloseable {
                 Arrays.fill(positions, resumed);
             }
             long lastCheckpoint = System.nanoTime();
+            if (resumed != null && resumed.steps() > 0) { // the state was built with the rate of the last step's epoch
+                for (int i = 0; i < r; i++) {
+                    lastLr[i] = schedules[i].lr(resumed.checkpointEpoch());
+                }
+            }
             for (int epoch = epochsDone + 1; epoch <= epochs && anyActive() && !loop.stopping(); epoch++) {
                 loop.epoch = epoch;
+                for (int i = 0; i < r; i++) { // train.schedule, stepped once per epoch, through the rate hook
+                    loop.scaleLearningRate(i, schedules[i].lr(epoch) / specs.get(i).train().lr());
+                }
                 boolean continued = epoch == epochsDone + 1 && batchesDone > 0;
                 long epochStart = System.nanoTime() - (continued ? (long) (Sums.of(resumedSums[0]).seconds * 1e9) : 0);
                 int[][] orders = new int[r][];
@@ -701,6 +729,9 @@ public final class Trainer implements AutoCloseable {
                     for (TrainingListener l : listeners) {
                         l.onEpoch(loop, i, rows[i]);
                     }
+                }
+                if (!cut) {
+                    earlyStopping(loop, open, epoch, rows);
                 }
                 boolean last = epoch == epochs || loop.stopping();
                 boolean due = epoch % trainSpec.checkpointEvery() == 0
@@ -996,16 +1027,18 @@ public final class Trainer implements AutoCloseable {
      */
     private void update(NDManager step) {
         t++;
+        rescaleMomentum(step);
         NDArray g = passes.gradient(r);
         boolean all = true;
         boolean uniform = true;
         double lr0 = specs.get(0).train().lr() * lrFactor[0];
         double mu0 = momentumOf(0);
+        double wd0 = weightDecay[0];
         float[] mask = new float[r];
         for (int i = 0; i < r; i++) {
             mask[i] = active[i] ? 1f : 0f;
             all &= active[i];
-            uniform &= specs.get(i).train().lr() * lrFactor[i] == lr0 && momentumOf(i) == mu0;
+            uniform &= specs.get(i).train().lr() * lrFactor[i] == lr0 && momentumOf(i) == mu0 && weightDecay[i] == wd0;
         }
         if (!all) { // a stopped member's gradient may be NaN, and NaN · 0 is NaN
             NDArray on = step.create(mask, new Shape(r, 1));
@@ -1016,11 +1049,20 @@ public final class Trainer implements AutoCloseable {
             if (adam) {
                 double bc2 = Math.sqrt(1 - Math.pow(BETA2, t));
                 Torch.adamUpdate(theta, g, state1, state2, lr0, lr0 * bc2 / (1 - Math.pow(BETA1, t)), BETA1, BETA2,
-                        EPS * bc2);
+                        EPS * bc2, wd0);
             } else {
-                Torch.sgdUpdate(theta, g, state1, lr0, mu0);
+                Torch.sgdUpdate(theta, g, state1, lr0, mu0, wd0);
             }
             return;
+        }
+        boolean decay = Arrays.stream(weightDecay).anyMatch(w -> w > 0);
+        NDArray wd = null;
+        if (decay) { // the engine's fused updates take the decay as a float
+            float[] w = new float[r];
+            for (int i = 0; i < r; i++) {
+                w[i] = (float) weightDecay[i];
+            }
+            wd = step.create(w, new Shape(r, 1)).toType(dtype, false);
         }
         // The rules of the fused updates, op for op, with the same float-rounded scalars (the
         // engine's fused calls take floats), so that a member's numbers equal its plain run's.
@@ -1029,6 +1071,13 @@ public final class Trainer implements AutoCloseable {
             // computed as θ −= lr·√(1−β2^t)/(1−β1^t) · m / (√v + ε·√(1−β2^t))
             float b1 = (float) BETA1;
             float b2 = (float) BETA2;
+            if (decay) { // torch.optim.AdamW: θ −= lr·wd·θ before the Adam step, as the engine's adamw update
+                float[] lrOn = new float[r];
+                for (int i = 0; i < r; i++) {
+                    lrOn[i] = active[i] ? (float) (specs.get(i).train().lr() * lrFactor[i]) : 0f;
+                }
+                theta.subi(theta.mul(step.create(lrOn, new Shape(r, 1)).toType(dtype, false)).mul(wd));
+            }
             state1.muli(b1).addi(g.mul(1 - b1));
             state2.muli(b2).addi(g.mul(g).muli(1 - b2));
             double bc2 = Math.sqrt(1 - Math.pow(BETA2, t));
@@ -1050,8 +1099,94 @@ public final class Trainer implements AutoCloseable {
             }
             NDArray lrs = step.create(lr, new Shape(r, 1)).toType(dtype, false);
             NDArray mus = step.create(mu, new Shape(r, 1)).toType(dtype, false);
+            if (decay) { // torch.optim.SGD's weight_decay: g + wd·θ
+                g = g.add(theta.mul(wd));
+            }
             state1.muli(mus).addi(g.mul(lrs));
             theta.subi(state1);
+        }
+    }
+
+    /**
+     * SGD's buffers hold lr·b (as the engine's fused update keeps them), where PyTorch keeps b and
+     * multiplies by the current rate: when a member's rate changes (a schedule), its row is rescaled
+     * by new/old, so that the next update is PyTorch's b = μ b + g, θ −= lr_new · b.
+     */
+    private void rescaleMomentum(NDManager step) {
+        double[] ratio = new double[r];
+        boolean rescale = false;
+        for (int i = 0; i < r; i++) {
+            double now = specs.get(i).train().lr() * lrFactor[i];
+            ratio[i] = lastLr[i] > 0 && active[i] ? now / lastLr[i] : 1;
+            rescale |= ratio[i] != 1;
+            if (active[i]) {
+                lastLr[i] = now;
+            }
+        }
+        if (!adam && rescale) {
+            state1.muli(step.create(ratio, new Shape(r, 1)).toType(dtype, false));
+        }
+    }
+
+    /** Early stopping's record of member {@code i} (null without {@code train.early_stopping}). */
+    public EarlyStopping earlyStopping(int i) {
+        return stoppers[i];
+    }
+
+    /** The loss early stopping watches: the validation loss, or the training loss without validation rows. */
+    public static String monitored(Spec spec, int validationRows) {
+        return (validationRows > 0 ? "val_" : "train_") + spec.loss().id();
+    }
+
+    /**
+     * Early stopping's step at the end of a whole epoch, for the running members that have it: each
+     * records its monitored loss where the epoch has it (the validation loss on evaluated epochs,
+     * {@code train.eval_every}; the training loss every epoch) and keeps its weights when they
+     * improve. A member whose patience ran out before the last epoch gets its best weights back and
+     * stops ({@link Loop#stopMember}, {@link StopReason#EARLY_STOPPED}; its checkpoint at this
+     * epoch's end holds them), and at the last epoch every such member gets its best weights back.
+     */
+    private void earlyStopping(Loop loop, List<Integer> open, int epoch, EpochMetrics[] rows) {
+        boolean lastEpoch = epoch == trainSpec.epochs();
+        for (int i : open) {
+            EarlyStopping es = stoppers[i];
+            if (es == null) {
+                continue;
+            }
+            boolean onValidation = validation.get(i).n() > 0;
+            double value = onValidation ? rows[i].valLoss() : rows[i].trainLoss();
+            if (!Double.isNaN(value) || !onValidation) { // an epoch without evaluation is not counted
+                if (es.observe(epoch, value)) {
+                    copyRow(theta, best(), i);
+                }
+            }
+            boolean stop = es.shouldStop() && !lastEpoch;
+            if ((stop || lastEpoch) && es.bestEpoch() > 0) {
+                copyRow(best, theta, i);
+            }
+            if (stop) {
+                String monitor = monitored(specs.get(i), validation.get(i).n());
+                loop.stopMember(i, StopReason.EARLY_STOPPED, String.format(java.util.Locale.ROOT,
+                        "%s did not improve by more than %s for %d evaluations; the weights of its best epoch, %d "
+                                + "(%s %.6g), are kept", monitor, specs.get(i).train().earlyStopping().minDelta(),
+                        es.waited(), es.bestEpoch(), monitor, es.best()));
+            }
+        }
+    }
+
+    private NDArray best() {
+        if (best == null) {
+            best = theta.duplicate();
+            best.attach(manager);
+        }
+        return best;
+    }
+
+    /** Copies row i of {@code from} [R, P] into {@code to} in place. */
+    private void copyRow(NDArray from, NDArray to, int i) {
+        try (NDManager step = manager.newSubManager()) {
+            Scopes.tempAttach(step, from, to);
+            to.set(new NDIndex(String.valueOf(i)), from.get(i));
         }
     }
 

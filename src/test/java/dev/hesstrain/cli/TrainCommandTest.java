@@ -47,7 +47,7 @@ class TrainCommandTest {
         assertEquals(SpecLoader.load(Path.of(CONFIG), List.of("train.epochs=5", "train.checkpoint_every=2")), spec);
         // metrics: one row per epoch
         List<String> lines = Files.readAllLines(run.resolve("metrics.csv"));
-        assertEquals("epoch,train_mse,val_mse,penalty,loss,hessian_fro_mean,hessian_fro_max,seconds", lines.get(0));
+        assertEquals("epoch,train_mse,val_mse,penalty,loss,hessian_fro_mean,hessian_fro_max,lr,seconds", lines.get(0));
         assertEquals(6, lines.size());
         for (int e = 1; e <= 5; e++) {
             String[] row = lines.get(e).split(",");

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 /** train.eval_every: given, or about one evaluation per 10 steps. */
 class EvalEveryTest {
     private static TrainSpec train(Integer batch, Integer every) {
-        return new TrainSpec(null, null, null, null, batch, null, every);
+        return new TrainSpec(null, null, null, null, batch, null, every, null, null, null);
     }
 
     @Test

@@ -120,7 +120,7 @@ class HutchinsonTrainingTest {
         List<String> c = metrics(spec(concat(o, "seed=1")), root, "c");
         assertEquals(withoutSeconds(a), withoutSeconds(b));
         assertNotEquals(withoutSeconds(a), withoutSeconds(c));
-        assertEquals("epoch,train_mse,val_mse,penalty,penalty_exact,loss,hessian_fro_mean,hessian_fro_max,seconds", a.get(0));
+        assertEquals("epoch,train_mse,val_mse,penalty,penalty_exact,loss,hessian_fro_mean,hessian_fro_max,lr,seconds", a.get(0));
         for (int e = 1; e <= 6; e++) {
             String[] row = a.get(e).split(",", -1);
             boolean exactEpoch = e % 3 == 0;

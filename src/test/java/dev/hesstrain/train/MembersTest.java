@@ -171,7 +171,7 @@ class MembersTest {
                         res.lastRows().get(i) == null ? List.of() : List.of(res.lastRows().get(i)), tol, who + ", last row");
                 assertEquals(p.result.reason(), res.reasons().get(i), who);
                 assertEquals(p.lastGoodEpoch, res.lastGoodEpoch()[i], who);
-                if (p.result.reason() == StopReason.COMPLETED || p.result.reason() == StopReason.DIVERGED) {
+                if (p.result.reason() != StopReason.INTERRUPTED) {
                     // a diverged member's network holds its last good checkpoint, as its plain run's does
                     Map<String, double[]> w = Weights.snapshot(stack.nets().get(i));
                     for (Map.Entry<String, double[]> e : p.weights.entrySet()) {
@@ -214,6 +214,43 @@ class MembersTest {
         check(List.of("train.optimizer=sgd", "train.batch_size=32", "penalty.lambda=1e-3", "penalty.norm=trace"),
                 List.of("train.momentum=0.9 train.lr=0.05", "train.momentum=0.5 train.lr=0.02 seed=3",
                         "train.momentum=0 train.lr=0.1 seed=5"), 1e-9);
+    }
+
+    /**
+     * Members with their own train.schedule and train.weight_decay (AdamW): per-member rates and
+     * decays in the array update, and the fused update while they agree.
+     */
+    @Test
+    void scheduleAndWeightDecayMembersEqualTheirPlainRuns() {
+        check(List.of("penalty.lambda=1e-3", "train.lr=0.02"),
+                List.of("train.weight_decay=0.1",
+                        "train.schedule.type=step train.schedule.step_size=2 train.schedule.gamma=0.5",
+                        "train.weight_decay=0.01 train.schedule.type=cosine train.schedule.warmup_epochs=2 seed=3",
+                        ""), 1e-9);
+    }
+
+    /** SGD's momentum buffers across a changing rate (rescaled per member), with L2 weight decay. */
+    @Test
+    void minibatchSgdMembersWithSchedulesAndWeightDecayEqualTheirPlainRuns() {
+        check(List.of("train.optimizer=sgd", "train.batch_size=32", "penalty.lambda=1e-3", "train.lr=0.05"),
+                List.of("train.weight_decay=0.2 train.schedule.type=step train.schedule.step_size=2 train.schedule.gamma=0.3",
+                        "train.momentum=0.5 train.schedule.type=cosine train.schedule.warmup_epochs=1 "
+                                + "train.schedule.start_factor=0.5 seed=2",
+                        "train.weight_decay=0.05"), 1e-9);
+    }
+
+    /**
+     * A member that stops early (min_delta so large that only epoch 1 improves: it stops after
+     * epoch 1 + patience) keeps its best epoch's weights, as its plain run does; the others go on.
+     */
+    @Test
+    void earlyStoppingMembersEqualTheirPlainRuns() {
+        Trainer.Result r = check(List.of("penalty.lambda=1e-3", "train.eval_every=1"),
+                List.of("train.early_stopping.patience=2 train.early_stopping.min_delta=10",
+                        "train.early_stopping.patience=50 seed=2", "seed=3"), 1e-9);
+        assertEquals(List.of(StopReason.EARLY_STOPPED, StopReason.COMPLETED, StopReason.COMPLETED), r.reasons());
+        assertEquals(3, r.epochsRun()[0]);
+        assertEquals(3, r.lastGoodEpoch()[0]); // its checkpoint at the stop holds epoch 1's weights (compared above)
     }
 
     @Test
