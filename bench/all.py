@@ -133,7 +133,7 @@ def param_curvature():
     script = os.path.join(ROOT, "bench", "param-curvature.sh")
     if not os.path.isfile(script):
         return
-    out, _ = run(["bash", script], env={**os.environ, "PEER_DIR": PEER, "QUICK": "1"})
+    out, _ = run(["bash", script, "1", "5"], env={**os.environ, "PEER_DIR": PEER})  # one round, 5 repeats
     print(out, flush=True)
 
 

@@ -26,9 +26,10 @@ import java.util.zip.CRC32C;
  *
  * <p>The file is created new, never replaced: a second file in the same directory and second gets
  * a {@code .1}, {@code .2} ... suffix, so a resumed run adds a file that sorts after the first
- * (TensorBoard reads a directory's event files in name order). Each record is written with one
- * call and flushed to the operating system at once, so {@code tensorboard --logdir} shows a run
- * as it goes; a record cut short by a kill is skipped by TensorBoard's reader.
+ * (TensorBoard reads a directory's event files in name order). Records are appended at least once
+ * a second (see {@link #write}), so {@code tensorboard --logdir} shows a run as it goes, and the
+ * file is open only while they are written; a record cut short by a kill is skipped by
+ * TensorBoard's reader.
  */
 public final class EventFile implements Closeable {
     /** The start of every event file's name (TensorBoard reads files whose name contains "tfevents"). */
@@ -43,12 +44,18 @@ public final class EventFile implements Closeable {
     static final int EVENT_SUMMARY = 5;
     static final int EVENT_SESSION_LOG = 7;
 
-    private final Path path;
-    private final OutputStream out;
+    /** Records are appended at most this often, and at {@link #close} (a sweep's members hold no descriptor). */
+    static final long FLUSH_NANOS = 1_000_000_000L;
+    /** ... or as soon as this many bytes wait. */
+    static final int FLUSH_BYTES = 64 * 1024;
 
-    private EventFile(Path path, OutputStream out) {
+    private final Path path;
+    /** The framed records not yet appended to the file. */
+    private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    private long lastFlush = System.nanoTime();
+
+    private EventFile(Path path) {
         this.path = path;
-        this.out = out;
     }
 
     /**
@@ -61,21 +68,16 @@ public final class EventFile implements Closeable {
         String base = PREFIX + (long) now + "." + host();
         for (int i = 0;; i++) {
             Path p = dir.resolve(i == 0 ? base : base + "." + i);
-            OutputStream os;
             try {
-                os = Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
             } catch (FileAlreadyExistsException e) {
                 continue;
             } catch (IOException e) {
                 throw new IOException("cannot create the TensorBoard event file " + p + ": " + e.getMessage(), e);
             }
-            EventFile f = new EventFile(p, os);
-            try {
-                f.write(event(now, 0, EVENT_FILE_VERSION, ByteString.copyFromUtf8(FILE_VERSION)));
-            } catch (IOException e) {
-                f.close();
-                throw e;
-            }
+            EventFile f = new EventFile(p);
+            f.write(event(now, 0, EVENT_FILE_VERSION, ByteString.copyFromUtf8(FILE_VERSION)));
+            f.flush();
             return f;
         }
     }
@@ -106,18 +108,36 @@ public final class EventFile implements Closeable {
         write(event(System.currentTimeMillis() / 1000.0, step, EVENT_SESSION_LOG, log.toByteString()));
     }
 
-    /** Appends one record: the framed event, with one write call, flushed. */
+    /**
+     * Adds one record, the framed event, to those waiting; they are appended to the file (opened,
+     * written in one call and closed again, so that no descriptor stays open between writes: a
+     * sweep of thousands of members would run out of them) once a second, at 64 KiB, and at
+     * {@link #flush} and {@link #close}. A running {@code tensorboard} so sees a run at most a second late.
+     */
     void write(byte[] data) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(data.length + 16).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(data.length);
         b.putInt(maskedCrc32c(b.array(), 0, 8));
         b.put(data);
         b.putInt(maskedCrc32c(data, 0, data.length));
-        try {
-            out.write(b.array());
-            out.flush();
+        pending.write(b.array());
+        if (pending.size() >= FLUSH_BYTES || System.nanoTime() - lastFlush >= FLUSH_NANOS) {
+            flush();
+        }
+    }
+
+    /** Appends the waiting records to the file. */
+    public void flush() throws IOException {
+        lastFlush = System.nanoTime();
+        if (pending.size() == 0) {
+            return;
+        }
+        try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.APPEND, StandardOpenOption.WRITE)) {
+            pending.writeTo(out);
         } catch (IOException e) {
             throw new IOException("cannot write the TensorBoard event file " + path + ": " + e.getMessage(), e);
+        } finally {
+            pending.reset();
         }
     }
 
@@ -159,6 +179,6 @@ public final class EventFile implements Closeable {
 
     @Override
     public void close() throws IOException {
-        out.close();
+        flush();
     }
 }

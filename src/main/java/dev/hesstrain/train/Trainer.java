@@ -620,7 +620,9 @@ public final class Trainer implements AutoCloseable {
             for (int epoch = epochsDone + 1; epoch <= epochs && anyActive() && !loop.stopping(); epoch++) {
                 loop.epoch = epoch;
                 for (int i = 0; i < r; i++) { // train.schedule, stepped once per epoch, through the rate hook
-                    loop.scaleLearningRate(i, schedules[i].lr(epoch) / specs.get(i).train().lr());
+                    if (!schedules[i].constant()) { // a constant schedule leaves the factor to the listeners
+                        loop.scaleLearningRate(i, schedules[i].lr(epoch) / specs.get(i).train().lr());
+                    }
                 }
                 boolean continued = epoch == epochsDone + 1 && batchesDone > 0;
                 long epochStart = System.nanoTime() - (continued ? (long) (Sums.of(resumedSums[0]).seconds * 1e9) : 0);
