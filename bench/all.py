@@ -46,7 +46,8 @@ def peer(script, *args):
 
 def summaries(run_dir):
     d = os.path.join(run_dir, "members")
-    dirs = [os.path.join(d, m) for m in sorted(os.listdir(d))] if os.path.isdir(d) else [run_dir]
+    dirs = ([os.path.join(d, m) for m in sorted(os.listdir(d)) if os.path.isdir(os.path.join(d, m))]
+            if os.path.isdir(d) else [run_dir])
     return [json.load(open(os.path.join(x, "summary.json"))) for x in dirs]
 
 
@@ -117,7 +118,7 @@ def sweep(members, steps, whole):
 def penalty_digits():
     h, p, r = [], [], []
     for i in range(ROUNDS):
-        w, _, _ = train("digits", "configs/digits.yaml", "penalty.method=exact", "penalty.norm=frobenius",
+        w, _, _ = train("digits", "configs/digits.yaml", "penalty={lambda: 0.01, norm: frobenius, method: exact}",
                         "train.epochs=3")
         peers = [peer("torch_penalty.py", "--sizes", "64,32,32,10", "--activation", "tanh", "--samples", 128,
                       "--loss", "cross_entropy", "--norm", "frobenius", "--way", way, "--steps", 5,
@@ -126,7 +127,7 @@ def penalty_digits():
         print(f"round {i}: digits exact frobenius hesstrain {w:.3f} ms/step wall, peer nested/func "
               f"{peers[0]:.3f}/{peers[1]:.3f}", flush=True)
     row("digits (64-32-32-10 tanh, batch 128, exact Frobenius)", "ms/step", h, p, r,
-        "train --config configs/digits.yaml --set penalty.method=exact; torch_penalty.py --way nested|func")
+        "train --config configs/digits.yaml --set 'penalty={lambda: 0.01, norm: frobenius, method: exact}'; torch_penalty.py --way nested|func")
 
 
 def param_curvature():
