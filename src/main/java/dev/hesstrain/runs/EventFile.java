@@ -154,15 +154,17 @@ public final class EventFile implements Closeable {
 
     /** An Event with wall time, step and one length-delimited field of the {@code what} oneof. */
     private static byte[] event(double wallTime, long step, int field, ByteString value) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        byte[] bytes = new byte[CodedOutputStream.computeDoubleSize(EVENT_WALL_TIME, wallTime)
+                + (step != 0 ? CodedOutputStream.computeInt64Size(EVENT_STEP, step) : 0)
+                + CodedOutputStream.computeBytesSize(field, value)];
         CodedOutputStream c = CodedOutputStream.newInstance(bytes);
         c.writeDouble(EVENT_WALL_TIME, wallTime);
         if (step != 0) {
             c.writeInt64(EVENT_STEP, step);
         }
         c.writeBytes(field, value);
-        c.flush();
-        return bytes.toByteArray();
+        c.checkNoSpaceLeft();
+        return bytes;
     }
 
     /** This machine's name for the file name (TensorFlow's too), without characters a path cannot hold. */

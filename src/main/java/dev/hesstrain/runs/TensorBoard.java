@@ -2,6 +2,8 @@ package dev.hesstrain.runs;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.UnsafeByteOperations;
+import com.google.protobuf.WireFormat;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Value;
 import java.io.Closeable;
@@ -85,13 +87,8 @@ public final class TensorBoard implements Closeable {
         if (values.isEmpty()) {
             return;
         }
-        ByteString summary = message(c -> {
-            for (Map.Entry<String, Double> e : values.entrySet()) {
-                c.writeBytes(SUMMARY_VALUE, scalar(e.getKey(), e.getValue()));
-            }
-        });
         try {
-            file.summary(epoch.longValue(), summary);
+            file.summary(epoch.longValue(), scalars(values));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -251,12 +248,32 @@ public final class TensorBoard implements Closeable {
     static final int DATA_TYPE_BOOL = 2;
     static final int DATA_TYPE_FLOAT64 = 3;
 
-    /** Summary.Value { tag = 1; simple_value = 2 }. */
-    private static ByteString scalar(String tag, double v) {
-        return message(c -> {
-            c.writeString(VALUE_TAG, tag);
-            c.writeFloat(VALUE_SIMPLE_VALUE, (float) v);
-        });
+    /**
+     * A Summary of one Summary.Value { tag = 1; simple_value = 2 } per entry, encoded into one array
+     * of its exact size (a row is written every epoch of every member: no stream and buffer per value).
+     */
+    private static ByteString scalars(Map<String, Double> values) throws IOException {
+        int[] inner = new int[values.size()];
+        int size = 0;
+        int i = 0;
+        for (Map.Entry<String, Double> e : values.entrySet()) {
+            inner[i] = CodedOutputStream.computeStringSize(VALUE_TAG, e.getKey())
+                    + CodedOutputStream.computeFloatSize(VALUE_SIMPLE_VALUE, e.getValue().floatValue());
+            size += CodedOutputStream.computeTagSize(SUMMARY_VALUE) + CodedOutputStream.computeUInt32SizeNoTag(inner[i])
+                    + inner[i];
+            i++;
+        }
+        byte[] bytes = new byte[size];
+        CodedOutputStream c = CodedOutputStream.newInstance(bytes);
+        i = 0;
+        for (Map.Entry<String, Double> e : values.entrySet()) {
+            c.writeTag(SUMMARY_VALUE, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+            c.writeUInt32NoTag(inner[i++]);
+            c.writeString(VALUE_TAG, e.getKey());
+            c.writeFloat(VALUE_SIMPLE_VALUE, e.getValue().floatValue());
+        }
+        c.checkNoSpaceLeft();
+        return UnsafeByteOperations.unsafeWrap(bytes);
     }
 
     /**

@@ -25,6 +25,8 @@ final class MemberLog implements AutoCloseable {
 
     private final String prefix;
     private final Appender appender;
+    /** The loggers handed out, by the class they stand for (asked for every epoch). */
+    private final java.util.Map<Class<?>, Logger> loggers = new java.util.HashMap<>();
 
     MemberLog(Path file) {
         this(file, false);
@@ -48,7 +50,7 @@ final class MemberLog implements AutoCloseable {
 
     /** The member's logger that stands for {@code type} (its lines name the class as a plain run's do). */
     Logger logger(Class<?> type) {
-        return LogManager.getLogger(prefix + "." + type.getSimpleName());
+        return loggers.computeIfAbsent(type, t -> LogManager.getLogger(prefix + "." + t.getSimpleName()));
     }
 
     @Override

@@ -175,7 +175,7 @@ public final class StackedRunner implements MemberRunner {
                             metrics.get(member).add(row);
                             events.get(member).add(row);
                             progress.epoch(members.get(member), m);
-                            TrainJob.logEpoch(logs.get(member).logger(TrainJob.class), specs.get(member), m);
+                            TrainJob.logEpoch(logs.get(member).logger(TrainJob.class), specs.get(member), m, loop);
                         }
 
                         @Override

@@ -68,6 +68,14 @@ public final class Trainer implements AutoCloseable {
      * took longer than the training.
      */
     public static final double MIN_CHECKPOINT_SECONDS = 1.0;
+    /**
+     * The share of the wall time that due checkpoints may take: after a checkpoint that took t, the
+     * next due one waits at least t / this share (and {@link #MIN_CHECKPOINT_SECONDS}). A plain
+     * run's checkpoint (a few ms) keeps the one-second spacing; a stacked group's grows with its
+     * members: 16 sin2pi members write 48 files in 30-60 ms, so every 1.5-3 s. The checkpoint at a
+     * stop (Ctrl-C, a stopped member, the last epoch) is always written.
+     */
+    public static final double MAX_CHECKPOINT_SHARE = 0.02;
 
     /**
      * Where a run stands, as a checkpoint records it: {@code epochs} whole epochs done, then
@@ -169,12 +177,22 @@ public final class Trainer implements AutoCloseable {
         private int epoch;
         private long steps;
         private boolean stopping;
+        private boolean evaluated;
         private StopReason reason = StopReason.COMPLETED;
         private String detail = StopReason.COMPLETED.description();
 
         /** The epochs of the spec. */
         public int epochs() {
             return trainSpec.epochs();
+        }
+
+        /**
+         * Whether the current epoch's rows carry the evaluated figures (validation loss, Hessian
+         * norms where the steps do not give them): every {@code train.eval_every}-th epoch and the
+         * last ({@link TrainingListener#onEpoch}).
+         */
+        public boolean evaluated() {
+            return evaluated;
         }
 
         /** The current epoch, from 1 (0 before the first). */
@@ -605,6 +623,7 @@ public final class Trainer implements AutoCloseable {
             NDArray yFlat = yAll.reshape(new Shape(r * (long) n).addAll(yAll.getShape().slice(2)));
             positions = new Position[r];
             listeners.forEach(l -> l.onTrainingBegin(loop));
+            long initial = System.nanoTime();
             if (resumed == null) {
                 Arrays.fill(positions, new Position(0, 0, 0, new double[Sums.SIZE]));
                 checkpoint(loop, listeners, 0, running()); // the initial weights: a run that diverges at once keeps one
@@ -612,6 +631,7 @@ public final class Trainer implements AutoCloseable {
                 Arrays.fill(positions, resumed);
             }
             long lastCheckpoint = System.nanoTime();
+            long spacing = checkpointSpacing(resumed == null ? lastCheckpoint - initial : 0);
             if (resumed != null && resumed.steps() > 0) { // the state was built with the rate of the last step's epoch
                 for (int i = 0; i < r; i++) {
                     lastLr[i] = schedules[i].lr(resumed.checkpointEpoch());
@@ -724,6 +744,7 @@ public final class Trainer implements AutoCloseable {
                     break;
                 }
                 boolean evaluated = epoch % evalEvery == 0 || epoch == epochs; // a stop does not: a resumed run equals an uninterrupted one
+                loop.evaluated = evaluated;
                 EpochMetrics[] rows = epochRows(epoch, sums, evaluated, epochStart);
                 for (int i : open) {
                     epochsRun[i]++;
@@ -737,7 +758,7 @@ public final class Trainer implements AutoCloseable {
                 }
                 boolean last = epoch == epochs || loop.stopping();
                 boolean due = epoch % trainSpec.checkpointEvery() == 0
-                        && System.nanoTime() - lastCheckpoint >= minCheckpointNanos;
+                        && System.nanoTime() - lastCheckpoint >= spacing;
                 List<Integer> stoppedNow = new ArrayList<>();
                 for (int i : open) {
                     if (stopRequested[i]) {
@@ -760,8 +781,10 @@ public final class Trainer implements AutoCloseable {
                         }
                     }
                     if (!saved.isEmpty()) {
+                        long before = System.nanoTime();
                         checkpoint(loop, listeners, epoch, saved);
                         lastCheckpoint = System.nanoTime();
+                        spacing = checkpointSpacing(lastCheckpoint - before);
                     }
                 }
                 for (int i : stoppedNow) {
@@ -829,6 +852,19 @@ public final class Trainer implements AutoCloseable {
                     val == null ? Double.NaN : val.accuracy()[i], seconds);
         }
         return rows;
+    }
+
+    /**
+     * The least time from one due checkpoint to the next after one that took {@code took} ns: none
+     * without a minimum interval (tests), else {@link #MIN_CHECKPOINT_SECONDS} or enough to keep
+     * checkpoints within {@link #MAX_CHECKPOINT_SHARE} of the wall time.
+     */
+    private long checkpointSpacing(long took) {
+        return checkpointSpacing(minCheckpointNanos, took);
+    }
+
+    static long checkpointSpacing(double minNanos, long took) {
+        return minNanos <= 0 ? 0 : (long) Math.max(minNanos, took / MAX_CHECKPOINT_SHARE);
     }
 
     private void checkpoint(Loop loop, List<? extends TrainingListener> listeners, int epoch, List<Integer> members) {

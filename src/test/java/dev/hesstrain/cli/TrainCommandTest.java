@@ -161,6 +161,28 @@ class TrainCommandTest {
         }
     }
 
+    /**
+     * train.log has a line for the first epoch, every evaluated one and the last, each with the
+     * figures its row has: a validation loss only where evaluated (the exact penalty's steps give the
+     * Hessian norm every epoch).
+     */
+    @Test
+    void trainLogHasTheFirstAndTheEvaluatedEpochs(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        CliRunner cli = new CliRunner();
+        assertEquals(0, cli.run("train", "--config", CONFIG, "--out", run.toString(), "--set", "train.epochs=7",
+                "--set", "train.eval_every=3"), cli.err());
+        List<String> lines = Files.readAllLines(run.resolve("train.log")).stream()
+                .filter(l -> l.contains("TrainJob - epoch ")).toList();
+        assertEquals(List.of("1", "3", "6", "7"), lines.stream()
+                .map(l -> l.replaceAll(".*TrainJob - epoch (\\d+):.*", "$1")).toList(), String.join("\n", lines));
+        assertFalse(lines.get(0).contains("val_mse"), lines.get(0));
+        assertTrue(lines.get(0).contains(" hessian_fro_mean "), lines.get(0));
+        for (String l : lines.subList(1, 4)) {
+            assertTrue(l.contains(" val_mse ") && l.contains(" penalty ") && l.contains(" hessian_fro_mean "), l);
+        }
+    }
+
     @Test
     void reluWithAPenaltyWarnsThatThePenaltyIsZero(@TempDir Path tmp) {
         CliRunner cli = new CliRunner();

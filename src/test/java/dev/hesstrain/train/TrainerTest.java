@@ -122,6 +122,18 @@ class TrainerTest {
         }
     }
 
+    /**
+     * After a checkpoint that took t, the next due one waits max(1 s, t / 2 %): a plain run's few
+     * milliseconds keep the one-second spacing, a large stack's checkpoint stays at 2 % of the time.
+     */
+    @Test
+    void checkpointSpacingKeepsCheckpointsWithinTwoPercentOfTheTime() {
+        long second = 1_000_000_000L;
+        assertEquals(second, Trainer.checkpointSpacing(second, 5_000_000L), "5 ms: one second");
+        assertEquals(5 * second, Trainer.checkpointSpacing(second, 100_000_000L), "100 ms: 5 s");
+        assertEquals(0, Trainer.checkpointSpacing(0, 100_000_000L), "no minimum (tests): every due one");
+    }
+
     /** Every array a step creates is freed with it: the count of live arrays does not grow. */
     @Test
     void stepsLeaveNoArraysBehind() {
