@@ -10,7 +10,8 @@ package dev.hesstrain.train;
  * they are NaN on other epochs, and {@code penaltyExact} is NaN throughout with the exact method.
  * The accuracies (classification only, NaN otherwise) are, like the losses, the share of the
  * epoch's training rows the model got right as it stepped on them, and that of the validation rows
- * at the epoch's end.
+ * at the epoch's end. {@code lr} is the learning rate the epoch's steps took (the spec's, times the
+ * schedule's factor and any other the loop was given), NaN where not known.
  */
 public record EpochMetrics(
         int epoch,
@@ -23,13 +24,14 @@ public record EpochMetrics(
         double hessianFroMax,
         double trainAccuracy,
         double valAccuracy,
-        double seconds) {
+        double seconds,
+        double lr) {
 
     /** A row without accuracies (a regression loss). */
     public EpochMetrics(int epoch, double trainLoss, double valLoss, double penalty, double penaltyExact, double loss,
             double hessianFroMean, double hessianFroMax, double seconds) {
         this(epoch, trainLoss, valLoss, penalty, penaltyExact, loss, hessianFroMean, hessianFroMax, Double.NaN,
-                Double.NaN, seconds);
+                Double.NaN, seconds, Double.NaN);
     }
 
     public boolean finite() {

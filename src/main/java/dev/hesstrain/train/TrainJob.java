@@ -509,8 +509,9 @@ public final class TrainJob {
         for (String c : monitorColumns(spec)) {
             row.put(c, orNull(c.equals(SHARPNESS) ? monitored.sharpness() : monitored.hessianTrace()));
         }
-        // the epoch's learning rate (train.schedule's, stepped once per epoch)
-        row.put("lr", new Schedule(spec.train().schedule(), spec.train().lr(), spec.train().epochs()).lr(m.epoch()));
+        // the epoch's learning rate as the loop took it (train.schedule's, stepped once per epoch)
+        row.put("lr", Double.isNaN(m.lr())
+                ? new Schedule(spec.train().schedule(), spec.train().lr(), spec.train().epochs()).lr(m.epoch()) : m.lr());
         row.put("seconds", m.seconds());
         return row;
     }

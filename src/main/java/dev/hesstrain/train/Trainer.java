@@ -849,7 +849,7 @@ public final class Trainer implements AutoCloseable {
             rows[i] = new EpochMetrics(epoch, s.data / s.seen, val == null ? Double.NaN : val.data()[i],
                     s.penalty / s.seen, penaltyExact[i], s.loss / s.seen, froMean[i], froMax[i],
                     classification ? s.correct / s.seen : Double.NaN,
-                    val == null ? Double.NaN : val.accuracy()[i], seconds);
+                    val == null ? Double.NaN : val.accuracy()[i], seconds, specs.get(i).train().lr() * lrFactor[i]);
         }
         return rows;
     }
