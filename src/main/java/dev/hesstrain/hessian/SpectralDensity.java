@@ -43,24 +43,56 @@ public final class SpectralDensity {
             return s;
         }
 
-        /** The broadened density on {@code points} grid values from min − 5σ to max + 5σ: {grid, density}. */
+        /**
+         * Gaussians are cut at this many σ from their node: there e^(−z²/2) is 1.3e-14 of the
+         * node's peak, below float64's resolution of the sum near that node.
+         */
+        static final double CUT = 8;
+
+        /**
+         * The broadened density on {@code points} grid values from min − 5σ to max + 5σ: {grid, density}.
+         * Each node adds its Gaussian to the grid values within {@link #CUT}σ of it only, the values
+         * e^(−(t_g − x)²/2σ²) along the uniform grid by a recurrence of products (two exp calls per
+         * node: the ratio of neighbours changes by the constant factor e^(−h²/σ²)): 400,000 nodes on
+         * 1,000 points took 4e8 exp calls before.
+         */
         public double[][] curve(int points, double sigma) {
             double lo = min() - 5 * sigma;
             double hi = max() + 5 * sigma;
             double[] grid = new double[points];
             double[] density = new double[points];
-            double norm = 1 / (Math.sqrt(2 * Math.PI) * sigma * nodes.length);
+            double h = (hi - lo) / Math.max(1, points - 1);
             for (int g = 0; g < points; g++) {
-                double t = lo + (hi - lo) * g / Math.max(1, points - 1);
-                grid[g] = t;
-                double s = 0;
-                for (int p = 0; p < nodes.length; p++) {
-                    for (int i = 0; i < nodes[p].length; i++) {
-                        double z = (t - nodes[p][i]) / sigma;
-                        s += weights[p][i] * Math.exp(-0.5 * z * z);
+                grid[g] = lo + (hi - lo) * g / Math.max(1, points - 1);
+            }
+            double norm = 1 / (Math.sqrt(2 * Math.PI) * sigma * nodes.length);
+            double step = h / sigma;
+            double q = Math.exp(-step * step); // ratio of successive ratios
+            for (int p = 0; p < nodes.length; p++) {
+                for (int i = 0; i < nodes[p].length; i++) {
+                    double w = weights[p][i];
+                    if (w == 0) {
+                        continue;
+                    }
+                    double x = nodes[p][i];
+                    int first = h > 0 ? Math.max(0, (int) Math.ceil((x - CUT * sigma - lo) / h)) : 0;
+                    int last = h > 0 ? Math.min(points - 1, (int) Math.floor((x + CUT * sigma - lo) / h)) : points - 1;
+                    if (first > last) {
+                        continue;
+                    }
+                    // e_g = exp(−z_g²/2), z_g = (t_g − x)/σ; e_{g+1} = e_g · r_g, r_g = exp(−(2 z_g + step)·step/2), r_{g+1} = r_g · q
+                    double z = (grid[first] - x) / sigma;
+                    double e = Math.exp(-0.5 * z * z);
+                    double r = Math.exp(-(2 * z + step) * step / 2);
+                    for (int g = first; g <= last; g++) {
+                        density[g] += w * e;
+                        e *= r;
+                        r *= q;
                     }
                 }
-                density[g] = s * norm;
+            }
+            for (int g = 0; g < points; g++) {
+                density[g] *= norm;
             }
             return new double[][] {grid, density};
         }

@@ -258,4 +258,41 @@ class SpectralTest {
         assertEquals(exact[0], q.min(), 1e-9);
         assertEquals(exact[n - 1], q.max(), 1e-9);
     }
+
+    /** The windowed recurrence of {@code curve} equals the direct sum of every node's Gaussian. */
+    @Test
+    void theCurveEqualsTheDirectSumOfGaussians() {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(3);
+        double[][] nodes = new double[7][40];
+        double[][] weights = new double[7][40];
+        for (int p = 0; p < 7; p++) {
+            double sum = 0;
+            for (int i = 0; i < 40; i++) {
+                nodes[p][i] = rng.nextDouble() < 0.2 ? 50 + rng.nextGaussian() : rng.nextGaussian() * 3;
+                weights[p][i] = rng.nextDouble();
+                sum += weights[p][i];
+            }
+            for (int i = 0; i < 40; i++) {
+                weights[p][i] /= sum;
+            }
+        }
+        SpectralDensity.Quadrature q = new SpectralDensity.Quadrature(nodes, weights, 0);
+        for (double sigma : new double[] {q.defaultSigma(), 0.05, 2.0}) {
+            for (int points : new int[] {1000, 77}) {
+                double[][] c = q.curve(points, sigma);
+                double peak = Arrays.stream(c[1]).max().orElseThrow();
+                for (int g = 0; g < points; g++) {
+                    double s = 0;
+                    for (int p = 0; p < 7; p++) {
+                        for (int i = 0; i < 40; i++) {
+                            double z = (c[0][g] - nodes[p][i]) / sigma;
+                            s += weights[p][i] * Math.exp(-0.5 * z * z);
+                        }
+                    }
+                    s /= Math.sqrt(2 * Math.PI) * sigma * 7;
+                    assertEquals(s, c[1][g], 1e-12 * peak, "sigma " + sigma + ", grid point " + g);
+                }
+            }
+        }
+    }
 }
