@@ -137,9 +137,9 @@ public final class StackedRunner implements MemberRunner {
                     for (String w : new TrainJob(spec, members.get(i).source(), baseDir).warnings()) {
                         job.warn(w);
                     }
-                    job.info("run {}: member {} of a stacked group of {} ({} ... {}): {} training and {} validation samples, "
-                            + "{} parameters, on {}", run.path(), i, r, members.get(0).id(), members.get(r - 1).id(), tr.n(),
-                            va.n(), nets.get(i).parameterCount(), device);
+                    job.info("run {}: member {} of a stacked group of {} ({} ... {}): {} training and {} validation samples "
+                            + "from {}, {} parameters, on {}", run.path(), i, r, members.get(0).id(), members.get(r - 1).id(),
+                            tr.n(), va.n(), tr.source(), nets.get(i).parameterCount(), device);
                     if (resume) {
                         TrainJob.logResumed(job, at, spec.train().epochs());
                     }

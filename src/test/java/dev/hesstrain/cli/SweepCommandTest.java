@@ -63,6 +63,13 @@ class SweepCommandTest {
         return out;
     }
 
+    /** Where a run's train.log says its samples come from ("... samples from SOURCE, P parameters ..."). */
+    private static String samplesFrom(Path run) throws IOException {
+        List<String> l = logLines(run, " validation samples from ");
+        assertEquals(1, l.size(), run + ": " + l);
+        return l.get(0).replaceAll(".* validation samples from (.*), \\d+ parameters.*", "$1");
+    }
+
     /** The lines of a run's train.log that contain {@code what}, without their time stamps. */
     static List<String> logLines(Path run, String what) throws IOException {
         return Files.readAllLines(run.resolve("train.log")).stream().filter(l -> l.contains(what))
@@ -151,6 +158,8 @@ class SweepCommandTest {
             // evaluated ones' (of 4 full-batch epochs, eval_every 10: the last)
             assertSameLogLines(logLines(plain, "TrainJob - epoch "), logLines(member, "TrainJob - epoch "),
                     "member " + m.get("id") + " train.log");
+            // and names its data as the plain run's does
+            assertEquals(samplesFrom(plain), samplesFrom(member), "member " + m.get("id") + " train.log");
             assertEquals(List.of("1", "4"), logLines(member, "TrainJob - epoch ").stream()
                     .map(l -> l.replaceAll(".*TrainJob - epoch (\\d+):.*", "$1")).toList());
             assertEquals(List.of("INFO  TrainJob - run stopped: completed (all epochs ran)"),
