@@ -12,6 +12,8 @@ import dev.hesstrain.inspect.Report;
 import dev.hesstrain.runs.Json;
 import dev.hesstrain.runs.RunDirectory;
 import dev.hesstrain.setup.Setup;
+import dev.hesstrain.spec.SpecException;
+import dev.hesstrain.spec.SpecLoader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -168,6 +170,8 @@ public final class InspectHessianCommand implements Callable<Integer> {
             });
         } catch (InspectException e) {
             throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
+        } catch (SpecException e) {
+            throw SpecLoader.byOverride(e, specOptions.overrides()); // an error in a field a --set gave names that --set
         } catch (IOException e) {
             throw new UserException(ExitCodes.FAILED, "inspect-hessian could not write its outputs: " + cause(e)
                     + "; files being written were removed, those complete before stay", e);

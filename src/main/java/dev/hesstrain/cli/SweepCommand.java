@@ -1,8 +1,9 @@
 package dev.hesstrain.cli;
 
-import dev.hesstrain.spec.SpecException;
 import dev.hesstrain.setup.Setup;
 import dev.hesstrain.runs.TensorBoard;
+import dev.hesstrain.spec.SpecException;
+import dev.hesstrain.spec.SpecLoader;
 import dev.hesstrain.sweep.Member;
 import dev.hesstrain.sweep.MemberRunner;
 import dev.hesstrain.sweep.SequentialRunner;
@@ -163,10 +164,14 @@ public final class SweepCommand implements Callable<Integer> {
         SweepJob job = new SweepJob(plan, Path.of("").toAbsolutePath());
         List<Member> mine = job.shard(part.index(), part.count());
         Setup.threads(threads);
-        if (!slurm) {
-            job.preflight(mine); // bad data or shapes end here, before anything is written
-        } else {
-            job.preflight(plan.members().subList(0, 1));
+        try {
+            if (!slurm) {
+                job.preflight(mine); // bad data or shapes end here, before anything is written
+            } else {
+                job.preflight(plan.members().subList(0, 1));
+            }
+        } catch (SpecException e) {
+            throw SpecLoader.byOverride(e, overrides); // an error in a field a --set gave names that --set
         }
         Path dirPath = SweepDirectory.choose(sweepsRoot, plan.base().name(), out);
         SweepDirectory dir = SweepDirectory.openFor(dirPath, plan);

@@ -34,6 +34,8 @@ class GpuRefusalTest {
             assertTrue(error.contains("device: is gpu but PyTorch sees no GPU on this machine")
                     && error.contains("docs/gpu.md"), args[0] + ": " + cli.err());
             assertFalse(cli.err().contains("Exception"), args[0] + ": " + cli.err());
+            // the field came from a --set: the message names it, as for any error found after loading
+            assertTrue(error.startsWith("error: " + CONFIG + " (--set device=gpu): device:"), args[0] + ": " + error);
             assertTrue(Files.exists(Path.of("docs/gpu.md")));
         }
     }
