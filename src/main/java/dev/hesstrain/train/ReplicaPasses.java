@@ -38,6 +38,50 @@ final class ReplicaPasses extends Passes {
      */
     static final int TAYLOR_MAX_INPUTS = 2;
 
+    /** The pass of the exact penalty on the replica axis. */
+    enum Exact {
+        /** The replicated Taylor pairs ({@link Network#taylor(NDArray, NDArray, Pairs, List)}). */
+        TAYLOR,
+        /** The replicated closed form, row-major ({@link Network#curvature(NDArray, NDArray, NDArray, List)}). */
+        ROW_MAJOR,
+        /** The replicated closed form, feature-major ({@link Network#curvature(NDArray, NDArray, NDArray, List, boolean)}). */
+        FEATURE_MAJOR
+    }
+
+    /**
+     * The exact pass for R members of {@code template}: the feature-major closed form where a plain
+     * run takes it (flat networks, d ≤ {@link ClosedForm#ELEMENTWISE_MAX_DIRECTIONS}), else the
+     * row-major closed form beyond d = {@link #TAYLOR_MAX_INPUTS}, else the replicated Taylor
+     * pairs; the pairs for a network without the closed form. The system property {@code
+     * hesstrain.replica_exact} ({@code taylor}, {@code row_major} or {@code feature_major}) overrides
+     * it where the network has that pass, for benchmarks that compare them on the real command.
+     */
+    static Exact exactPass(Network template, InputHessian hessian) {
+        boolean closed = hessian.method() == InputHessian.Method.CLOSED_FORM;
+        String p = System.getProperty("hesstrain.replica_exact");
+        if (p != null && !p.isBlank()) {
+            Exact e = Exact.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+            boolean has = switch (e) {
+                case TAYLOR -> template.replicatedTaylor();
+                case ROW_MAJOR -> closed;
+                case FEATURE_MAJOR -> closed && template.featureMajor();
+            };
+            if (has) {
+                return e;
+            }
+        }
+        if (!template.replicatedTaylor()) {
+            return Exact.ROW_MAJOR;
+        }
+        if (!closed) {
+            return Exact.TAYLOR;
+        }
+        if (template.featureMajor() && template.inputs() <= ClosedForm.ELEMENTWISE_MAX_DIRECTIONS) {
+            return Exact.FEATURE_MAJOR;
+        }
+        return template.inputs() > TAYLOR_MAX_INPUTS ? Exact.ROW_MAJOR : Exact.TAYLOR;
+    }
+
     private final int r;
     private final Network template;
     private final List<NDArray> views;
@@ -50,7 +94,7 @@ final class ReplicaPasses extends Passes {
     private final NDArray lambda;
     private final NDArray eye;
     private final boolean curvature;
-    private final boolean closedForm;
+    private final Exact exact;
     private Values values;
 
     ReplicaPasses(List<Spec> specs, Network template, List<NDArray> views, HutchinsonNorm estimator, NDManager manager,
@@ -69,8 +113,7 @@ final class ReplicaPasses extends Passes {
         this.curvature = Arrays.stream(lambdas).anyMatch(l -> l > 0);
         this.lambda = manager.create(lambdas, new Shape(r, 1)).toType(dtype, false);
         this.eye = manager.eye(template.inputs()).toType(dtype, false).expandDims(1);
-        this.closedForm = !template.replicatedTaylor()
-                || (hessian.method() == InputHessian.Method.CLOSED_FORM && template.inputs() > TAYLOR_MAX_INPUTS);
+        this.exact = exactPass(template, hessian);
     }
 
     @Override
@@ -157,8 +200,8 @@ final class ReplicaPasses extends Passes {
         NDArray out;
         NDArray perSample;
         NDArray froSquared = null;
-        if (dirs == null && closedForm) {
-            ClosedForm.Norms norms = hessian.closedForm(x, views);
+        if (dirs == null && exact != Exact.TAYLOR) {
+            ClosedForm.Norms norms = hessian.closedForm(x, hessian.unitDirections(), views, exact == Exact.FEATURE_MAJOR);
             out = byMember(norms.value(), b);
             perSample = norms.get(norm).reshape(r, b);
             if (withFrobenius) {
