@@ -182,8 +182,24 @@ public final class InputHessian implements AutoCloseable {
      * [R, K, N, d] of each replica and sample (Hutchinson's probes: {@link ClosedForm.Norms#directional}).
      */
     public ClosedForm.Norms closedForm(NDArray x, NDArray directions, java.util.List<NDArray> params) {
+        return closedForm(x, directions, params, false);
+    }
+
+    /**
+     * As {@link #closedForm(NDArray, NDArray, java.util.List)}; with {@code featureMajor} (flat
+     * networks only) the replicated pass runs feature-major ({@link Network#curvature(NDArray, NDArray,
+     * NDArray, java.util.List, boolean)}) and its norms are formed as those of a plain feature-major
+     * pass of R·N samples.
+     */
+    public ClosedForm.Norms closedForm(NDArray x, NDArray directions, java.util.List<NDArray> params,
+            boolean featureMajor) {
         attach(x.getManager());
-        return new ClosedForm.Norms(network.curvature(x, directions, outputEye, params), frobenius);
+        return new ClosedForm.Norms(network.curvature(x, directions, outputEye, params, featureMajor), frobenius);
+    }
+
+    /** The unit directions [d, 1, d] of the exact passes. */
+    public NDArray unitDirections() {
+        return eye;
     }
 
     /**

@@ -100,6 +100,8 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer, B
      * Feature-major (value [F, N], Jacobian [F, K, N or 1], adjoints [F, O, N or 1] or [F, N or
      * 1]): σ'(z) [F, 1, N] broadcasts over the directions and the outputs; the term keeps this
      * layout (rows [F, K, N or 1], weights [F, O, N] or [F, N]: {@link Sandwich.Term#featureMajor}).
+     * The same step serves the replica axis ({@link Columns.Layer#curvatureColumns(NDArray, NDArray,
+     * java.util.List)}), each array with a leading R (or 1): σ' [R, F, N] as [R, F, 1, N].
      */
     @Override
     public Sandwich.Step curvatureColumns(NDArray z, NDArray jac) {
@@ -144,22 +146,32 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer, B
                     return null;
                 }
                 if (lead == 0) {
-                    return new Sandwich.Term(jac, adjoint.mul(adjoint.getShape().dimension() == 2 ? s[2] : s[2].expandDims(1)), true);
+                    return new Sandwich.Term(jac, adjoint.mul(byDirection(s[2], adjoint)), true);
                 }
                 return new Sandwich.Term(Sandwich.flat(jac, lead), Sandwich.flat(adjoint.mul(s[2]), lead));
             }
 
             /** σ' shaped to multiply {@code a}: a feature-major [F, K or O, N] array takes it as [F, 1, N]. */
             private NDArray firstFor(NDArray a) {
-                if (lead != 0 || a.getShape().dimension() == 2) {
+                if (lead != 0 || a.getShape().dimension() == s[1].getShape().dimension()) {
                     return s[1];
                 }
                 if (d1 == null) {
-                    d1 = s[1].expandDims(1);
+                    d1 = byDirection(s[1], a);
                 }
                 return d1;
             }
         };
+    }
+
+    /**
+     * A feature-major derivative [.., F, N] shaped to multiply {@code a}: as it is when {@code a} has
+     * as many axes ([.., F, N or 1]: one output combination), else with an axis for the directions
+     * or outputs before the samples' ([.., F, 1, N] against [.., F, K or O, N or 1]).
+     */
+    private static NDArray byDirection(NDArray derivative, NDArray a) {
+        int dims = derivative.getShape().dimension();
+        return a.getShape().dimension() == dims ? derivative : derivative.expandDims(dims - 1);
     }
 
     /**

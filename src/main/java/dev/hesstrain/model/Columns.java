@@ -65,5 +65,17 @@ record Columns(NDArray value, NDArray jac, NDArray hess) {
          * Sandwich.Term} is feature-major (rows [F, K, N or 1], weights [F, O, N] or [F, N]).
          */
         Sandwich.Step curvatureColumns(NDArray value, NDArray jac);
+
+        /**
+         * The same step on a replica axis, with this layer's parameters each [R, shape...]: every
+         * array has a leading axis R, or 1 where all replicas share it (value [R or 1, F, N], jac
+         * [R or 1, F, K, N or 1], adjoints [R or 1, F, O, N or 1] or [R or 1, F, N or 1]); {@link
+         * Network#curvature(NDArray, NDArray, NDArray, java.util.List, boolean)} turns its terms into
+         * those of R·N samples. For a layer without parameters the step above, which works on either
+         * layout.
+         */
+        default Sandwich.Step curvatureColumns(NDArray value, NDArray jac, java.util.List<NDArray> params) {
+            return curvatureColumns(value, jac);
+        }
     }
 }

@@ -108,6 +108,23 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer, Backpr
         return Sandwich.Step.affine(v, jac == null ? null : times(jac), c -> product(weight.transpose(), c));
     }
 
+    /**
+     * R replicas feature-major: W [R, out, in] times value [R or 1, in, N] (+ b), the Jacobian [R or
+     * 1, in, K, N or 1] and the adjoint Wᵀ c for c [R or 1, out, O, N or 1] or [R or 1, out, N or
+     * 1], one batched product each (a shared operand broadcasts).
+     */
+    @Override
+    public Sandwich.Step curvatureColumns(NDArray value, NDArray jac, List<NDArray> params) {
+        NDArray w = params.get(0);
+        NDArray v = w.matMul(value);
+        if (params.size() > 1) {
+            v = v.add(params.get(1).expandDims(2));
+        }
+        NDArray wt = w.transpose(0, 2, 1);
+        return Sandwich.Step.affine(v, jac == null ? null : times(w, jac),
+                c -> c.getShape().dimension() == 3 ? wt.matMul(c) : times(wt, c));
+    }
+
     /** W d for replicated W [R, out, in] and d [R or 1, in, K, N]. */
     private static NDArray times(NDArray w, NDArray d) {
         Shape s = d.getShape();

@@ -343,8 +343,77 @@ public final class Network implements AutoCloseable {
     }
 
     /**
+     * As {@link #curvature(NDArray, NDArray, NDArray, List)}; with {@code featureMajor} (only where
+     * {@link #featureMajor()}) the pass runs feature-major with the replicas leading (value [R, F,
+     * N], Jacobian [R or 1, F, K, N or 1], adjoints [R or 1, F, O', N or 1]: every dense layer one
+     * batched product, no copy), and its terms are turned into feature-major terms of the R·N
+     * samples, replica-major (rows [r, K, R·N], weights [r, O', R·N] or [r, R·N]), which {@code
+     * hessian/ClosedForm} reduces as those of one network's feature-major pass. Slice r equals
+     * {@link #curvature(NDArray, NDArray, NDArray, boolean)} of a network holding replica r's
+     * parameters.
+     */
+    public Sandwich curvature(NDArray x, NDArray directions, NDArray seed, List<NDArray> params, boolean featureMajor) {
+        if (!featureMajor) {
+            return curvature(x, directions, seed, params);
+        }
+        if (!featureMajor()) {
+            throw new IllegalArgumentException("the feature-major pass needs flat inputs, dense layers and activations");
+        }
+        if (params.size() != parameters.size()) {
+            throw new IllegalArgumentException("the network has " + parameters.size() + " parameters, found "
+                    + params.size() + " replicated arrays");
+        }
+        long r = x.getShape().get(0);
+        if (directions.getShape().dimension() == 4) {
+            r = Math.max(r, directions.getShape().get(0));
+        }
+        if (!params.isEmpty()) {
+            r = Math.max(r, params.get(0).getShape().get(0));
+        }
+        long n = x.getShape().get(1);
+        NDArray jac = directions.getShape().dimension() == 4 ? directions.transpose(0, 3, 1, 2)
+                : directions.transpose(2, 0, 1).expandDims(0);
+        Shape s = seed.getShape();
+        NDArray adjoint = (s.get(0) == 1 ? seed.reshape(s.get(1), s.get(2)).transpose() : seed.transpose(2, 0, 1))
+                .expandDims(0);
+        Sandwich c = pass(x.transpose(0, 2, 1), jac, adjoint, params, true);
+        NDArray v = c.value(); // [R or 1, O, N]
+        long o = v.getShape().get(1);
+        if (v.getShape().get(0) != r) {
+            v = v.broadcast(new Shape(r, o, n));
+        }
+        List<Sandwich.Term> terms = new ArrayList<>(c.terms().size());
+        for (Sandwich.Term t : c.terms()) {
+            terms.add(new Sandwich.Term(replicaSamples(t.rows(), r, n), replicaSamples(t.weights(), r, n), true));
+        }
+        return new Sandwich(v.transpose(0, 2, 1).reshape(r * n, o), terms);
+    }
+
+    /**
+     * A replicated feature-major array [R or 1, F, .., N or 1] as the samples' [F, .., R·N]
+     * (replica-major), one copy; [F, .., 1] when every replica and sample shares it.
+     */
+    private static NDArray replicaSamples(NDArray a, long r, long n) {
+        Shape s = a.getShape();
+        int dims = s.dimension();
+        if (s.get(0) == 1 && s.get(dims - 1) == 1) {
+            return a.squeeze(0);
+        }
+        NDArray full = s.get(0) == r && s.get(dims - 1) == n ? a
+                : a.broadcast(new Shape(r).addAll(s.slice(1, dims - 1)).add(n));
+        int[] axes = new int[dims];
+        for (int i = 0; i < dims - 2; i++) {
+            axes[i] = i + 1;
+        }
+        axes[dims - 2] = 0;
+        axes[dims - 1] = dims - 1;
+        return full.transpose(axes).reshape(s.slice(1, dims - 1).add(r * n));
+    }
+
+    /**
      * The pass on the plain layout ({@code params} null), the replica layout ({@code params} given)
-     * or, with {@code columns}, feature-major ({@link Columns.Layer#curvatureColumns}).
+     * or, with {@code columns}, feature-major ({@link Columns.Layer#curvatureColumns}; with {@code
+     * params} the replicas leading).
      */
     private Sandwich pass(NDArray value, NDArray jac, NDArray seed, List<NDArray> params, boolean columns) {
         List<Sandwich.Step> steps = new ArrayList<>(layers.size());
@@ -368,7 +437,8 @@ public final class Network implements AutoCloseable {
             }
             NDArray j = i <= highest ? jac : null;
             int count = l.parameters().size();
-            Sandwich.Step step = columns ? ((Columns.Layer) l).curvatureColumns(value, j)
+            Sandwich.Step step = columns ? (params == null ? ((Columns.Layer) l).curvatureColumns(value, j)
+                    : ((Columns.Layer) l).curvatureColumns(value, j, params.subList(next, next + count)))
                     : params == null ? cl.curvature(value, j) : cl.curvature(value, j, params.subList(next, next + count));
             next += count;
             steps.add(step);

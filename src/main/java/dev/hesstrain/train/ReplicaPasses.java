@@ -24,19 +24,84 @@ import java.util.SplittableRandom;
 /**
  * R members' passes as one on the replica axis ({@link Network#forward(NDArray, List)}, {@link
  * Network#taylor(NDArray, NDArray, Pairs, List)}, {@link Network#curvature(NDArray, NDArray,
- * NDArray, List)}): the exact penalty through the replicated closed form, or up to d = {@link
- * #TAYLOR_MAX_INPUTS} the replicated Taylor pairs; Hutchinson's probes through the replicated
- * Taylor pass, or the closed form along the probes for a model without it (conv2d, flatten,
- * log_softmax).
+ * NDArray, List, boolean)}): the exact penalty through the replicated closed form, feature-major
+ * where a plain run takes that layout and its arrays stay small ({@link #exactPass}), else
+ * row-major, or up to d = {@link #TAYLOR_MAX_INPUTS} the replicated Taylor pairs; Hutchinson's
+ * probes through the replicated Taylor pass, or the closed form along the probes for a model
+ * without it (conv2d, flatten, log_softmax).
  */
 final class ReplicaPasses extends Passes {
     /**
      * Up to this many inputs the exact penalty on the replica axis takes the replicated Taylor pairs
-     * (d² of them): the replicated closed form runs row-major (its products batched over replicas
-     * and samples), which at d = 2 costs twice the pairs. 4 sin2pi members, 300 epochs, stacked ms
-     * per step in alternating sweeps: 2.8-3.6 with the pairs, 5.4-7.0 with the closed form.
+     * (d² of them) where the feature-major closed form does not run: the replicated closed form
+     * row-major (its products batched over replicas and samples) costs twice the pairs at d = 2. 4
+     * sin2pi members, 300 epochs, stacked ms per step in alternating sweeps: 2.8-3.6 with the pairs,
+     * 5.4-7.0 with the row-major closed form.
      */
     static final int TAYLOR_MAX_INPUTS = 2;
+
+    /**
+     * The most numbers R·B·r·d² (R members, B samples, r rows of all curvature terms, d inputs) for
+     * which the exact penalty takes the feature-major closed form: its Frobenius norm forms the
+     * Hessians elementwise, an array [r, d, d, R·B] (hessian/ClosedForm), and one far beyond the
+     * caches costs more in page faults and memory traffic than the pass saves. Measured on sin2pi
+     * members (r = 33, B = 500 or 400; sweeps alternating in one run on 2 cores at load 3-5, ms per
+     * member-step of wall time), feature-major against the pass it replaces: d = 2 (Taylor pairs)
+     * R = 4 1.39-2.89 against 3.09-3.56, R = 16 0.93-1.72 against 2.75-3.13, R = 64 (4.2 M numbers)
+     * 1.53-2.52 against 3.91-4.34 (one round 8.7 against 4.9 under a load spike); d = 4 (row-major)
+     * R = 16 (4.2 M) 3.56-3.81 against 4.87-5.55, R = 64 (17 M) 22.4 against 1.68; d = 6 R = 4
+     * (2.4 M) 2.98 against 3.80, R = 16 (9.5 M) 52-86 against 6.9-9.0; d = 8 (no elementwise
+     * norms) R = 16 14.4 against 10.9.
+     */
+    static final long FEATURE_MAJOR_MAX_ELEMENTS = 6_000_000;
+
+    /** The pass of the exact penalty on the replica axis. */
+    enum Exact {
+        /** The replicated Taylor pairs ({@link Network#taylor(NDArray, NDArray, Pairs, List)}). */
+        TAYLOR,
+        /** The replicated closed form, row-major ({@link Network#curvature(NDArray, NDArray, NDArray, List)}). */
+        ROW_MAJOR,
+        /** The replicated closed form, feature-major ({@link Network#curvature(NDArray, NDArray, NDArray, List, boolean)}). */
+        FEATURE_MAJOR
+    }
+
+    /**
+     * The exact pass for {@code members} members of {@code template} on batches of {@code batch}
+     * samples: the feature-major closed form where a plain run takes it (flat networks, d ≤ {@link
+     * ClosedForm#ELEMENTWISE_MAX_DIRECTIONS}) and R·B·r·d² ≤ {@link #FEATURE_MAJOR_MAX_ELEMENTS},
+     * else the row-major closed form beyond d = {@link #TAYLOR_MAX_INPUTS}, else the replicated
+     * Taylor pairs; the pairs for a network without the closed form. The system property {@code
+     * hesstrain.replica_exact} ({@code taylor}, {@code row_major} or {@code feature_major}) overrides
+     * it where the network has that pass, for benchmarks that compare them on the real command.
+     */
+    static Exact exactPass(Network template, InputHessian hessian, long members, long batch) {
+        boolean closed = hessian.method() == InputHessian.Method.CLOSED_FORM;
+        String p = System.getProperty("hesstrain.replica_exact");
+        if (p != null && !p.isBlank()) {
+            Exact e = Exact.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+            boolean has = switch (e) {
+                case TAYLOR -> template.replicatedTaylor();
+                case ROW_MAJOR -> closed;
+                case FEATURE_MAJOR -> closed && template.featureMajor();
+            };
+            if (has) {
+                return e;
+            }
+        }
+        if (!template.replicatedTaylor()) {
+            return Exact.ROW_MAJOR;
+        }
+        if (!closed) {
+            return Exact.TAYLOR;
+        }
+        long d = template.inputs();
+        long rows = template.curvatureWidths().stream().mapToLong(Long::longValue).sum();
+        if (template.featureMajor() && d <= ClosedForm.ELEMENTWISE_MAX_DIRECTIONS
+                && members * batch * rows * d * d <= FEATURE_MAJOR_MAX_ELEMENTS) {
+            return Exact.FEATURE_MAJOR;
+        }
+        return d > TAYLOR_MAX_INPUTS ? Exact.ROW_MAJOR : Exact.TAYLOR;
+    }
 
     private final int r;
     private final Network template;
@@ -50,8 +115,10 @@ final class ReplicaPasses extends Passes {
     private final NDArray lambda;
     private final NDArray eye;
     private final boolean curvature;
-    private final boolean closedForm;
     private Values values;
+    /** The exact pass for batches of {@link #exactBatch} samples ({@link #exactPass}). */
+    private Exact exact;
+    private long exactBatch = -1;
 
     ReplicaPasses(List<Spec> specs, Network template, List<NDArray> views, HutchinsonNorm estimator, NDManager manager,
             double[] lambdas) {
@@ -69,8 +136,6 @@ final class ReplicaPasses extends Passes {
         this.curvature = Arrays.stream(lambdas).anyMatch(l -> l > 0);
         this.lambda = manager.create(lambdas, new Shape(r, 1)).toType(dtype, false);
         this.eye = manager.eye(template.inputs()).toType(dtype, false).expandDims(1);
-        this.closedForm = !template.replicatedTaylor()
-                || (hessian.method() == InputHessian.Method.CLOSED_FORM && template.inputs() > TAYLOR_MAX_INPUTS);
     }
 
     @Override
@@ -157,8 +222,12 @@ final class ReplicaPasses extends Passes {
         NDArray out;
         NDArray perSample;
         NDArray froSquared = null;
-        if (dirs == null && closedForm) {
-            ClosedForm.Norms norms = hessian.closedForm(x, views);
+        if (dirs == null && b != exactBatch) {
+            exact = exactPass(template, hessian, r, b);
+            exactBatch = b;
+        }
+        if (dirs == null && exact != Exact.TAYLOR) {
+            ClosedForm.Norms norms = hessian.closedForm(x, hessian.unitDirections(), views, exact == Exact.FEATURE_MAJOR);
             out = byMember(norms.value(), b);
             perSample = norms.get(norm).reshape(r, b);
             if (withFrobenius) {

@@ -200,6 +200,22 @@ class MembersTest {
                 List.of("penalty.lambda=0", "penalty.lambda=1e-3", "penalty.lambda=1e-1"), 1e-9);
     }
 
+    /**
+     * sin2pi's members take the feature-major closed form on the replica axis (above); the exact
+     * penalty through the replicated Taylor pairs and the row-major closed form, which stacks too
+     * large for it take (ReplicaPasses.exactPass), gives the same members.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"taylor", "row_major"})
+    void theOtherExactPassesOnTheReplicaAxisGiveTheSameMembers(String pass) {
+        System.setProperty("hesstrain.replica_exact", pass);
+        try {
+            check(method("exact", 2), List.of("penalty.lambda=1e-3", "penalty.lambda=1e-1 seed=2"), 1e-9);
+        } finally {
+            System.clearProperty("hesstrain.replica_exact");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"exact", "hutchinson"})
     void learningRateAndSeedMembersEqualTheirPlainRuns(String method) {
