@@ -10,6 +10,7 @@ import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.LogSoftmax;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Scopes;
 import dev.hesstrain.spec.LossKind;
 import java.util.ArrayList;
 import java.util.List;
@@ -518,6 +519,101 @@ public final class ParamCurvature implements AutoCloseable {
         return product(v, true);
     }
 
+    /**
+     * What every product needs and no vector changes, built on the first product and kept until
+     * {@link #close} (the weights are fixed for this object's life): the layers' forward steps, the
+     * top value, the loss factor, and for Hessian products the loss gradient at every layer's output
+     * with each activation's residual σ''⊙g. A product then runs only the tangents and the backward
+     * sweep: about half the ops of a pass that builds them afresh. Its arrays live in their own
+     * manager and are lent to each product's manager, so that what a product makes is freed with it.
+     */
+    private final class Prepared {
+        final NDManager home = manager.newSubManager();
+        final List<Backprop.Step> steps = forward(home);
+        final NDArray f = steps.get(steps.size() - 1).value();
+        /** The exact factor's scale where H_f is a multiple of the identity (mse): a 0-d array, else null. */
+        NDArray identityScale;
+        NDArray exactFactor;
+        NDArray sampledFactor;
+        /** grads[l]: the loss gradient w.r.t. layer l's output; residuals[l]: its σ''⊙g term (null: none). */
+        NDArray[] grads;
+        NDArray[] residuals;
+        List<NDArray> held = List.of();
+
+        /** Makes what a product of this kind needs and is not yet made. */
+        Prepared need(boolean hessian, boolean sampled) {
+            boolean made = false;
+            boolean fisher = sampled && draws != null;
+            if (loss != null) {
+                if (fisher) {
+                    if (sampledFactor == null) {
+                        sampledFactor = factor(f, true);
+                        made = true;
+                    }
+                } else if (!loss.classification()) {
+                    if (identityScale == null) { // mse: H_f = 2/(N·O) I
+                        identityScale = home.create(2.0 / ((double) n * net.outputs())).toType(net.dtype(), false);
+                        made = true;
+                    }
+                } else if (exactFactor == null) {
+                    exactFactor = factor(f, false);
+                    made = true;
+                }
+            }
+            if (held.isEmpty()) {
+                steps.forEach(Backprop.Step::keep);
+                made = true;
+            }
+            if (hessian && grads == null) {
+                grads = new NDArray[top];
+                residuals = new NDArray[top];
+                NDArray g = lossAndGradient(f)[1];
+                int lowest = lowestWithParameters();
+                for (int l = steps.size() - 1; l >= lowest; l--) {
+                    grads[l] = g;
+                    if (l > lowest) {
+                        residuals[l] = steps.get(l).residual(g);
+                        g = steps.get(l).back(g.expandDims(0)).squeeze(0);
+                    }
+                }
+                made = true;
+            }
+            if (made) {
+                held = home.getManagedArrays();
+            }
+            return this;
+        }
+
+        /** Lends every array of this state (and the network's) to a product's manager. */
+        void lend(NDManager m) {
+            net.attach(m);
+            for (NDArray a : held) {
+                Scopes.tempAttach(m, a);
+            }
+        }
+
+        /** H_f u per sample for tangents u [k, N, O]. */
+        NDArray lossCurvature(NDArray jv, boolean sampled) {
+            if (loss == null) {
+                return jv.zerosLike();
+            }
+            boolean fisher = sampled && draws != null;
+            if (!fisher && identityScale != null) {
+                return jv.mul(identityScale);
+            }
+            NDArray s = fisher ? sampledFactor : exactFactor; // [c, N, O]
+            // H_f u = Σ_c S_c (S_cᵀ u) per sample
+            NDArray coef = jv.expandDims(1).mul(s.expandDims(0)).sum(new int[] {3}); // [k, c, N]
+            return coef.expandDims(3).mul(s.expandDims(0)).sum(new int[] {1}); // [k, N, O]
+        }
+
+        void close() {
+            home.close();
+        }
+    }
+
+    private Prepared prepared;
+
     private NDArray product(NDArray v, boolean hessian) {
         Shape vs = v.getShape();
         int p = dim();
@@ -526,18 +622,27 @@ public final class ParamCurvature implements AutoCloseable {
         }
         int k = (int) vs.get(1);
         NDManager home = v.getManager();
-        try (NDManager m = manager.newSubManager()) {
-            List<Backprop.Step> steps = forward(m);
+        if (prepared == null) {
+            prepared = new Prepared();
+        }
+        Prepared pre = prepared.need(hessian, !hessian);
+        List<Backprop.Step> steps = pre.steps;
+        try (NDManager m = pre.home.newSubManager()) {
+            pre.lend(m);
             v.tempAttach(m);
             NDArray vt = v.toType(net.dtype(), false).transpose(); // [k, P]
+            long[] cuts = new long[layout.size() - 1];
+            for (int i = 1; i < layout.size(); i++) {
+                cuts[i - 1] = layout.get(i).offset();
+            }
+            ai.djl.ndarray.NDList slices = vt.split(cuts, 1);
             List<List<NDArray>> tangents = new ArrayList<>();
             int block = 0;
             for (int l = 0; l < top; l++) {
                 List<NDArray> t = new ArrayList<>();
                 for (int i = 0; i < net.layers().get(l).parameters().size(); i++) {
-                    ParamHessian.Block b = layout.get(block++);
-                    t.add(vt.get(":, " + b.offset() + ":" + (b.offset() + b.size()))
-                            .reshape(new Shape(k).addAll(new Shape(b.shape()))));
+                    ParamHessian.Block b = layout.get(block);
+                    t.add(slices.get(block++).reshape(new Shape(k).addAll(new Shape(b.shape()))));
                 }
                 tangents.add(t);
             }
@@ -551,20 +656,7 @@ public final class ParamCurvature implements AutoCloseable {
                 }
                 jv = steps.get(l).tangent(jv, t);
             }
-            NDArray f = steps.get(steps.size() - 1).value();
-            NDArray u;
-            NDArray g = null;
-            if (loss == null) {
-                u = jv.zerosLike();
-            } else {
-                NDArray s = factor(f, !hessian); // [c, N, O]
-                // H_f u = Σ_c S_c (S_cᵀ u) per sample, for u = J v [k, N, O]
-                NDArray coef = jv.expandDims(1).mul(s.expandDims(0)).sum(new int[] {3}); // [k, c, N]
-                u = coef.expandDims(3).mul(s.expandDims(0)).sum(new int[] {1}); // [k, N, O]
-            }
-            if (hessian) {
-                g = lossAndGradient(f)[1];
-            }
+            NDArray u = pre.lossCurvature(jv, !hessian);
             NDArray[] out = new NDArray[layout.size()];
             block = layout.size();
             int lowest = lowestWithParameters();
@@ -572,10 +664,12 @@ public final class ParamCurvature implements AutoCloseable {
                 Backprop.Step st = steps.get(l);
                 int count = net.layers().get(l).parameters().size();
                 block -= count;
+                NDArray g = hessian ? pre.grads[l] : null;
                 List<NDArray> pg = st.vjp(u);
+                // the change of the parameters' gradient with the input: only the parameters it reaches (not a bias)
                 List<NDArray> pt = hessian && inputs[l] != null ? st.vjpTangent(g, inputs[l]) : List.of();
                 for (int i = 0; i < count; i++) {
-                    NDArray c = pt.isEmpty() ? pg.get(i) : pg.get(i).add(pt.get(i));
+                    NDArray c = i < pt.size() ? pg.get(i).add(pt.get(i)) : pg.get(i);
                     out[block + i] = c.reshape(k, -1);
                 }
                 if (l > lowest) {
@@ -584,11 +678,10 @@ public final class ParamCurvature implements AutoCloseable {
                         if (count > 0) {
                             next = next.add(st.backTangent(g, tangents.get(l)));
                         }
-                        NDArray r = inputs[l] == null ? null : st.residual(g);
+                        NDArray r = inputs[l] == null ? null : pre.residuals[l];
                         if (r != null) {
                             next = next.add(r.mul(inputs[l]));
                         }
-                        g = st.back(g.expandDims(0)).squeeze(0);
                     }
                     u = next;
                 }
@@ -603,6 +696,9 @@ public final class ParamCurvature implements AutoCloseable {
 
     @Override
     public void close() {
+        if (prepared != null) {
+            prepared.close();
+        }
         manager.close();
     }
 }

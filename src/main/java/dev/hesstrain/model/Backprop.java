@@ -33,6 +33,13 @@ public final class Backprop {
         /** The layer's output [N, out...]. */
         NDArray value();
 
+        /**
+         * Makes now what the step would otherwise make on its first use (the unfolded input of a
+         * convolution), so that it lives as long as the step's own arrays: for a step kept over
+         * several passes, each in a manager of its own.
+         */
+        default void keep() {}
+
         /** Jᵀ applied to columns: [c, N, out...] to [c, N, in...] (J = ∂out/∂in per sample). */
         NDArray back(NDArray columns);
 
@@ -91,7 +98,9 @@ public final class Backprop {
 
         /**
          * The change of each parameter's gradient Σ_n (∂z_n/∂θ)ᵀ g_n with the input along its tangent
-         * [K, N, in...], each [K, its shape...]; empty for a layer without parameters.
+         * [K, N, in...], each [K, its shape...], for the leading parameters it reaches (a bias's
+         * gradient does not change with the input: the list stops before it); empty for a layer
+         * without parameters.
          */
         default List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
             return List.of();

@@ -164,6 +164,11 @@ public final class Conv2d implements Layer, Sandwich.Layer, Backprop.Layer {
                 return transposed(columns, in);
             }
 
+            @Override
+            public void keep() {
+                unfolded();
+            }
+
             /** [N, C·k·k, H'·W'], made once. */
             private NDArray unfolded() {
                 if (unfolded == null) {
@@ -226,11 +231,7 @@ public final class Conv2d implements Layer, Sandwich.Layer, Backprop.Layer {
                 u = u.reshape(kk, is.get(1), u.getShape().get(1), -1).transpose(0, 1, 3, 2); // [K, N, H'W', Ckk]
                 Shape gs = gradient.getShape();
                 NDArray g = gradient.reshape(gs.get(0), gs.get(1), -1).expandDims(0); // [1, N, F, H'W']
-                NDArray w = g.matMul(u).sum(new int[] {1}).reshape(new Shape(kk).addAll(weight.getShape()));
-                if (bias == null) {
-                    return List.of(w);
-                }
-                return List.of(w, w.getManager().zeros(new Shape(kk, gs.get(1)), w.getDataType()));
+                return List.of(g.matMul(u).sum(new int[] {1}).reshape(new Shape(kk).addAll(weight.getShape()))); // the bias's: none
             }
         };
     }

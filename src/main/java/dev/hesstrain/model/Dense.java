@@ -196,12 +196,7 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer, Backpr
 
             @Override
             public java.util.List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
-                NDArray w = gradient.transpose().matMul(input); // [out, N] x [K, N, in]
-                if (bias == null) {
-                    return java.util.List.of(w);
-                }
-                return java.util.List.of(w, w.getManager().zeros(new Shape(w.getShape().get(0), bias.getShape().get(0)),
-                        w.getDataType()));
+                return java.util.List.of(gradient.transpose().matMul(input)); // [out, N] x [K, N, in]; the bias's: none
             }
         };
     }
