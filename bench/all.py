@@ -138,6 +138,15 @@ def param_curvature():
     print(out, flush=True)
 
 
+def sharpness_cost():
+    """Issue 20: training time with monitor.sharpness_every=10 over without (sin2pi, digits), one round."""
+    script = os.path.join(ROOT, "bench", "sharpness-cost.sh")
+    if not os.path.isfile(script):
+        return
+    out, _ = run(["bash", script, "1", "10"])
+    print(out, flush=True)
+
+
 if __name__ == "__main__":
     if not have_peer():
         sys.exit(f"bench: the PyTorch peers need {PEER} and {PY} with torch (apt-get install -y python3-torch)")
@@ -149,6 +158,7 @@ if __name__ == "__main__":
     sweep(64, 300, whole=False)
     penalty_digits()
     param_curvature()
+    sharpness_cost()
     print(f"\n{time.time() - t0:.0f} s, load average at the end {open('/proc/loadavg').read().split()[:3]}\n")
     print("| case | hesstrain | PyTorch (faster recipe) | ratio | rounds |")
     print("| --- | --- | --- | --- | --- |")
