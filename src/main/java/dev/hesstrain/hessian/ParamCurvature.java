@@ -290,6 +290,8 @@ public final class ParamCurvature implements AutoCloseable {
         NDArray cols;
         NDArray signs;
         NDArray dense;
+        /** Only the per-sample diagonal [N, m], where nothing below needs more. */
+        NDArray diag;
 
         static Carried columns(NDArray cols, NDArray signs) {
             Carried c = new Carried();
@@ -302,7 +304,7 @@ public final class ParamCurvature implements AutoCloseable {
         static void attach(NDManager m, Carried... parts) {
             for (Carried c : parts) {
                 if (c != null) {
-                    for (NDArray a : new NDArray[] {c.cols, c.signs, c.dense}) {
+                    for (NDArray a : new NDArray[] {c.cols, c.signs, c.dense, c.diag}) {
                         if (a != null) {
                             a.attach(m);
                         }
@@ -324,6 +326,7 @@ public final class ParamCurvature implements AutoCloseable {
         double[] grad = gradient ? new double[p] : null;
         boolean[] dense = denseAllowed();
         int lowest = lowestWithParameters();
+        boolean[] diagonalOnlyBelow = diagonalOnlyBelow(lowest);
         try (NDManager m = manager.newSubManager()) {
             List<Backprop.Step> steps = forward(m);
             NDArray f = steps.isEmpty() ? xs : steps.get(steps.size() - 1).value();
@@ -356,11 +359,15 @@ public final class ParamCurvature implements AutoCloseable {
                     if (l == lowest) {
                         break;
                     }
-                    gn = back(s, gn);
+                    boolean diagonalOnly = diagonalOnlyBelow[l];
+                    gn = back(s, gn, diagonalOnly);
                     if (residual) {
-                        rs = back(s, rs);
+                        rs = back(s, rs, diagonalOnly);
                         NDArray r = s.residual(g);
-                        if (r != null) {
+                        if (r != null && rs == null && diagonalOnly) {
+                            rs = new Carried();
+                            rs.diag = r.reshape(r.getShape().get(0), -1);
+                        } else if (r != null) {
                             rs = plusDiagonal(rs, r, dense[l - 1]);
                         }
                     }
@@ -387,6 +394,30 @@ public final class ParamCurvature implements AutoCloseable {
         return top;
     }
 
+    /**
+     * Per layer l: whether below its input only the per-sample diagonal of H is read: the layers
+     * from l − 1 down to the lowest with parameters are elementwise activations, and that lowest
+     * one is a dense layer, whose parameter diagonal needs only diag(H_z). The wide net's
+     * 768-wide second layer then gives diag(Wᵀ H W) in one product instead of Wᵀ H W in two.
+     */
+    private boolean[] diagonalOnlyBelow(int lowest) {
+        boolean[] ok = new boolean[top];
+        if (lowest >= top || !(net.layers().get(lowest) instanceof dev.hesstrain.model.Dense)) {
+            return ok;
+        }
+        for (int l = lowest + 1; l < top; l++) {
+            ok[l] = true;
+            if (!(net.layers().get(l) instanceof dev.hesstrain.model.Activation)) {
+                // l itself may map to a diagonal; nothing above it may
+                for (int j = l + 1; j < top; j++) {
+                    ok[j] = false;
+                }
+                break;
+            }
+        }
+        return ok;
+    }
+
     /** Per layer l: whether H may be carried densely at its output (layers 0..l flat, on flat samples). */
     private boolean[] denseAllowed() {
         boolean[] ok = new boolean[top];
@@ -405,12 +436,26 @@ public final class ParamCurvature implements AutoCloseable {
         if (c == null) {
             return null;
         }
+        if (c.diag != null) {
+            return s.diagonalFromDiagonal(c.diag);
+        }
         return c.dense != null ? s.diagonalDense(c.dense) : s.diagonal(c.cols, c.signs);
     }
 
-    private static Carried back(Backprop.Step s, Carried c) {
+    /** H carried below layer s; with {@code diagonalOnly}, a dense H becomes its diagonal (nothing below reads more). */
+    private static Carried back(Backprop.Step s, Carried c, boolean diagonalOnly) {
         if (c == null) {
             return null;
+        }
+        if (c.diag != null) {
+            Carried d = new Carried();
+            d.diag = s.backDiagonal(c.diag);
+            return d;
+        }
+        if (c.dense != null && diagonalOnly) {
+            Carried d = new Carried();
+            d.diag = s.backDenseDiagonal(c.dense);
+            return d;
         }
         if (c.dense != null) {
             Carried d = new Carried();
@@ -428,6 +473,10 @@ public final class ParamCurvature implements AutoCloseable {
         Shape rs = r.getShape();
         long nn = rs.get(0);
         long m = rs.size() / nn;
+        if (c != null && c.diag != null) {
+            c.diag = c.diag.add(r.reshape(nn, m));
+            return c;
+        }
         if (denseAllowed && (c == null || c.dense == null)) {
             Carried d = c == null ? new Carried() : toDense(c);
             if (c == null) {
@@ -454,7 +503,7 @@ public final class ParamCurvature implements AutoCloseable {
 
     /** Dense where allowed and there are more columns than features. */
     private static Carried choose(Carried c, boolean denseAllowed) {
-        if (c == null || c.dense != null || !denseAllowed) {
+        if (c == null || c.dense != null || c.diag != null || !denseAllowed) {
             return c;
         }
         Shape s = c.cols.getShape();

@@ -49,6 +49,33 @@ public final class Backprop {
         }
 
         /**
+         * Only the per-sample diagonal of Jᵀ H J for dense H [N, out, out]: [N, in]. Where nothing
+         * below needs more (elementwise layers down to a dense layer's parameter diagonal), this
+         * spares the second product of Wᵀ H W. Flat layers only.
+         */
+        default NDArray backDenseDiagonal(NDArray h) {
+            long m = h.getShape().get(1);
+            // an elementwise layer: the diagonal, a strided view of the flat matrices, then its own map
+            return backDiagonal(h.reshape(h.getShape().get(0), m * m).get(":, ::" + (m + 1)));
+        }
+
+        /**
+         * diag(Jᵀ D J) per sample for a diagonal D given as [N, out...], for a layer whose Jacobian
+         * is diagonal (elementwise): [N, in...].
+         */
+        default NDArray backDiagonal(NDArray d) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " is not elementwise");
+        }
+
+        /**
+         * The parameter diagonal ({@link #diagonalDense}) from only the per-sample diagonal of H_z,
+         * [N, out], for a layer whose parameter diagonal reads nothing else; null otherwise.
+         */
+        default List<NDArray> diagonalFromDiagonal(NDArray d) {
+            return null;
+        }
+
+        /**
          * The residual term this layer adds to the Hessian of its input, diag(σ''(z) ⊙ g) for the
          * gradient g [N, out...] of the loss w.r.t. its output, as its diagonal [N, in...]; null for
          * a layer whose second derivative vanishes (affine layers, relu, identity).

@@ -152,6 +152,17 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer, Backpr
                 return weight.transpose().matMul(h.matMul(weight));
             }
 
+            /** diag(Wᵀ H W) = Σ_o (H W)[o, i] W[o, i]: one product, not two. */
+            @Override
+            public NDArray backDenseDiagonal(NDArray h) {
+                return h.matMul(weight).muli(weight).sum(new int[] {1}); // in place on the fresh product
+            }
+
+            @Override
+            public java.util.List<NDArray> diagonalFromDiagonal(NDArray d) {
+                return fromDiagonal(d);
+            }
+
             @Override
             public java.util.List<NDArray> diagonal(NDArray columns, NDArray signs) {
                 NDArray sq = Ops.square(columns);
