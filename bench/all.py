@@ -134,7 +134,17 @@ def param_curvature():
     script = os.path.join(ROOT, "bench", "param-curvature.sh")
     if not os.path.isfile(script):
         return
-    out, _ = run(["bash", script, "1", "5"], env={**os.environ, "PEER_DIR": PEER})  # one round, 5 repeats
+    # one round, 100 repeats (the wide net: 3): with 15 the fastest pass is not yet warm (conv12 GGN 1.5-4.4 against 0.8-0.9 ms)
+    out, _ = run(["bash", script, "1", "100"], env={**os.environ, "PEER_DIR": PEER})
+    print(out, flush=True)
+
+
+def sharpness_cost():
+    """Issue 20: training time with monitor.sharpness_every=10 over without (sin2pi, digits), one round."""
+    script = os.path.join(ROOT, "bench", "sharpness-cost.sh")
+    if not os.path.isfile(script):
+        return
+    out, _ = run(["bash", script, "1", "10"])
     print(out, flush=True)
 
 
@@ -149,6 +159,7 @@ if __name__ == "__main__":
     sweep(64, 300, whole=False)
     penalty_digits()
     param_curvature()
+    sharpness_cost()
     print(f"\n{time.time() - t0:.0f} s, load average at the end {open('/proc/loadavg').read().split()[:3]}\n")
     print("| case | hesstrain | PyTorch (faster recipe) | ratio | rounds |")
     print("| --- | --- | --- | --- | --- |")

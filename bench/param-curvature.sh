@@ -4,9 +4,10 @@
 #   bench/param-curvature.sh [ROUNDS] [REPEAT]
 #
 # For each case and quantity it prints hesstrain's time (the quantity's `seconds` in summary.json:
-# the first pass, cold; and with --repeat REPEAT the fastest pass, warm, `seconds_min`), beside one
+# the first pass, cold; and with --repeat REPEAT (default 100; the wide net 3) the fastest pass, warm,
+# `seconds_min`: with 15 the fastest of conv12's GGN passes was 1.5-4.4 ms, with 200 0.8-0.9 ms), beside one
 # gradient of the same loss: hesstrain's (`timings.gradient_seconds`: forward, loss and one autograd
-# backward on the same network and points, the least of 5 after a warm-up) and PyTorch's
+# backward on the same network and points, the least of max(5, REPEAT) after a warm-up) and PyTorch's
 # (bench/torch_param_curvature.py --what grad, the least of 20), the ratio = gradient-costs; and,
 # where they fit, hesstrain's rows path (--method rows: P products) and PyTorch's one HVP per
 # parameter (bench/torch_param_curvature.py --what diag, extrapolated from its first entries).
@@ -18,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-2}"
-repeat="${2:-15}"
+repeat="${2:-100}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 py=/usr/bin/python3
@@ -70,7 +71,8 @@ printf '%-5s %-7s %-11s %10s %10s %11s %11s %8s %8s %10s %12s\n' round case quan
 for ((r = 1; r <= rounds; r++)); do
   for spec in "conv12 diag hessian" "conv12 diag ggn" "conv12 trace hessian" "digits diag hessian" "digits diag ggn" "wide diag hessian"; do
     read -r c q cv <<<"$spec"
-    read -r cold warm grad < <(run "$c" "$c-$q-$cv" "$q" --curvature "$cv" --repeat "$repeat")
+    # the wide net's pass takes seconds: 3 repeats
+    read -r cold warm grad < <(run "$c" "$c-$q-$cv" "$q" --curvature "$cv" --repeat "$([[ $c == wide ]] && echo 3 || echo "$repeat")")
     tg=$(peer_grad "$c")
     rows=n/a; thvp=n/a
     if [[ $r == 1 && $q == diag && $cv == hessian && $c != wide ]]; then
@@ -82,6 +84,6 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 echo "load: $(cat /proc/loadavg)"
-echo "(cold: the quantity's seconds, the first pass; warm: the fastest of --repeat $repeat passes of the diagonal alone;"
+echo "(cold: the quantity's seconds, the first pass; warm: the fastest of --repeat $repeat passes of the diagonal alone (wide: 3);"
 echo " grad s: hesstrain's gradient of the same loss; x grad = warm / grad s, x torch = warm / torch grad;"
 echo " rows s: hesstrain --method rows, P products; torch hvp s: one HVP per parameter, extrapolated from its first entries)"

@@ -10,6 +10,7 @@ import dev.hesstrain.model.Layer;
 import dev.hesstrain.model.LogSoftmax;
 import dev.hesstrain.model.Loss;
 import dev.hesstrain.model.Network;
+import dev.hesstrain.model.Scopes;
 import dev.hesstrain.spec.LossKind;
 import java.util.ArrayList;
 import java.util.List;
@@ -289,6 +290,8 @@ public final class ParamCurvature implements AutoCloseable {
         NDArray cols;
         NDArray signs;
         NDArray dense;
+        /** Only the per-sample diagonal [N, m], where nothing below needs more. */
+        NDArray diag;
 
         static Carried columns(NDArray cols, NDArray signs) {
             Carried c = new Carried();
@@ -301,7 +304,7 @@ public final class ParamCurvature implements AutoCloseable {
         static void attach(NDManager m, Carried... parts) {
             for (Carried c : parts) {
                 if (c != null) {
-                    for (NDArray a : new NDArray[] {c.cols, c.signs, c.dense}) {
+                    for (NDArray a : new NDArray[] {c.cols, c.signs, c.dense, c.diag}) {
                         if (a != null) {
                             a.attach(m);
                         }
@@ -323,6 +326,7 @@ public final class ParamCurvature implements AutoCloseable {
         double[] grad = gradient ? new double[p] : null;
         boolean[] dense = denseAllowed();
         int lowest = lowestWithParameters();
+        boolean[] diagonalOnlyBelow = diagonalOnlyBelow(lowest);
         try (NDManager m = manager.newSubManager()) {
             List<Backprop.Step> steps = forward(m);
             NDArray f = steps.isEmpty() ? xs : steps.get(steps.size() - 1).value();
@@ -355,11 +359,15 @@ public final class ParamCurvature implements AutoCloseable {
                     if (l == lowest) {
                         break;
                     }
-                    gn = back(s, gn);
+                    boolean diagonalOnly = diagonalOnlyBelow[l];
+                    gn = back(s, gn, diagonalOnly);
                     if (residual) {
-                        rs = back(s, rs);
+                        rs = back(s, rs, diagonalOnly);
                         NDArray r = s.residual(g);
-                        if (r != null) {
+                        if (r != null && rs == null && diagonalOnly) {
+                            rs = new Carried();
+                            rs.diag = r.reshape(r.getShape().get(0), -1);
+                        } else if (r != null) {
                             rs = plusDiagonal(rs, r, dense[l - 1]);
                         }
                     }
@@ -386,6 +394,30 @@ public final class ParamCurvature implements AutoCloseable {
         return top;
     }
 
+    /**
+     * Per layer l: whether below its input only the per-sample diagonal of H is read: the layers
+     * from l − 1 down to the lowest with parameters are elementwise activations, and that lowest
+     * one is a dense layer, whose parameter diagonal needs only diag(H_z). The wide net's
+     * 768-wide second layer then gives diag(Wᵀ H W) in one product instead of Wᵀ H W in two.
+     */
+    private boolean[] diagonalOnlyBelow(int lowest) {
+        boolean[] ok = new boolean[top];
+        if (lowest >= top || !(net.layers().get(lowest) instanceof dev.hesstrain.model.Dense)) {
+            return ok;
+        }
+        for (int l = lowest + 1; l < top; l++) {
+            ok[l] = true;
+            if (!(net.layers().get(l) instanceof dev.hesstrain.model.Activation)) {
+                // l itself may map to a diagonal; nothing above it may
+                for (int j = l + 1; j < top; j++) {
+                    ok[j] = false;
+                }
+                break;
+            }
+        }
+        return ok;
+    }
+
     /** Per layer l: whether H may be carried densely at its output (layers 0..l flat, on flat samples). */
     private boolean[] denseAllowed() {
         boolean[] ok = new boolean[top];
@@ -404,12 +436,26 @@ public final class ParamCurvature implements AutoCloseable {
         if (c == null) {
             return null;
         }
+        if (c.diag != null) {
+            return s.diagonalFromDiagonal(c.diag);
+        }
         return c.dense != null ? s.diagonalDense(c.dense) : s.diagonal(c.cols, c.signs);
     }
 
-    private static Carried back(Backprop.Step s, Carried c) {
+    /** H carried below layer s; with {@code diagonalOnly}, a dense H becomes its diagonal (nothing below reads more). */
+    private static Carried back(Backprop.Step s, Carried c, boolean diagonalOnly) {
         if (c == null) {
             return null;
+        }
+        if (c.diag != null) {
+            Carried d = new Carried();
+            d.diag = s.backDiagonal(c.diag);
+            return d;
+        }
+        if (c.dense != null && diagonalOnly) {
+            Carried d = new Carried();
+            d.diag = s.backDenseDiagonal(c.dense);
+            return d;
         }
         if (c.dense != null) {
             Carried d = new Carried();
@@ -427,6 +473,10 @@ public final class ParamCurvature implements AutoCloseable {
         Shape rs = r.getShape();
         long nn = rs.get(0);
         long m = rs.size() / nn;
+        if (c != null && c.diag != null) {
+            c.diag = c.diag.add(r.reshape(nn, m));
+            return c;
+        }
         if (denseAllowed && (c == null || c.dense == null)) {
             Carried d = c == null ? new Carried() : toDense(c);
             if (c == null) {
@@ -453,7 +503,7 @@ public final class ParamCurvature implements AutoCloseable {
 
     /** Dense where allowed and there are more columns than features. */
     private static Carried choose(Carried c, boolean denseAllowed) {
-        if (c == null || c.dense != null || !denseAllowed) {
+        if (c == null || c.dense != null || c.diag != null || !denseAllowed) {
             return c;
         }
         Shape s = c.cols.getShape();
@@ -518,6 +568,101 @@ public final class ParamCurvature implements AutoCloseable {
         return product(v, true);
     }
 
+    /**
+     * What every product needs and no vector changes, built on the first product and kept until
+     * {@link #close} (the weights are fixed for this object's life): the layers' forward steps, the
+     * top value, the loss factor, and for Hessian products the loss gradient at every layer's output
+     * with each activation's residual σ''⊙g. A product then runs only the tangents and the backward
+     * sweep: about half the ops of a pass that builds them afresh. Its arrays live in their own
+     * manager and are lent to each product's manager, so that what a product makes is freed with it.
+     */
+    private final class Prepared {
+        final NDManager home = manager.newSubManager();
+        final List<Backprop.Step> steps = forward(home);
+        final NDArray f = steps.get(steps.size() - 1).value();
+        /** The exact factor's scale where H_f is a multiple of the identity (mse): a 0-d array, else null. */
+        NDArray identityScale;
+        NDArray exactFactor;
+        NDArray sampledFactor;
+        /** grads[l]: the loss gradient w.r.t. layer l's output; residuals[l]: its σ''⊙g term (null: none). */
+        NDArray[] grads;
+        NDArray[] residuals;
+        List<NDArray> held = List.of();
+
+        /** Makes what a product of this kind needs and is not yet made. */
+        Prepared need(boolean hessian, boolean sampled) {
+            boolean made = false;
+            boolean fisher = sampled && draws != null;
+            if (loss != null) {
+                if (fisher) {
+                    if (sampledFactor == null) {
+                        sampledFactor = factor(f, true);
+                        made = true;
+                    }
+                } else if (!loss.classification()) {
+                    if (identityScale == null) { // mse: H_f = 2/(N·O) I
+                        identityScale = home.create(2.0 / ((double) n * net.outputs())).toType(net.dtype(), false);
+                        made = true;
+                    }
+                } else if (exactFactor == null) {
+                    exactFactor = factor(f, false);
+                    made = true;
+                }
+            }
+            if (held.isEmpty()) {
+                steps.forEach(Backprop.Step::keep);
+                made = true;
+            }
+            if (hessian && grads == null) {
+                grads = new NDArray[top];
+                residuals = new NDArray[top];
+                NDArray g = lossAndGradient(f)[1];
+                int lowest = lowestWithParameters();
+                for (int l = steps.size() - 1; l >= lowest; l--) {
+                    grads[l] = g;
+                    if (l > lowest) {
+                        residuals[l] = steps.get(l).residual(g);
+                        g = steps.get(l).back(g.expandDims(0)).squeeze(0);
+                    }
+                }
+                made = true;
+            }
+            if (made) {
+                held = home.getManagedArrays();
+            }
+            return this;
+        }
+
+        /** Lends every array of this state (and the network's) to a product's manager. */
+        void lend(NDManager m) {
+            net.attach(m);
+            for (NDArray a : held) {
+                Scopes.tempAttach(m, a);
+            }
+        }
+
+        /** H_f u per sample for tangents u [k, N, O]. */
+        NDArray lossCurvature(NDArray jv, boolean sampled) {
+            if (loss == null) {
+                return jv.zerosLike();
+            }
+            boolean fisher = sampled && draws != null;
+            if (!fisher && identityScale != null) {
+                return jv.mul(identityScale);
+            }
+            NDArray s = fisher ? sampledFactor : exactFactor; // [c, N, O]
+            // H_f u = Σ_c S_c (S_cᵀ u) per sample
+            NDArray coef = jv.expandDims(1).mul(s.expandDims(0)).sum(new int[] {3}); // [k, c, N]
+            return coef.expandDims(3).mul(s.expandDims(0)).sum(new int[] {1}); // [k, N, O]
+        }
+
+        void close() {
+            home.close();
+        }
+    }
+
+    private Prepared prepared;
+
     private NDArray product(NDArray v, boolean hessian) {
         Shape vs = v.getShape();
         int p = dim();
@@ -526,18 +671,27 @@ public final class ParamCurvature implements AutoCloseable {
         }
         int k = (int) vs.get(1);
         NDManager home = v.getManager();
-        try (NDManager m = manager.newSubManager()) {
-            List<Backprop.Step> steps = forward(m);
+        if (prepared == null) {
+            prepared = new Prepared();
+        }
+        Prepared pre = prepared.need(hessian, !hessian);
+        List<Backprop.Step> steps = pre.steps;
+        try (NDManager m = pre.home.newSubManager()) {
+            pre.lend(m);
             v.tempAttach(m);
             NDArray vt = v.toType(net.dtype(), false).transpose(); // [k, P]
+            long[] cuts = new long[layout.size() - 1];
+            for (int i = 1; i < layout.size(); i++) {
+                cuts[i - 1] = layout.get(i).offset();
+            }
+            ai.djl.ndarray.NDList slices = vt.split(cuts, 1);
             List<List<NDArray>> tangents = new ArrayList<>();
             int block = 0;
             for (int l = 0; l < top; l++) {
                 List<NDArray> t = new ArrayList<>();
                 for (int i = 0; i < net.layers().get(l).parameters().size(); i++) {
-                    ParamHessian.Block b = layout.get(block++);
-                    t.add(vt.get(":, " + b.offset() + ":" + (b.offset() + b.size()))
-                            .reshape(new Shape(k).addAll(new Shape(b.shape()))));
+                    ParamHessian.Block b = layout.get(block);
+                    t.add(slices.get(block++).reshape(new Shape(k).addAll(new Shape(b.shape()))));
                 }
                 tangents.add(t);
             }
@@ -551,20 +705,7 @@ public final class ParamCurvature implements AutoCloseable {
                 }
                 jv = steps.get(l).tangent(jv, t);
             }
-            NDArray f = steps.get(steps.size() - 1).value();
-            NDArray u;
-            NDArray g = null;
-            if (loss == null) {
-                u = jv.zerosLike();
-            } else {
-                NDArray s = factor(f, !hessian); // [c, N, O]
-                // H_f u = Σ_c S_c (S_cᵀ u) per sample, for u = J v [k, N, O]
-                NDArray coef = jv.expandDims(1).mul(s.expandDims(0)).sum(new int[] {3}); // [k, c, N]
-                u = coef.expandDims(3).mul(s.expandDims(0)).sum(new int[] {1}); // [k, N, O]
-            }
-            if (hessian) {
-                g = lossAndGradient(f)[1];
-            }
+            NDArray u = pre.lossCurvature(jv, !hessian);
             NDArray[] out = new NDArray[layout.size()];
             block = layout.size();
             int lowest = lowestWithParameters();
@@ -572,10 +713,12 @@ public final class ParamCurvature implements AutoCloseable {
                 Backprop.Step st = steps.get(l);
                 int count = net.layers().get(l).parameters().size();
                 block -= count;
+                NDArray g = hessian ? pre.grads[l] : null;
                 List<NDArray> pg = st.vjp(u);
+                // the change of the parameters' gradient with the input: only the parameters it reaches (not a bias)
                 List<NDArray> pt = hessian && inputs[l] != null ? st.vjpTangent(g, inputs[l]) : List.of();
                 for (int i = 0; i < count; i++) {
-                    NDArray c = pt.isEmpty() ? pg.get(i) : pg.get(i).add(pt.get(i));
+                    NDArray c = i < pt.size() ? pg.get(i).add(pt.get(i)) : pg.get(i);
                     out[block + i] = c.reshape(k, -1);
                 }
                 if (l > lowest) {
@@ -584,11 +727,10 @@ public final class ParamCurvature implements AutoCloseable {
                         if (count > 0) {
                             next = next.add(st.backTangent(g, tangents.get(l)));
                         }
-                        NDArray r = inputs[l] == null ? null : st.residual(g);
+                        NDArray r = inputs[l] == null ? null : pre.residuals[l];
                         if (r != null) {
                             next = next.add(r.mul(inputs[l]));
                         }
-                        g = st.back(g.expandDims(0)).squeeze(0);
                     }
                     u = next;
                 }
@@ -603,6 +745,9 @@ public final class ParamCurvature implements AutoCloseable {
 
     @Override
     public void close() {
+        if (prepared != null) {
+            prepared.close();
+        }
         manager.close();
     }
 }

@@ -205,13 +205,18 @@ final class ParamsInspection {
         }
     }
 
-    /** One gradient of the same loss, as training computes it, measured once: the unit of the pass's cost. */
+    /**
+     * One gradient of the same loss, as training computes it, measured once: the unit of the pass's
+     * cost; the least of as many rounds as the pass's {@code --repeat} (at least 5), so that both
+     * sides of the ratio are equally warm.
+     */
     double gradientSeconds() {
         Object known = r.timings.get("gradient_seconds");
         if (known != null) {
             return (Double) known;
         }
-        double grad = ParamCurvature.gradientSeconds(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss, 5);
+        double grad = ParamCurvature.gradientSeconds(r.net, r.points.x(), r.points.n(), r.points.y(), r.loss,
+                Math.max(5, r.o.repeat()));
         r.timings.put("gradient_seconds", grad);
         return grad;
     }

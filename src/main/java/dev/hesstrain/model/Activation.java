@@ -206,6 +206,11 @@ public final class Activation implements Layer, Columns.Layer, Sandwich.Layer, B
             }
 
             @Override
+            public NDArray backDiagonal(NDArray d) {
+                return fn == Elementwise.IDENTITY ? d : d.mul(s[1]).muli(s[1]);
+            }
+
+            @Override
             public NDArray tangent(NDArray input, java.util.List<NDArray> params) {
                 return input == null || fn == Elementwise.IDENTITY ? input : input.mul(s[1]);
             }

@@ -33,12 +33,46 @@ public final class Backprop {
         /** The layer's output [N, out...]. */
         NDArray value();
 
+        /**
+         * Makes now what the step would otherwise make on its first use (the unfolded input of a
+         * convolution), so that it lives as long as the step's own arrays: for a step kept over
+         * several passes, each in a manager of its own.
+         */
+        default void keep() {}
+
         /** Jᵀ applied to columns: [c, N, out...] to [c, N, in...] (J = ∂out/∂in per sample). */
         NDArray back(NDArray columns);
 
         /** Jᵀ H J per sample for dense H [N, out, out]: [N, in, in]. Flat layers only. */
         default NDArray backDense(NDArray h) {
             throw new UnsupportedOperationException(getClass().getSimpleName() + " has no dense backward map");
+        }
+
+        /**
+         * Only the per-sample diagonal of Jᵀ H J for dense H [N, out, out]: [N, in]. Where nothing
+         * below needs more (elementwise layers down to a dense layer's parameter diagonal), this
+         * spares the second product of Wᵀ H W. Flat layers only.
+         */
+        default NDArray backDenseDiagonal(NDArray h) {
+            long m = h.getShape().get(1);
+            // an elementwise layer: the diagonal, a strided view of the flat matrices, then its own map
+            return backDiagonal(h.reshape(h.getShape().get(0), m * m).get(":, ::" + (m + 1)));
+        }
+
+        /**
+         * diag(Jᵀ D J) per sample for a diagonal D given as [N, out...], for a layer whose Jacobian
+         * is diagonal (elementwise): [N, in...].
+         */
+        default NDArray backDiagonal(NDArray d) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " is not elementwise");
+        }
+
+        /**
+         * The parameter diagonal ({@link #diagonalDense}) from only the per-sample diagonal of H_z,
+         * [N, out], for a layer whose parameter diagonal reads nothing else; null otherwise.
+         */
+        default List<NDArray> diagonalFromDiagonal(NDArray d) {
+            return null;
         }
 
         /**
@@ -91,7 +125,9 @@ public final class Backprop {
 
         /**
          * The change of each parameter's gradient Σ_n (∂z_n/∂θ)ᵀ g_n with the input along its tangent
-         * [K, N, in...], each [K, its shape...]; empty for a layer without parameters.
+         * [K, N, in...], each [K, its shape...], for the leading parameters it reaches (a bias's
+         * gradient does not change with the input: the list stops before it); empty for a layer
+         * without parameters.
          */
         default List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
             return List.of();

@@ -169,6 +169,17 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer, Backpr
                 return weight.transpose().matMul(h.matMul(weight));
             }
 
+            /** diag(Wᵀ H W) = Σ_o (H W)[o, i] W[o, i]: one product, not two. */
+            @Override
+            public NDArray backDenseDiagonal(NDArray h) {
+                return h.matMul(weight).muli(weight).sum(new int[] {1}); // in place on the fresh product
+            }
+
+            @Override
+            public java.util.List<NDArray> diagonalFromDiagonal(NDArray d) {
+                return fromDiagonal(d);
+            }
+
             @Override
             public java.util.List<NDArray> diagonal(NDArray columns, NDArray signs) {
                 NDArray sq = Ops.square(columns);
@@ -213,12 +224,7 @@ public final class Dense implements Layer, Columns.Layer, Sandwich.Layer, Backpr
 
             @Override
             public java.util.List<NDArray> vjpTangent(NDArray gradient, NDArray input) {
-                NDArray w = gradient.transpose().matMul(input); // [out, N] x [K, N, in]
-                if (bias == null) {
-                    return java.util.List.of(w);
-                }
-                return java.util.List.of(w, w.getManager().zeros(new Shape(w.getShape().get(0), bias.getShape().get(0)),
-                        w.getDataType()));
+                return java.util.List.of(gradient.transpose().matMul(input)); // [out, N] x [K, N, in]; the bias's: none
             }
         };
     }

@@ -164,14 +164,12 @@ public final class StackedRunner implements MemberRunner {
                                 Setup.classes(specs.get(0), splits.get(0)), manager);
                         nets.add(spare); // closed with the members' networks
                     }
-                    monitor = spare == null ? null : new SharpnessMonitor(specs,
-                            splits.stream().map(Split::train).toList(), spare, i -> logs.get(i).logger(TrainJob.class));
-                    SharpnessMonitor rows = monitor;
+                    SharpnessMonitor[] reader = new SharpnessMonitor[1]; // the monitor whose readings the rows take
                     TrainingListener files = new TrainingListener() {
                         @Override
                         public void onEpoch(Trainer.Loop loop, int member, EpochMetrics m) {
                             Map<String, Object> row = TrainJob.metricsRow(specs.get(member), m,
-                                    rows == null ? SharpnessMonitor.Reading.NONE : rows.reading(member, m.epoch()));
+                                    reader[0] == null ? SharpnessMonitor.Reading.NONE : reader[0].reading(member, m.epoch()));
                             metrics.get(member).add(row);
                             events.get(member).add(row);
                             progress.epoch(members.get(member), m);
@@ -201,11 +199,20 @@ public final class StackedRunner implements MemberRunner {
                             }
                         }
                     };
-                    List<TrainingListener> listeners = new ArrayList<>();
-                    if (monitor != null) {
-                        listeners.add(monitor); // before the rows, which take its values
+                    // the monitor hands the rows on once their readings are in; in the background, on a network of its own
+                    Network worker = null;
+                    if (spare != null && SharpnessMonitor.backgroundByDefault()) {
+                        Dataset tr = splits.get(0).train();
+                        worker = Setup.buildNetwork(specs.get(0), members.get(0).id(), tr.d(), tr.o(),
+                                Setup.classes(specs.get(0), splits.get(0)), manager);
+                        nets.add(worker); // closed with the members' networks
                     }
-                    listeners.addAll(List.of(files, memory, new StopRequest(stop)));
+                    monitor = spare == null ? null : new SharpnessMonitor(specs, splits.stream().map(Split::train).toList(),
+                            spare, worker, files, i -> logs.get(i).logger(TrainJob.class));
+                    reader[0] = monitor;
+                    List<TrainingListener> listeners = new ArrayList<>();
+                    listeners.add(monitor != null ? monitor : files); // the monitor calls the rows after itself
+                    listeners.addAll(List.of(memory, new StopRequest(stop)));
                     result = trainer.run(listeners);
                     for (int i = 0; i < r; i++) {
                         stoppers.add(trainer.earlyStopping(i));

@@ -279,9 +279,13 @@ public final class TrainJob {
             Trainer.Result result;
             RunSummary summary;
             try (Trainer trainer = new Trainer(spec, net, tr, va)) {
+                MetricsRows metrics = new MetricsRows(progress);
+                // the monitor hands the rows on once their readings are in; in the background, on a network of its own
                 SharpnessMonitor monitor = spec.monitor() == null ? null
-                        : new SharpnessMonitor(List.of(spec), List.of(tr), net, i -> LOG);
-                MetricsRows metrics = new MetricsRows(progress, monitor);
+                        : new SharpnessMonitor(List.of(spec), List.of(tr), net, SharpnessMonitor.backgroundByDefault()
+                                ? Setup.buildNetwork(spec, specSource, tr.d(), tr.o(), Setup.classes(spec, split), manager)
+                                : null, metrics, i -> LOG);
+                metrics.monitor = monitor;
                 // metrics.csv first and the checkpoint last: the checkpoint is what a resumed run
                 // continues from, and the rows up to it are then always in metrics.csv
                 TrainingListener files = new TrainingListener() {
@@ -325,10 +329,8 @@ public final class TrainJob {
                 }
                 Memory memory = new Memory();
                 List<TrainingListener> listeners = new ArrayList<>();
-                if (monitor != null) {
-                    listeners.add(monitor); // before the rows, which take its values
-                }
-                listeners.addAll(List.of(metrics, files, memory, new StopRequest(stop)));
+                listeners.add(monitor != null ? monitor : metrics); // the monitor calls the rows after itself
+                listeners.addAll(List.of(files, memory, new StopRequest(stop)));
                 result = trainer.run(listeners);
                 progress.finish();
                 if (result.reason() == StopReason.INTERRUPTED) {
@@ -390,11 +392,11 @@ public final class TrainJob {
         /** The epochs with a row, 1 to rows (the rows themselves are in metrics.csv, not kept). */
         int rows;
         private final Progress progress;
-        private final SharpnessMonitor monitor;
+        /** The monitor whose readings the rows take (it calls this listener), or null. */
+        SharpnessMonitor monitor;
 
-        MetricsRows(Progress progress, SharpnessMonitor monitor) {
+        MetricsRows(Progress progress) {
             this.progress = progress;
-            this.monitor = monitor;
         }
 
         /**

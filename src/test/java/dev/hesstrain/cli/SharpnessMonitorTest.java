@@ -114,7 +114,54 @@ class SharpnessMonitorTest {
         assertEquals(trace[4], summary.get("hessian_trace").asDouble(), 0);
         assertTrue(Files.size(run.resolve("sharpness.png")) > 0);
         String log = Files.readString(run.resolve("train.log"));
-        assertTrue(log.contains("epoch 4: sharpness ") && log.contains("Lanczos iterations") && log.contains("HVPs"), log);
+        assertTrue(log.contains("epoch 4: sharpness ") && log.contains("Krylov passes") && log.contains("HVPs"), log);
+    }
+
+    /**
+     * Measuring on a thread of its own while training goes on gives, row for row, the values of
+     * measuring on the loop's thread (each on a copy of its epoch's weights, one after another), the
+     * rows in the loop's order, and the same log lines in the same order.
+     */
+    @Test
+    void measuringOnItsOwnThreadGivesTheLoopThreadsValuesInOrder(@TempDir Path tmp) throws IOException {
+        Path c = tmp.resolve("longer.yaml");
+        Files.writeString(c, CONFIG.replace("epochs: 5", "epochs: 13").replace("sharpness_every: 2", "sharpness_every: 3"));
+        Map<String, MetricsCsv.Table> tables = new java.util.HashMap<>();
+        Map<String, List<String>> logs = new java.util.HashMap<>();
+        for (String way : List.of("1", "0")) {
+            Path run = tmp.resolve("run-" + way);
+            String before = System.getProperty("hesstrain.sharpness.thread");
+            System.setProperty("hesstrain.sharpness.thread", way);
+            try {
+                CliRunner cli = new CliRunner();
+                assertEquals(0, cli.run("train", "--config", c.toString(), "--out", run.toString()), cli.err());
+            } finally {
+                if (before == null) {
+                    System.clearProperty("hesstrain.sharpness.thread");
+                } else {
+                    System.setProperty("hesstrain.sharpness.thread", before);
+                }
+            }
+            tables.put(way, MetricsCsv.read(run.resolve("metrics.csv")));
+            logs.put(way, Files.readAllLines(run.resolve("train.log")).stream()
+                    .filter(l -> l.contains(": sharpness ") || l.contains(": hessian_trace ") || l.contains(": train_mse "))
+                    .map(l -> l.substring(l.indexOf(" - ") + 3).replaceAll("[0-9.]+ s[,)]", "_ s")).toList());
+        }
+        List<Map<String, String>> own = tables.get("1").rows();
+        List<Map<String, String>> loop = tables.get("0").rows();
+        assertEquals(13, own.size());
+        for (int e = 0; e < own.size(); e++) {
+            assertEquals(String.valueOf(e + 1), own.get(e).get("epoch"));
+            for (String col : tables.get("0").columns()) {
+                if (!col.equals("seconds")) {
+                    assertEquals(loop.get(e).get(col), own.get(e).get(col), col + " of epoch " + (e + 1));
+                }
+            }
+        }
+        assertTrue(!own.get(2).get("sharpness").isEmpty() && own.get(3).get("sharpness").isEmpty()
+                && !own.get(12).get("sharpness").isEmpty());
+        assertEquals(logs.get("0"), logs.get("1"));
+        assertTrue(logs.get("1").size() > 13, logs.get("1").toString());
     }
 
     @Test

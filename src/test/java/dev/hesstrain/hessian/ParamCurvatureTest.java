@@ -198,11 +198,15 @@ class ParamCurvatureTest {
             int p = h.length;
             int k = 3;
             double[] v = uniform(seed + 2, p * k);
+            double[] w = uniform(seed + 3, p);
             double[] hv;
             try (ParamCurvature pc = new ParamCurvature(net, x, n, y, loss, 0, 0);
                     NDManager b = NDManager.newBaseManager()) {
                 d = pc.diagonals(true, true);
                 hv = pc.hessianMultiply(b.create(v, new Shape(p, k))).toDoubleArray();
+                // a second product reuses the pass's prepared forward sweep and gradients
+                double[] again = pc.hessianMultiply(b.create(w, new Shape(p, 1))).toDoubleArray();
+                assertClose(times(h, w, 1), again, TOL, "a second H v on the same pass");
             }
             assertClose(times(h, v, k), hv, TOL, "H V by forward-over-reverse");
             assertClose(diagonalOf(h), d.hessian(), TOL, "Hessian diagonal");
@@ -300,6 +304,8 @@ class ParamCurvatureTest {
                 double[] gv = pc.multiply(b.create(v, new Shape(p, k))).toDoubleArray();
                 assertClose(times(g, v, k), gv, TOL, "G V");
                 assertEquals(k, pc.products());
+                double[] again = pc.multiply(b.create(v, new Shape(p, k))).toDoubleArray();
+                assertClose(times(g, v, k), again, TOL, "G V again, on the prepared pass");
             }
         }
     }
