@@ -8,14 +8,17 @@ import java.util.SplittableRandom;
 
 /**
  * Sharpness while training: the largest eigenvalue λ_max of the Hessian of the data loss (no
- * penalty) w.r.t. all parameters, on a fixed set of training points, by Lanczos over exact
- * Hessian-vector products, warm-started from the previous measurement's top eigenvector.
+ * penalty) w.r.t. all parameters, on a fixed set of training points, by a Krylov method over exact
+ * Hessian-vector products (Rayleigh-Ritz on the basis and its images, one vector per pass: Lanczos
+ * with full reorthogonalisation and a computed residual), warm-started from the previous
+ * measurement's top Ritz vector.
  *
  * <p>The products are {@link ParamCurvature#hessianMultiply} (forward-over-reverse through the
  * layers' own derivatives: no autograd graph, so nothing leaks from one measurement to the next);
  * a model the pass cannot take uses reverse-over-reverse products ({@link ParamHessian}) instead.
  * A measurement stops when the top Ritz pair's residual ‖H v − λ v‖ is at most {@code tolerance}
- * times the largest Ritz magnitude, or after {@code maxSteps} products.
+ * times the largest Ritz magnitude, or after {@code maxSteps} products. The products of one
+ * measurement share the pass's forward sweep and gradients ({@link ParamCurvature} prepares them once).
  *
  * <pre>{@code
  * Sharpness sharpness = new Sharpness(Sharpness.DEFAULT_TOLERANCE, Sharpness.DEFAULT_MAX_STEPS, seed);
