@@ -421,13 +421,15 @@ public final class TrainJob {
 
     /**
      * An epoch's line in a run's log (a plain run's, and a stacked sweep member's): for the first
-     * epoch, each evaluated one ({@link Trainer.Loop#evaluated}, the last included) and the one a
-     * stop ends, with the figures the row has (a validation loss and Hessian norm only where
-     * evaluated). metrics.csv has every epoch; a line for each would cost a sweep of 16 full-batch
-     * members 4 % of its wall time.
+     * epoch, each evaluated one ({@link EpochMetrics#evaluated}, the last included) and the one a
+     * stop ends, with the figures the row has (a validation loss only where evaluated). The row may
+     * come later than its epoch (the sharpness monitor holds rows until their reading is in), so
+     * the row, not the loop, says whether it was evaluated. metrics.csv has every epoch; a line for
+     * each would cost a sweep of 16 full-batch members 4 % of its wall time.
      */
     public static void logEpoch(Logger log, Spec spec, EpochMetrics m, Trainer.Loop loop) {
-        if (m.epoch() != 1 && !loop.evaluated() && !loop.stopping() || !log.isInfoEnabled()) {
+        boolean stopped = loop.stopping() && m.epoch() == loop.epoch();
+        if (m.epoch() != 1 && !m.evaluated() && !stopped || !log.isInfoEnabled()) {
             return;
         }
         String lossName = spec.loss().id();

@@ -177,22 +177,12 @@ public final class Trainer implements AutoCloseable {
         private int epoch;
         private long steps;
         private boolean stopping;
-        private boolean evaluated;
         private StopReason reason = StopReason.COMPLETED;
         private String detail = StopReason.COMPLETED.description();
 
         /** The epochs of the spec. */
         public int epochs() {
             return trainSpec.epochs();
-        }
-
-        /**
-         * Whether the current epoch's rows carry the evaluated figures (validation loss, Hessian
-         * norms where the steps do not give them): every {@code train.eval_every}-th epoch and the
-         * last ({@link TrainingListener#onEpoch}).
-         */
-        public boolean evaluated() {
-            return evaluated;
         }
 
         /** The current epoch, from 1 (0 before the first). */
@@ -744,7 +734,6 @@ public final class Trainer implements AutoCloseable {
                     break;
                 }
                 boolean evaluated = epoch % evalEvery == 0 || epoch == epochs; // a stop does not: a resumed run equals an uninterrupted one
-                loop.evaluated = evaluated;
                 EpochMetrics[] rows = epochRows(epoch, sums, evaluated, epochStart);
                 for (int i : open) {
                     epochsRun[i]++;
@@ -849,7 +838,7 @@ public final class Trainer implements AutoCloseable {
             rows[i] = new EpochMetrics(epoch, s.data / s.seen, val == null ? Double.NaN : val.data()[i],
                     s.penalty / s.seen, penaltyExact[i], s.loss / s.seen, froMean[i], froMax[i],
                     classification ? s.correct / s.seen : Double.NaN,
-                    val == null ? Double.NaN : val.accuracy()[i], seconds, specs.get(i).train().lr() * lrFactor[i]);
+                    val == null ? Double.NaN : val.accuracy()[i], seconds, specs.get(i).train().lr() * lrFactor[i], evaluated);
         }
         return rows;
     }

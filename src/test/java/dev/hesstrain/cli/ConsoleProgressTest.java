@@ -11,7 +11,7 @@ class ConsoleProgressTest {
     private static String line(double valLoss, double froMean) {
         StringWriter s = new StringWriter();
         ConsoleProgress p = new ConsoleProgress(new PrintWriter(s), false);
-        p.epoch(new EpochMetrics(1, 0.5, valLoss, 0.25, Double.NaN, 0.75, froMean, froMean, Double.NaN, Double.NaN, 0.1, 0.01), 10);
+        p.epoch(new EpochMetrics(1, 0.5, valLoss, 0.25, Double.NaN, 0.75, froMean, froMean, Double.NaN, Double.NaN, 0.1, 0.01, true), 10);
         return s.toString().strip();
     }
 
