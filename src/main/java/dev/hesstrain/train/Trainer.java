@@ -613,7 +613,6 @@ public final class Trainer implements AutoCloseable {
             NDArray yFlat = yAll.reshape(new Shape(r * (long) n).addAll(yAll.getShape().slice(2)));
             positions = new Position[r];
             listeners.forEach(l -> l.onTrainingBegin(loop));
-            long initial = System.nanoTime();
             if (resumed == null) {
                 Arrays.fill(positions, new Position(0, 0, 0, new double[Sums.SIZE]));
                 checkpoint(loop, listeners, 0, running()); // the initial weights: a run that diverges at once keeps one
@@ -621,7 +620,8 @@ public final class Trainer implements AutoCloseable {
                 Arrays.fill(positions, resumed);
             }
             long lastCheckpoint = System.nanoTime();
-            long spacing = checkpointSpacing(resumed == null ? lastCheckpoint - initial : 0);
+            // the first checkpoint's time (class loading, new files) says little about the later ones'
+            long spacing = checkpointSpacing(0);
             if (resumed != null && resumed.steps() > 0) { // the state was built with the rate of the last step's epoch
                 for (int i = 0; i < r; i++) {
                     lastLr[i] = schedules[i].lr(resumed.checkpointEpoch());
