@@ -157,13 +157,15 @@ public final class StackedRunner implements MemberRunner {
                         trainer.resume(dirs.stream().map(d -> d.file(RunDirectory.CHECKPOINT)).toList());
                     }
                     // the monitor measures each member on its current weights, copied into a spare network
-                    Network spare = null;
-                    if (SharpnessMonitor.wanted(specs)) {
+                    // of the members' structure (closed with the members' networks)
+                    java.util.function.Supplier<Network> structure = () -> {
                         Dataset tr = splits.get(0).train();
-                        spare = Setup.buildNetwork(specs.get(0), members.get(0).id(), tr.d(), tr.o(),
+                        Network n = Setup.buildNetwork(specs.get(0), members.get(0).id(), tr.d(), tr.o(),
                                 Setup.classes(specs.get(0), splits.get(0)), manager);
-                        nets.add(spare); // closed with the members' networks
-                    }
+                        nets.add(n);
+                        return n;
+                    };
+                    Network spare = SharpnessMonitor.wanted(specs) ? structure.get() : null;
                     SharpnessMonitor[] reader = new SharpnessMonitor[1]; // the monitor whose readings the rows take
                     TrainingListener files = new TrainingListener() {
                         @Override
@@ -200,13 +202,7 @@ public final class StackedRunner implements MemberRunner {
                         }
                     };
                     // the monitor hands the rows on once their readings are in; in the background, on a network of its own
-                    Network worker = null;
-                    if (spare != null && SharpnessMonitor.backgroundByDefault()) {
-                        Dataset tr = splits.get(0).train();
-                        worker = Setup.buildNetwork(specs.get(0), members.get(0).id(), tr.d(), tr.o(),
-                                Setup.classes(specs.get(0), splits.get(0)), manager);
-                        nets.add(worker); // closed with the members' networks
-                    }
+                    Network worker = spare != null && SharpnessMonitor.backgroundByDefault() ? structure.get() : null;
                     monitor = spare == null ? null : new SharpnessMonitor(specs, splits.stream().map(Split::train).toList(),
                             spare, worker, files, i -> logs.get(i).logger(TrainJob.class));
                     reader[0] = monitor;

@@ -11,7 +11,7 @@ package dev.hesstrain.train;
  * The accuracies (classification only, NaN otherwise) are, like the losses, the share of the
  * epoch's training rows the model got right as it stepped on them, and that of the validation rows
  * at the epoch's end. {@code lr} is the learning rate the epoch's steps took (the spec's, times the
- * schedule's factor and any other the loop was given), NaN where not known; {@code evaluated} whether
+ * schedule's factor and any other the loop was given); {@code evaluated} whether
  * the epoch evaluated the validation figures ({@code train.eval_every}, and the last epoch).
  */
 public record EpochMetrics(
@@ -28,13 +28,6 @@ public record EpochMetrics(
         double seconds,
         double lr,
         boolean evaluated) {
-
-    /** A row without accuracies (a regression loss). */
-    public EpochMetrics(int epoch, double trainLoss, double valLoss, double penalty, double penaltyExact, double loss,
-            double hessianFroMean, double hessianFroMax, double seconds) {
-        this(epoch, trainLoss, valLoss, penalty, penaltyExact, loss, hessianFroMean, hessianFroMax, Double.NaN,
-                Double.NaN, seconds, Double.NaN, false);
-    }
 
     public boolean finite() {
         return Double.isFinite(loss) && Double.isFinite(trainLoss) && Double.isFinite(penalty);

@@ -483,11 +483,6 @@ public final class TrainJob {
     public static final String SHARPNESS = "sharpness";
     public static final String HESSIAN_TRACE = "hessian_trace";
 
-    /** An epoch's row of metrics.csv without monitored values. */
-    public static Map<String, Object> metricsRow(Spec spec, EpochMetrics m) {
-        return metricsRow(spec, m, SharpnessMonitor.Reading.NONE);
-    }
-
     /**
      * An epoch's row of metrics.csv, in the order of {@link #metricsColumns}, with the monitor's
      * values of the epoch (empty where not measured).
@@ -514,8 +509,7 @@ public final class TrainJob {
             row.put(c, orNull(c.equals(SHARPNESS) ? monitored.sharpness() : monitored.hessianTrace()));
         }
         // the epoch's learning rate as the loop took it (train.schedule's, stepped once per epoch)
-        row.put("lr", Double.isNaN(m.lr())
-                ? new Schedule(spec.train().schedule(), spec.train().lr(), spec.train().epochs()).lr(m.epoch()) : m.lr());
+        row.put("lr", m.lr());
         row.put("seconds", m.seconds());
         return row;
     }

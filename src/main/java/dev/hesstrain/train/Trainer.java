@@ -621,7 +621,7 @@ public final class Trainer implements AutoCloseable {
             }
             long lastCheckpoint = System.nanoTime();
             // the first checkpoint's time (class loading, new files) says little about the later ones'
-            long spacing = checkpointSpacing(0);
+            long spacing = checkpointSpacing(minCheckpointNanos, 0);
             if (resumed != null && resumed.steps() > 0) { // the state was built with the rate of the last step's epoch
                 for (int i = 0; i < r; i++) {
                     lastLr[i] = schedules[i].lr(resumed.checkpointEpoch());
@@ -773,7 +773,7 @@ public final class Trainer implements AutoCloseable {
                         long before = System.nanoTime();
                         checkpoint(loop, listeners, epoch, saved);
                         lastCheckpoint = System.nanoTime();
-                        spacing = checkpointSpacing(lastCheckpoint - before);
+                        spacing = checkpointSpacing(minCheckpointNanos, lastCheckpoint - before);
                     }
                 }
                 for (int i : stoppedNow) {
@@ -845,13 +845,9 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * The least time from one due checkpoint to the next after one that took {@code took} ns: none
-     * without a minimum interval (tests), else {@link #MIN_CHECKPOINT_SECONDS} or enough to keep
+     * without a minimum interval (tests), else the minimum {@code minNanos} or enough to keep
      * checkpoints within {@link #MAX_CHECKPOINT_SHARE} of the wall time.
      */
-    private long checkpointSpacing(long took) {
-        return checkpointSpacing(minCheckpointNanos, took);
-    }
-
     static long checkpointSpacing(double minNanos, long took) {
         return minNanos <= 0 ? 0 : (long) Math.max(minNanos, took / MAX_CHECKPOINT_SHARE);
     }

@@ -425,7 +425,7 @@ class SweepCommandTest {
             for (int e = 1; e <= 3; e++) { // a stacked program: every member's epoch e, then e + 1
                 for (var m : members) {
                     bar.epoch(m, new dev.hesstrain.train.EpochMetrics(e, 0.5, m.index() == 0 ? 0.25 : Double.NaN, 0, 0, 0.5,
-                            0, 0, 0.01));
+                            0, 0, Double.NaN, Double.NaN, 0.01, Double.NaN, false));
                 }
             }
         }
