@@ -331,4 +331,17 @@ public final class TensorBoard implements Closeable {
             }
         }
     }
+
+    /**
+     * Closes while another failure ends the run (a full disk, an interrupt): that one is reported,
+     * and the records still waiting, which this close could not write either, go with the run.
+     * After a {@link #close} that succeeded there is nothing left to write.
+     */
+    public void closeAfterFailure() {
+        try {
+            close();
+        } catch (UncheckedIOException e) {
+            // the failure in flight names the directory and what is kept; this one would hide it
+        }
+    }
 }

@@ -245,9 +245,10 @@ public final class StackedRunner implements MemberRunner {
                     out.add(new Outcome(members.get(i), reason.id(), null));
                 }
                 nets.forEach(Network::close);
+                events.forEach(TensorBoard::close); // the last records: a failure to write them is the sweep's
                 return out;
             } finally {
-                events.forEach(TensorBoard::close);
+                events.forEach(TensorBoard::closeAfterFailure); // nothing left to write after the close above
                 logs.forEach(MemberLog::close);
             }
         }

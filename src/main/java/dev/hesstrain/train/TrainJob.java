@@ -201,7 +201,9 @@ public final class TrainJob {
     public Outcome run(RunDirectory run, Progress progress, Supplier<String> stop) throws IOException {
         Logging.addRunLog(run.file(RunDirectory.LOG), run.mode() == RunDirectory.Mode.RESUME);
         try {
-            return runLogged(run, progress, stop);
+            Outcome done = runLogged(run, progress, stop);
+            events.close(); // the last records: a failure to write them is the run's, with its message
+            return done;
         } catch (CheckpointFailed e) {
             throw new WriteFailed(run.path(), "the checkpoint of epoch " + e.epoch(), e.getCause(), e.kept());
         } catch (IOException e) {
@@ -209,7 +211,7 @@ public final class TrainJob {
         } catch (java.io.UncheckedIOException e) {
             throw new WriteFailed(run.path(), "the run's files", e.getCause(), kept);
         } finally {
-            events.close();
+            events.closeAfterFailure(); // nothing left to write after the close above
             Logging.removeRunLog();
         }
     }
