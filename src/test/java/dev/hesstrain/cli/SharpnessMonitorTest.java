@@ -107,7 +107,9 @@ class SharpnessMonitorTest {
         for (int i = 0; i < h.length; i++) {
             tr += h[i][i];
         }
-        assertEquals(top, sharp[4], 1e-6 * Math.abs(top));
+        // the monitor stops at a relative residual of 1e-3: the eigenvalue is then good to about the
+        // residual squared over the spectral gap, here 1.1e-6 relative
+        assertEquals(top, sharp[4], 1e-5 * Math.abs(top));
         assertEquals(tr, trace[4], 1e-9 * Math.abs(tr));
         JsonNode summary = Json.readTree(run.resolve("summary.json"));
         assertEquals(sharp[4], summary.get("sharpness").asDouble(), 0);
