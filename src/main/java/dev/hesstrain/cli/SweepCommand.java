@@ -201,6 +201,8 @@ public final class SweepCommand implements Callable<Integer> {
                     plan.members().stream().map(Member::values).toList(), tensorBoardMetrics(plan.base()));
             result = job.run(dir, mine, sequential ? new SequentialRunner(!noTensorBoard) : new StackedRunner(!noTensorBoard),
                     bar, stop::get);
+        } catch (TrainJob.WriteFailed e) { // a full disk: what could not be written, what is kept
+            throw new UserException(ExitCodes.FAILED, e.getMessage(), e);
         }
         printReport(stdout, dir.path(), result.report());
         if (result.interrupted()) {

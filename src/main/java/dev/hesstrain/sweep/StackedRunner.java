@@ -105,6 +105,8 @@ public final class StackedRunner implements MemberRunner {
             List<Provenance> provenance = new ArrayList<>();
             List<MemberLog> logs = new ArrayList<>();
             List<TensorBoard> events = new ArrayList<>();
+            int[] kept = new int[r]; // the epoch of each member's last checkpoint written (-1: none)
+            java.util.Arrays.fill(kept, resume ? at.epochs() : -1);
             try {
                 for (int i = 0; i < r; i++) {
                     Spec spec = specs.get(i);
@@ -195,6 +197,7 @@ public final class StackedRunner implements MemberRunner {
                                     AtomicFiles.write(dirs.get(i).file(RunDirectory.WEIGHTS), os -> Weights.write(net, os));
                                     trainer.writeCheckpoint(i, dirs.get(i).file(RunDirectory.CHECKPOINT));
                                     logs.get(i).logger(TrainJob.class).info("checkpoint at epoch {}", epoch);
+                                    kept[i] = epoch;
                                 }
                             } catch (IOException e) {
                                 throw new UncheckedIOException(e);
@@ -247,6 +250,10 @@ public final class StackedRunner implements MemberRunner {
                 nets.forEach(Network::close);
                 events.forEach(TensorBoard::close); // the last records: a failure to write them is the sweep's
                 return out;
+            } catch (IOException e) { // a full disk, a folder gone read-only: one message, naming what is kept
+                throw TrainJob.WriteFailed.members(dirs.get(0).path().getParent(), e, kept);
+            } catch (UncheckedIOException e) {
+                throw TrainJob.WriteFailed.members(dirs.get(0).path().getParent(), e.getCause(), kept);
             } finally {
                 events.forEach(TensorBoard::closeAfterFailure); // nothing left to write after the close above
                 logs.forEach(MemberLog::close);

@@ -225,10 +225,30 @@ public final class TrainJob {
         private final int kept;
 
         WriteFailed(Path dir, String what, IOException cause, int kept) {
-            super("could not write " + what + " into " + dir + ": " + reason(cause) + "; "
+            this("could not write " + what + " into " + dir + ": " + reason(cause) + "; "
                     + (kept >= 0 ? "the checkpoint of epoch " + kept + " is kept there (continue with train --resume "
-                            + dir + " once there is room)" : "no checkpoint was written"), cause);
+                            + dir + " once there is room)" : "no checkpoint was written"), cause, kept);
+        }
+
+        private WriteFailed(String message, IOException cause, int kept) {
+            super(message, cause);
             this.kept = kept;
+        }
+
+        /**
+         * A stacked group of sweep members that could not write its files under {@code members}
+         * (the sweep's members folder), each member's last checkpoint at an epoch of {@code kept}
+         * (-1: none): the same sweep run again continues from those.
+         */
+        public static WriteFailed members(Path members, IOException cause, int[] kept) {
+            int least = java.util.Arrays.stream(kept).min().orElse(-1);
+            int most = java.util.Arrays.stream(kept).max().orElse(-1);
+            String epochs = least < 0 ? "the checkpoints written (up to epoch " + most + ")"
+                    : "their checkpoints (" + (least == most ? "epoch " + most : "epochs " + least + "-" + most) + ")";
+            return new WriteFailed("could not write the members' files into " + members + ": " + reason(cause) + "; "
+                    + (most < 0 ? "no checkpoint was written"
+                            : epochs + " are kept (run the same sweep again once there is room: it continues from them)"),
+                    cause, least);
         }
 
         /** The epoch of the checkpoint kept (-1: none). */
