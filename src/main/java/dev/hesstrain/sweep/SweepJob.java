@@ -102,10 +102,12 @@ public final class SweepJob {
 
     /**
      * Where member m's earlier run in {@code memberDir} continues, or null when it starts afresh:
-     * one with a checkpoint that holds the optimizer's state and epochs left to run, as {@code train
-     * --resume} would continue it. A diverged member starts afresh (from its checkpoint it would
-     * take the same steps again), as does one without a checkpoint or with an unreadable one (said
-     * in the log).
+     * one with a checkpoint that holds the optimizer's state, as {@code train --resume} would
+     * continue it. A checkpoint of all its epochs (a sweep that stopped after the last checkpoint,
+     * before the summary: a full disk, a kill) continues with no step left: the member gets its
+     * summary and plots from it, and is not trained again. A diverged member starts afresh (from
+     * its checkpoint it would take the same steps again), as does one without a checkpoint or with
+     * an unreadable one (said in the log).
      */
     static Trainer.Position resumePoint(Member m, Path memberDir) {
         if (!Files.isRegularFile(memberDir.resolve(RunDirectory.CHECKPOINT))
@@ -114,7 +116,7 @@ public final class SweepJob {
         }
         try {
             Resume.Plan p = Resume.plan(memberDir, m.spec());
-            return p.nothingToDo() ? null : p.at();
+            return p.at();
         } catch (ResumeException | IOException e) {
             LOG.info("member {} starts afresh: {}", m.id(), e.getMessage());
             return null;

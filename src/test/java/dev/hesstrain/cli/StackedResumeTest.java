@@ -103,6 +103,39 @@ class StackedResumeTest {
         assertTrue(third.outcomes().isEmpty());
     }
 
+    /**
+     * A member whose checkpoint holds all its epochs but that has no summary (the sweep stopped
+     * between the two: a full disk, a kill) is finished from its checkpoint when the sweep runs
+     * again, not trained again from the start (as it was, silently).
+     */
+    @Test
+    void aMemberCheckpointedAtItsLastEpochIsFinishedNotTrainedAgain(@TempDir Path tmp) throws IOException {
+        SweepPlan plan = SweepPlan.resolve(Path.of(SweepCommandTest.CONFIG), SETS, List.of("penalty.lambda=1e-3,1e-1"));
+        SweepDirectory dir = SweepDirectory.openFor(tmp.resolve("sweep"), plan);
+        SweepJob job = new SweepJob(plan, Path.of("").toAbsolutePath());
+        assertTrue(!job.run(dir, plan.members(), new StackedRunner(), QUIET, () -> null).anyFailed());
+        Member first = plan.members().get(0);
+        Path member = dir.memberPath(first);
+        List<String> metrics = SweepCommandTest.metricsWithoutSeconds(member);
+        JsonNode before = Json.readTree(member.resolve("summary.json"));
+        Files.delete(member.resolve("summary.json"));
+
+        SweepJob.Result again = job.run(dir, plan.members(), new StackedRunner(), QUIET, () -> null);
+        assertEquals(List.of(first), again.outcomes().stream().map(MemberRunner.Outcome::member).toList());
+        JsonNode after = Json.readTree(member.resolve("summary.json"));
+        assertEquals("completed", after.get("stopped").asText());
+        assertEquals(6, after.get("resumed_after_epoch").asInt());
+        assertEquals(12, after.get("steps").asInt());
+        for (String k : List.of("train_mse", "val_mse", "penalty", "hessian_fro_mean")) {
+            assertEquals(before.get(k).asDouble(), after.get(k).asDouble(), 0, k);
+        }
+        assertEquals(metrics, SweepCommandTest.metricsWithoutSeconds(member), "metrics.csv as it was");
+        String log = Files.readString(member.resolve("train.log"));
+        assertTrue(log.contains("resumed from the checkpoint of epoch 6 (step 12): 0 more epochs to run"), log);
+        assertEquals(1, log.lines().filter(l -> l.contains("epoch 1:")).count(), "trained once: " + log);
+        assertTrue(Files.size(member.resolve("loss.png")) > 0);
+    }
+
     @Test
     void anInterruptedStackedMemberResumesToItsPlainRun(@TempDir Path tmp) throws IOException {
         SweepPlan plan = SweepPlan.resolve(Path.of(SweepCommandTest.CONFIG), SETS,
